@@ -1,0 +1,345 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// FileName is the name of the bbolt file inside the data directory.
+const FileName = "rolecall.db"
+
+// schemaVersion is the layout version this binary writes. Bump it with a
+// migration in migrations when the key layout changes.
+const schemaVersion = 1
+
+// maxBatch caps how many queued writes one group commit takes, so a flood of
+// writers cannot make a single transaction (and its latency) unbounded.
+const maxBatch = 512
+
+// Options configure Open. The zero value is valid.
+type Options struct {
+	// Now is the clock; nil means time.Now. Tests pass a fake.
+	Now func() time.Time
+	// Observers are told about every committed change, in commit order, before
+	// the writers are released (see Observer).
+	Observers []Observer
+	// NoSync disables fsync. Only for benchmarks that measure something other
+	// than durability; never in production.
+	NoSync bool
+}
+
+// Observer receives the changes of every committed batch, in commit order.
+// Committed is called on the committer goroutine after the commit is durable
+// and before any writer of the batch is released, so a caller that got a
+// successful Update can rely on every observer having seen its change. It must
+// be fast and must not call back into the DB's write path.
+type Observer interface {
+	Committed(revision uint64, changes []Change)
+}
+
+// DB is the store. It is safe for concurrent use; Close it exactly once.
+type DB struct {
+	bolt      *bolt.DB
+	now       func() time.Time
+	observers []Observer
+
+	queue    chan *pendingWrite
+	stop     chan struct{}
+	stopped  chan struct{}
+	closing  atomic.Bool
+	closeMu  sync.RWMutex // held for reading while enqueueing; Close takes it to drain safely
+	revision atomic.Uint64
+
+	tokenUse tokenUse
+}
+
+type pendingWrite struct {
+	origin Origin
+	fn     func(*Tx) error
+	rev    uint64
+	err    error
+	done   chan struct{}
+}
+
+// Open opens (creating if needed) the store in directory dir.
+func Open(dir string, opts Options) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         2 * time.Second, // another process holds the file lock
+		NoFreelistSync:  true,            // halves commit I/O; the freelist is rebuilt on open
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: 1 << 30, // virtual only; avoids remaps that stall readers
+		NoSync:          opts.NoSync,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db := &DB{
+		bolt:      bdb,
+		now:       opts.Now,
+		observers: opts.Observers,
+		queue:     make(chan *pendingWrite, 4*maxBatch),
+		stop:      make(chan struct{}),
+		stopped:   make(chan struct{}),
+	}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if err := db.init(); err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	go db.commitLoop()
+	go db.flushLoop()
+	return db, nil
+}
+
+// init creates the buckets of a new file or migrates an older one, and loads
+// the revision.
+func (db *DB) init() error {
+	return db.bolt.Update(func(btx *bolt.Tx) error {
+		meta := btx.Bucket(bucketMeta)
+		if meta == nil {
+			for _, name := range allBuckets {
+				if _, err := btx.CreateBucketIfNotExists(name); err != nil {
+					return fmt.Errorf("store: create bucket %s: %w", name, err)
+				}
+			}
+			meta = btx.Bucket(bucketMeta)
+			if err := meta.Put(metaSchemaVersion, u64(schemaVersion)); err != nil {
+				return err
+			}
+		}
+		version := readU64(meta.Get(metaSchemaVersion))
+		switch {
+		case version > schemaVersion:
+			return fmt.Errorf("store: %w (file %d, binary %d)", ErrNewerSchema, version, schemaVersion)
+		case version < schemaVersion:
+			if err := migrate(btx, version); err != nil {
+				return err
+			}
+		}
+		db.revision.Store(readU64(meta.Get(metaRevision)))
+		return nil
+	})
+}
+
+// migrations[v] upgrades a file from schema version v to v+1.
+var migrations = map[uint64]func(*bolt.Tx) error{}
+
+func migrate(btx *bolt.Tx, from uint64) error {
+	for v := from; v < schemaVersion; v++ {
+		step, ok := migrations[v]
+		if !ok {
+			return fmt.Errorf("store: no migration from schema version %d", v)
+		}
+		if err := step(btx); err != nil {
+			return fmt.Errorf("store: migrate schema %d→%d: %w", v, v+1, err)
+		}
+	}
+	return btx.Bucket(bucketMeta).Put(metaSchemaVersion, u64(schemaVersion))
+}
+
+// tokenUseFlushEvery is how stale a persisted last-use time may be.
+const tokenUseFlushEvery = time.Minute
+
+func (db *DB) flushLoop() {
+	t := time.NewTicker(tokenUseFlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			_ = db.flushTokenUse() // best effort; retried next tick and on Close
+		case <-db.stop:
+			return
+		}
+	}
+}
+
+// Revision is the store-wide revision of the last committed change.
+func (db *DB) Revision() uint64 { return db.revision.Load() }
+
+// Close stops accepting writes, commits the writes already queued, persists
+// token last-use times and closes the file.
+func (db *DB) Close() error {
+	if db.closing.Swap(true) {
+		return ErrClosed
+	}
+	db.closeMu.Lock() // waits until no Update is between its closing check and its enqueue
+	close(db.stop)
+	db.closeMu.Unlock()
+	<-db.stopped
+	flushErr := db.flushTokenUse()
+	return errors.Join(flushErr, db.bolt.Close())
+}
+
+// View runs fn on a consistent read-only snapshot.
+func (db *DB) View(fn func(*ReadTx) error) error {
+	return db.bolt.View(func(btx *bolt.Tx) error {
+		return fn(&ReadTx{btx: btx, db: db})
+	})
+}
+
+// Origin says who asked for a write; it is recorded on every audit entry.
+type Origin struct {
+	Actor     Actor
+	Channel   string // ChannelSCIM, ChannelAPI or ChannelSystem
+	RequestID string
+}
+
+// Update runs fn as one atomic write and returns the revision it committed at
+// (the current revision when fn changed nothing). fn runs on the committer
+// goroutine, possibly in the same bbolt transaction as other writers' functions;
+// when it returns an error, everything it did is undone and that error is
+// returned. When Update returns nil the change is durable and every Observer
+// has seen it.
+func (db *DB) Update(ctx context.Context, origin Origin, fn func(*Tx) error) (uint64, error) {
+	p := &pendingWrite{origin: origin, fn: fn, done: make(chan struct{})}
+	db.closeMu.RLock()
+	if db.closing.Load() {
+		db.closeMu.RUnlock()
+		return 0, ErrClosed
+	}
+	select {
+	case db.queue <- p:
+		db.closeMu.RUnlock()
+	case <-ctx.Done():
+		db.closeMu.RUnlock()
+		return 0, ctx.Err()
+	}
+	// Once queued the write will be decided; wait for it even if ctx ends, so a
+	// caller never reports failure for a write that then commits.
+	<-p.done
+	return p.rev, p.err
+}
+
+func (db *DB) commitLoop() {
+	defer close(db.stopped)
+	batch := make([]*pendingWrite, 0, maxBatch)
+	for {
+		var first *pendingWrite
+		select {
+		case first = <-db.queue:
+		case <-db.stop:
+			// Drain what was queued before Close; Update refuses new writes now.
+			for {
+				select {
+				case p := <-db.queue:
+					db.commit(append(batch[:0], p))
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case p := <-db.queue:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// commit runs a batch of writes in one bbolt transaction and releases them.
+func (db *DB) commit(batch []*pendingWrite) {
+	release := func() {
+		for _, p := range batch {
+			close(p.done)
+		}
+	}
+	btx, err := db.bolt.Begin(true)
+	if err != nil {
+		for _, p := range batch {
+			p.err = fmt.Errorf("store: begin: %w", err)
+		}
+		release()
+		return
+	}
+	tx := &Tx{ReadTx: ReadTx{btx: btx, db: db}, now: db.now().UTC()}
+	rev := db.revision.Load()
+	var changes []Change
+	for _, p := range batch {
+		tx.start(p.origin, rev+1)
+		p.err = runWrite(p.fn, tx)
+		if p.err == nil && tx.err != nil {
+			p.err = tx.err
+		}
+		if p.err != nil {
+			if undoErr := tx.undoAll(); undoErr != nil {
+				// The transaction can no longer be trusted: drop it all.
+				btx.Rollback()
+				for _, q := range batch {
+					if q.err == nil || q == p {
+						q.err = fmt.Errorf("store: undo failed, batch rolled back: %w", undoErr)
+					}
+				}
+				release()
+				return
+			}
+			continue
+		}
+		if !tx.mutated {
+			p.rev = rev
+			continue
+		}
+		rev++
+		p.rev = rev
+		changes = append(changes, tx.changes...)
+	}
+	if rev != db.revision.Load() {
+		if err := btx.Bucket(bucketMeta).Put(metaRevision, u64(rev)); err != nil {
+			btx.Rollback()
+			db.failAll(batch, err)
+			release()
+			return
+		}
+	}
+	if err := btx.Commit(); err != nil {
+		db.failAll(batch, err)
+		release()
+		return
+	}
+	if len(changes) > 0 || rev != db.revision.Load() {
+		db.revision.Store(rev)
+		for _, o := range db.observers {
+			o.Committed(rev, changes)
+		}
+	}
+	release()
+}
+
+func (db *DB) failAll(batch []*pendingWrite, err error) {
+	for _, p := range batch {
+		if p.err == nil {
+			p.err = fmt.Errorf("store: commit: %w", err)
+		}
+	}
+}
+
+// runWrite calls fn, turning a panic into an error so one bad write cannot take
+// down the committer (and with it every other writer).
+func runWrite(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: write function panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn(tx)
+}

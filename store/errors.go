@@ -1,0 +1,52 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error the store returns for a request-level problem
+// wraps exactly one of them, so each HTTP surface can map them in one place
+// with errors.Is; the wrapping *Error carries a detail fit for a client.
+var (
+	// ErrNotFound: the addressed record does not exist (or belongs to another
+	// connection, which callers must not be able to tell apart).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a uniqueness rule would be broken (userName, displayName,
+	// connection name, ...).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the request names something that cannot be used, such as a
+	// member that is not a user of the same connection, or a value too long to
+	// index.
+	ErrInvalid = errors.New("invalid")
+	// ErrPrecondition: an optimistic-concurrency check (If-Match) failed.
+	ErrPrecondition = errors.New("precondition failed")
+	// ErrUnauthorized: a presented secret is unknown, revoked or expired.
+	ErrUnauthorized = errors.New("unauthorized")
+)
+
+// Errors of the store itself rather than of a request.
+var (
+	// ErrClosed: the DB is closed or closing; no more writes are accepted.
+	ErrClosed = errors.New("store is closed")
+	// ErrNewerSchema: the file was written by a newer Rolecall.
+	ErrNewerSchema = errors.New("data file has a newer schema version than this binary supports")
+)
+
+// Error is a request-level store error: one of the sentinels above plus a
+// human-readable detail naming the offending value.
+type Error struct {
+	Kind   error
+	Detail string
+}
+
+func (e *Error) Error() string { return e.Detail }
+func (e *Error) Unwrap() error { return e.Kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Detail: fmt.Sprintf(format, args...)}
+}
+
+func notFound(what, id string) error {
+	return errorf(ErrNotFound, "%s %q not found", what, id)
+}

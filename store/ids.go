@@ -1,0 +1,119 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ID prefixes. Every id is prefix + "_" + 16 characters of lower-case
+// Crockford base32 (80 random bits), so ids have a fixed length and can be
+// concatenated into composite keys without separators.
+const (
+	PrefixConnection   = "con"
+	PrefixUser         = "usr"
+	PrefixGroup        = "grp"
+	PrefixSCIMToken    = "tok"
+	PrefixAPIKey       = "key"
+	PrefixRole         = "rol"
+	PrefixOrganization = "org"
+)
+
+const (
+	idRandomLen = 16
+	// IDLen is the length of every id the store generates.
+	IDLen       = 3 + 1 + idRandomLen
+	idAlphabet  = "0123456789abcdefghjkmnpqrstvwxyz"
+	secretBytes = 32
+)
+
+// NewID returns a fresh random id with the given prefix.
+func NewID(prefix string) string {
+	var raw [idRandomLen]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		panic("store: crypto/rand failed: " + err.Error()) // the platform is broken; nothing sane to do
+	}
+	b := make([]byte, 0, len(prefix)+1+idRandomLen)
+	b = append(b, prefix...)
+	b = append(b, '_')
+	for _, r := range raw {
+		b = append(b, idAlphabet[r&31])
+	}
+	return string(b)
+}
+
+// ValidID reports whether s has the shape of an id with the given prefix.
+// Callers use it to answer "not found" for garbage without touching the disk,
+// and the store relies on it to keep composite keys unambiguous.
+func ValidID(prefix, s string) bool {
+	if len(s) != len(prefix)+1+idRandomLen || !strings.HasPrefix(s, prefix) || s[len(prefix)] != '_' {
+		return false
+	}
+	for i := len(prefix) + 1; i < len(s); i++ {
+		if strings.IndexByte(idAlphabet, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// newSecret returns a bearer secret of the form "<kind>_<id suffix>_<random>".
+// Embedding the id lets authentication find the record by key and then compare
+// hashes in constant time, instead of looking secrets up by value.
+func newSecret(kind, id string) string {
+	var raw [secretBytes]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		panic("store: crypto/rand failed: " + err.Error())
+	}
+	return kind + "_" + id[strings.IndexByte(id, '_')+1:] + "_" + base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+// parseSecret extracts the record id from a secret made by newSecret.
+func parseSecret(kind, idPrefix, secret string) (id string, ok bool) {
+	rest, found := strings.CutPrefix(secret, kind+"_")
+	if !found || len(rest) < idRandomLen+2 || rest[idRandomLen] != '_' {
+		return "", false
+	}
+	id = idPrefix + "_" + rest[:idRandomLen]
+	return id, ValidID(idPrefix, id)
+}
+
+// hashSecret hashes a high-entropy secret. A fast hash is right here: the
+// secrets are 256-bit random values, so there is nothing to brute-force.
+func hashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// secretMatches compares a presented secret with a stored hash in constant time.
+func secretMatches(secret string, hash []byte) bool {
+	return subtle.ConstantTimeCompare(hashSecret(secret), hash) == 1
+}
+
+// foldKey maps s to a canonical case-folded form such that
+// foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b). It is used for
+// case-insensitive unique indexes (userName, displayName, names).
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if r == utf8.RuneError {
+			b.WriteRune(r)
+			continue
+		}
+		// The smallest rune of the simple-folding orbit is a canonical
+		// representative, which is exactly the equivalence EqualFold uses.
+		min := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < min {
+				min = f
+			}
+		}
+		b.WriteRune(min)
+	}
+	return b.String()
+}

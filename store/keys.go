@@ -1,0 +1,94 @@
+package store
+
+import "encoding/binary"
+
+// Bucket names. Every bucket is top-level; composite keys are concatenations of
+// fixed-length ids (see IDLen), 8-byte big-endian integers, and at most one
+// variable-length part, always placed last or followed by a fixed-length id.
+var (
+	bucketMeta = []byte("meta") // schema version, revision, sequences
+
+	bucketConnections     = []byte("connections")      // conID → connection
+	bucketConnectionNames = []byte("connection_names") // fold(name) → conID
+	bucketSCIMConfigs     = []byte("scim_configs")     // conID → SCIM configuration
+	bucketSCIMTokens      = []byte("scim_tokens")      // tokID → token (hash only)
+	bucketSCIMTokensByCon = []byte("scim_tokens_by_con")
+	bucketAPIKeys         = []byte("api_keys") // keyID → API key (hash only)
+
+	bucketUsers       = []byte("users")        // usrID → user
+	bucketUserOrder   = []byte("user_order")   // conID|seq → usrID (creation order, stable paging)
+	bucketUserChunks  = []byte("user_chunks")  // conID|seq>>chunkBits → count (ordinal skipping)
+	bucketUserNames   = []byte("user_names")   // conID|fold(userName) → usrID (unique)
+	bucketUserExtIDs  = []byte("user_ext_ids") // conID|externalId|usrID → ∅ (not unique)
+	bucketGroups      = []byte("groups")
+	bucketGroupOrder  = []byte("group_order")
+	bucketGroupChunks = []byte("group_chunks")
+	bucketGroupNames  = []byte("group_names")   // conID|fold(displayName) → grpID (unique)
+	bucketGroupExtIDs = []byte("group_ext_ids") // conID|externalId|grpID → ∅
+	bucketMembers     = []byte("members")       // grpID|memberID → member value
+	bucketMemberOf    = []byte("member_of")     // memberID|grpID → ∅
+	bucketMemberCount = []byte("member_counts") // grpID → count
+
+	bucketAudit = []byte("audit") // seq → entry
+)
+
+var allBuckets = [][]byte{
+	bucketMeta,
+	bucketConnections, bucketConnectionNames, bucketSCIMConfigs, bucketSCIMTokens, bucketSCIMTokensByCon, bucketAPIKeys,
+	bucketUsers, bucketUserOrder, bucketUserChunks, bucketUserNames, bucketUserExtIDs,
+	bucketGroups, bucketGroupOrder, bucketGroupChunks, bucketGroupNames, bucketGroupExtIDs,
+	bucketMembers, bucketMemberOf, bucketMemberCount,
+	bucketAudit,
+}
+
+// Keys of bucketMeta.
+var (
+	metaSchemaVersion = []byte("schema_version")
+	metaRevision      = []byte("revision")
+	metaAuditSeq      = []byte("audit_seq")
+)
+
+// metaSeqKey is the per-connection sequence that orders users or groups.
+func metaSeqKey(kind, conID string) []byte { return []byte("seq/" + kind + "/" + conID) }
+
+// maxIndexedLen bounds values that become part of a key (bbolt caps keys at
+// 32 KiB; no real userName or externalId comes near this).
+const maxIndexedLen = 2048
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
+
+func readU64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+// cat concatenates key parts into a fresh slice.
+func cat(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func catS(parts ...string) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}

@@ -1,0 +1,113 @@
+// Package storetest holds test helpers for code that uses the store: a DB
+// opened in a temporary directory whose invariants are verified when the test
+// ends, and fixtures that fail the test instead of returning errors.
+// It must only be imported by tests.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/rolecall/rolecall/store"
+)
+
+// Origin is the write origin fixtures use.
+var Origin = store.Origin{
+	Actor:     store.Actor{Type: store.ActorSystem, ID: "storetest"},
+	Channel:   store.ChannelSystem,
+	RequestID: "test",
+}
+
+// Open opens a fresh store in t.TempDir(). When the test ends it checks every
+// store invariant (store.DB.Verify) and closes the store.
+func Open(tb testing.TB, opts ...store.Options) *store.DB {
+	tb.Helper()
+	var o store.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	db, err := store.Open(tb.TempDir(), o)
+	if err != nil {
+		tb.Fatalf("store.Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Verify(); err != nil {
+			tb.Errorf("store invariants broken after test:\n%v", err)
+		}
+		if err := db.Close(); err != nil {
+			tb.Errorf("store.Close: %v", err)
+		}
+	})
+	return db
+}
+
+// MustUpdate runs one write and fails the test on error.
+func MustUpdate(tb testing.TB, db *store.DB, fn func(*store.Tx) error) uint64 {
+	tb.Helper()
+	rev, err := db.Update(context.Background(), Origin, fn)
+	if err != nil {
+		tb.Fatalf("store.Update: %v", err)
+	}
+	return rev
+}
+
+// MustConnection creates a connection with a SCIM configuration.
+func MustConnection(tb testing.TB, db *store.DB, name string) store.Connection {
+	tb.Helper()
+	var c store.Connection
+	MustUpdate(tb, db, func(tx *store.Tx) error {
+		var err error
+		if c, err = tx.CreateConnection(store.Connection{Name: name, Strategy: "okta"}); err != nil {
+			return err
+		}
+		_, err = tx.CreateSCIMConfig(store.SCIMConfig{ConnectionID: c.ID, UserIDAttribute: "userName"})
+		return err
+	})
+	return c
+}
+
+// MustUser creates an active user with a minimal document.
+func MustUser(tb testing.TB, db *store.DB, connectionID, userName string) store.User {
+	tb.Helper()
+	doc, _ := json.Marshal(map[string]any{"userName": userName, "active": true})
+	var u store.User
+	MustUpdate(tb, db, func(tx *store.Tx) error {
+		var err error
+		u, err = tx.CreateUser(store.User{ConnectionID: connectionID, UserName: userName, Active: true, Doc: doc})
+		return err
+	})
+	return u
+}
+
+// MustGroup creates a group with the given user or group ids as members.
+func MustGroup(tb testing.TB, db *store.DB, connectionID, displayName string, memberIDs ...string) store.Group {
+	tb.Helper()
+	members := make([]store.Member, len(memberIDs))
+	for i, id := range memberIDs {
+		members[i] = store.Member{ID: id}
+	}
+	var g store.Group
+	MustUpdate(tb, db, func(tx *store.Tx) error {
+		var err error
+		g, err = tx.CreateGroup(store.Group{ConnectionID: connectionID, DisplayName: displayName}, members)
+		return err
+	})
+	return g
+}
+
+// MemberIDs lists a group's member ids.
+func MemberIDs(tb testing.TB, db *store.DB, groupID string) []string {
+	tb.Helper()
+	var ids []string
+	if err := db.View(func(r *store.ReadTx) error {
+		members, _ := r.Members(groupID, "", 0)
+		for _, m := range members {
+			ids = append(ids, m.ID)
+		}
+		return nil
+	}); err != nil {
+		tb.Fatalf("View: %v", err)
+	}
+	return ids
+}

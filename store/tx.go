@@ -1,0 +1,303 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// present is the value of keys whose existence is the information (index and
+// membership-reverse keys). bbolt's Get cannot tell an absent key from an
+// empty value reliably, so these keys hold one byte.
+var present = []byte{1}
+
+// ReadTx is a read-only view of the store. Its methods return decoded copies.
+// It is only valid inside the function passed to View or Update.
+type ReadTx struct {
+	btx     *bolt.Tx
+	db      *DB
+	buckets map[string]*bolt.Bucket
+}
+
+func (r *ReadTx) bucket(name []byte) *bolt.Bucket {
+	if b, ok := r.buckets[string(name)]; ok {
+		return b
+	}
+	if r.buckets == nil {
+		r.buckets = make(map[string]*bolt.Bucket, 8)
+	}
+	b := r.btx.Bucket(name)
+	if b == nil {
+		// Every bucket is created by init; a missing one is a corrupt file.
+		panic(fmt.Sprintf("store: bucket %q missing", name))
+	}
+	r.buckets[string(name)] = b
+	return b
+}
+
+func (r *ReadTx) get(bucket, key []byte) []byte { return r.bucket(bucket).Get(key) }
+
+func (r *ReadTx) has(bucket, key []byte) bool { return r.bucket(bucket).Get(key) != nil }
+
+func (r *ReadTx) getJSON(bucket, key []byte, v any) (bool, error) {
+	raw := r.get(bucket, key)
+	if raw == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return true, fmt.Errorf("store: decode %s/%q: %w", bucket, key, err)
+	}
+	return true, nil
+}
+
+// User and group records are stored as connectionID|JSON so that connection
+// scoping checks (on every member of a group write) need no JSON decoding.
+func (r *ReadTx) inConnection(bucket []byte, connectionID, id string) bool {
+	raw := r.get(bucket, []byte(id))
+	return len(raw) >= IDLen && string(raw[:IDLen]) == connectionID
+}
+
+// scanPrefix calls fn for every key with the given prefix, in key order, until
+// fn returns false. k and v are only valid during the call.
+func (r *ReadTx) scanPrefix(bucket, prefix []byte, fn func(k, v []byte) bool) {
+	c := r.bucket(bucket).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if !fn(k, v) {
+			return
+		}
+	}
+}
+
+// Tx is a write transaction for one logical write. Its mutation methods do the
+// whole domain operation: checks, records, indexes, audit entry and change feed.
+// Every low-level change is recorded in an undo log so that a failed write can
+// be taken back without disturbing the other writes of its group commit.
+type Tx struct {
+	ReadTx
+	now     time.Time
+	origin  Origin
+	rev     uint64 // the revision this write commits at
+	undo    []undoEntry
+	mutated bool
+	changes []Change
+	err     error // first low-level failure; the write fails with it
+}
+
+type undoEntry struct {
+	bucket  *bolt.Bucket
+	key     []byte
+	old     []byte
+	existed bool
+}
+
+// start resets the per-write state before the next write of a batch runs.
+func (tx *Tx) start(origin Origin, rev uint64) {
+	tx.origin = origin
+	tx.rev = rev
+	tx.undo = tx.undo[:0]
+	tx.mutated = false
+	tx.changes = nil
+	tx.err = nil
+}
+
+// Now is the time of the current group commit, the same for all its writes.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Revision is the revision the current write will commit at.
+func (tx *Tx) Revision() uint64 { return tx.rev }
+
+func (tx *Tx) put(bucket, key, value []byte) {
+	if tx.err != nil {
+		return
+	}
+	b := tx.bucket(bucket)
+	old := b.Get(key)
+	tx.undo = append(tx.undo, undoEntry{bucket: b, key: key, old: bytes.Clone(old), existed: old != nil})
+	if err := b.Put(key, value); err != nil {
+		tx.err = fmt.Errorf("store: put %s: %w", bucket, err)
+		return
+	}
+	tx.mutated = true
+}
+
+func (tx *Tx) putJSON(bucket, key []byte, v any) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		tx.err = fmt.Errorf("store: encode %s: %w", bucket, err)
+		return
+	}
+	tx.put(bucket, key, raw)
+}
+
+func (tx *Tx) putRecord(bucket []byte, id, connectionID string, v any) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		tx.err = fmt.Errorf("store: encode %s: %w", bucket, err)
+		return
+	}
+	tx.put(bucket, []byte(id), append([]byte(connectionID), raw...))
+}
+
+func (tx *Tx) del(bucket, key []byte) {
+	if tx.err != nil {
+		return
+	}
+	b := tx.bucket(bucket)
+	old := b.Get(key)
+	if old == nil {
+		return
+	}
+	tx.undo = append(tx.undo, undoEntry{bucket: b, key: bytes.Clone(key), old: bytes.Clone(old), existed: true})
+	if err := b.Delete(key); err != nil {
+		tx.err = fmt.Errorf("store: delete %s: %w", bucket, err)
+		return
+	}
+	tx.mutated = true
+}
+
+// delPrefix deletes every key with the given prefix and calls fn (if not nil)
+// with each key before it goes.
+func (tx *Tx) delPrefix(bucket, prefix []byte, fn func(k, v []byte)) {
+	var keys [][]byte
+	tx.scanPrefix(bucket, prefix, func(k, v []byte) bool {
+		if fn != nil {
+			fn(k, v)
+		}
+		keys = append(keys, bytes.Clone(k))
+		return true
+	})
+	for _, k := range keys {
+		tx.del(bucket, k)
+	}
+}
+
+// addCounter adds delta to an 8-byte counter, deleting the key at zero.
+func (tx *Tx) addCounter(bucket, key []byte, delta int64) uint64 {
+	n := int64(readU64(tx.get(bucket, key))) + delta
+	if n <= 0 {
+		tx.del(bucket, key)
+		return 0
+	}
+	tx.put(bucket, key, u64(uint64(n)))
+	return uint64(n)
+}
+
+// undoAll takes back every change of the current write, newest first.
+func (tx *Tx) undoAll() error {
+	for i := len(tx.undo) - 1; i >= 0; i-- {
+		u := tx.undo[i]
+		var err error
+		if u.existed {
+			err = u.bucket.Put(u.key, u.old)
+		} else {
+			err = u.bucket.Delete(u.key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	tx.undo = tx.undo[:0]
+	tx.changes = nil
+	tx.mutated = false
+	return nil
+}
+
+// emit records a change for the observers.
+func (tx *Tx) emit(c Change) { tx.changes = append(tx.changes, c) }
+
+// Actor types recorded on audit entries.
+const (
+	ActorAPIKey    = "api_key"
+	ActorSCIMToken = "scim_token"
+	ActorSystem    = "system"
+)
+
+// Channels recorded on audit entries.
+const (
+	ChannelSCIM    = "scim"
+	ChannelAPI     = "api"
+	ChannelCascade = "cascade" // a change made because another change required it
+	ChannelSystem  = "system"
+)
+
+// Actor is who made a change: an API key, a SCIM token, or the system. It
+// holds ids only, never secrets.
+type Actor struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// Target is what an audit entry is about.
+type Target struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// AuditEntry is one change, written in the change's own transaction.
+type AuditEntry struct {
+	ID        string          `json:"id"`
+	Date      time.Time       `json:"date"`
+	Type      string          `json:"type"`
+	Actor     Actor           `json:"actor"`
+	Channel   string          `json:"channel"`
+	Target    Target          `json:"target"`
+	Before    json.RawMessage `json:"before,omitempty"`
+	After     json.RawMessage `json:"after,omitempty"`
+	RequestID string          `json:"request_id,omitempty"`
+	Revision  uint64          `json:"revision"`
+}
+
+// audit appends an entry for a change made directly by the write's origin.
+func (tx *Tx) audit(typ string, target Target, before, after any) {
+	tx.appendAudit(tx.origin.Channel, typ, target, before, after)
+}
+
+// auditCascade appends an entry for a change the write caused indirectly.
+func (tx *Tx) auditCascade(typ string, target Target, before, after any) {
+	tx.appendAudit(ChannelCascade, typ, target, before, after)
+}
+
+func (tx *Tx) appendAudit(channel, typ string, target Target, before, after any) {
+	if tx.err != nil {
+		return
+	}
+	var seq uint64 = 1
+	if k, _ := tx.bucket(bucketAudit).Cursor().Last(); k != nil {
+		seq = readU64(k) + 1
+	}
+	e := AuditEntry{
+		ID:        strconv.FormatUint(seq, 10),
+		Date:      tx.now,
+		Type:      typ,
+		Actor:     tx.origin.Actor,
+		Channel:   channel,
+		Target:    target,
+		Before:    rawJSON(before),
+		After:     rawJSON(after),
+		RequestID: tx.origin.RequestID,
+		Revision:  tx.rev,
+	}
+	if e.Actor.Type == "" {
+		e.Actor = Actor{Type: ActorSystem, ID: "system"}
+	}
+	tx.putJSON(bucketAudit, u64(seq), e)
+}
+
+func rawJSON(v any) json.RawMessage {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case json.RawMessage:
+		return v
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		// Audit payloads are store-built values; failing to encode one is a bug.
+		panic(fmt.Sprintf("store: encode audit payload: %v", err))
+	}
+	return raw
+}

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Verify checks every cross-record invariant the store maintains: indexes
+// point at records that carry the indexed value, every record is indexed,
+// memberships exist in both directions with correct counts, ordinal chunk
+// counts match the order keys, and token indexes match tokens. It returns all
+// problems found, joined. Tests call it after every test (storetest.Open);
+// operators can run it against a copy of a data file.
+func (db *DB) Verify() error {
+	var problems []error
+	report := func(format string, args ...any) {
+		if len(problems) < 50 {
+			problems = append(problems, fmt.Errorf(format, args...))
+		}
+	}
+	err := db.View(func(r *ReadTx) error {
+		if got := readU64(r.get(bucketMeta, metaRevision)); got != db.Revision() {
+			report("meta revision %d != in-memory revision %d", got, db.Revision())
+		}
+		verifyResources(r, report, "user", bucketUsers, userOrdinal, bucketUserNames, bucketUserExtIDs,
+			func(raw []byte) (string, string, string, uint64, error) {
+				u, err := decodeUser(raw)
+				return u.ConnectionID, u.UserName, u.ExternalID, u.seq, err
+			})
+		verifyResources(r, report, "group", bucketGroups, groupOrdinal, bucketGroupNames, bucketGroupExtIDs,
+			func(raw []byte) (string, string, string, uint64, error) {
+				var rec groupRecord
+				err := json.Unmarshal(raw[IDLen:], &rec)
+				return rec.ConnectionID, rec.DisplayName, rec.ExternalID, rec.Seq, err
+			})
+		verifyMemberships(r, report)
+		r.scanPrefix(bucketSCIMTokensByCon, nil, func(k, _ []byte) bool {
+			if !r.has(bucketSCIMTokens, k[IDLen:]) {
+				report("token index %q points at a missing token", k)
+			}
+			return true
+		})
+		return nil
+	})
+	return errors.Join(append(problems, err)...)
+}
+
+type decodeFunc func(raw []byte) (conID, name, extID string, seq uint64, err error)
+
+func verifyResources(r *ReadTx, report func(string, ...any), kind string, records []byte, ord ordinal, names, extIDs []byte, decode decodeFunc) {
+	chunkCounts := map[string]uint64{}
+	r.scanPrefix(records, nil, func(k, v []byte) bool {
+		id := string(k)
+		conID, name, ext, seq, err := decode(v)
+		if err != nil {
+			report("%s %s: %v", kind, id, err)
+			return true
+		}
+		if string(v[:IDLen]) != conID {
+			report("%s %s: key prefix %q != connection %q", kind, id, v[:IDLen], conID)
+		}
+		if !r.has(bucketConnections, []byte(conID)) {
+			report("%s %s: connection %s missing", kind, id, conID)
+		}
+		if got := r.get(names, catS(conID, foldKey(name))); string(got) != id {
+			report("%s %s: name index for %q points at %q", kind, id, name, got)
+		}
+		if ext != "" && !r.has(extIDs, catS(conID, ext, id)) {
+			report("%s %s: externalId %q not indexed", kind, id, ext)
+		}
+		if got := r.get(ord.order, cat([]byte(conID), u64(seq))); string(got) != id {
+			report("%s %s: order key %d points at %q", kind, id, seq, got)
+		}
+		chunkCounts[string(cat([]byte(conID), u64(seq>>chunkBits)))]++
+		return true
+	})
+	r.scanPrefix(names, nil, func(k, v []byte) bool {
+		if !r.inConnection(records, string(k[:IDLen]), string(v)) {
+			report("%s name index %q points at %q, not a %s of that connection", kind, k, v, kind)
+		}
+		return true
+	})
+	r.scanPrefix(extIDs, nil, func(k, _ []byte) bool {
+		if len(k) < 2*IDLen || !r.inConnection(records, string(k[:IDLen]), string(k[len(k)-IDLen:])) {
+			report("%s externalId index %q points at a missing %s", kind, k, kind)
+		}
+		return true
+	})
+	orderCount := 0
+	r.scanPrefix(ord.order, nil, func(k, v []byte) bool {
+		orderCount++
+		if !r.inConnection(records, string(k[:IDLen]), string(v)) {
+			report("%s order key %x points at missing %q", kind, k, v)
+		}
+		return true
+	})
+	r.scanPrefix(ord.chunks, nil, func(k, v []byte) bool {
+		if got, want := readU64(v), chunkCounts[string(k)]; got != want {
+			report("%s chunk %s/%d counts %d, has %d", kind, k[:IDLen], binary.BigEndian.Uint64(k[IDLen:]), got, want)
+		}
+		delete(chunkCounts, string(k))
+		return true
+	})
+	for k, n := range chunkCounts {
+		report("%s chunk %q with %d entries has no count", kind, k, n)
+	}
+}
+
+func verifyMemberships(r *ReadTx, report func(string, ...any)) {
+	counts := map[string]uint64{}
+	r.scanPrefix(bucketMembers, nil, func(k, _ []byte) bool {
+		gid, mid := string(k[:IDLen]), string(k[IDLen:])
+		counts[gid]++
+		g, err := r.GroupByID(gid)
+		if err != nil {
+			report("membership %s→%s: group missing", gid, mid)
+			return true
+		}
+		if !r.inConnection(bucketUsers, g.ConnectionID, mid) && !r.inConnection(bucketGroups, g.ConnectionID, mid) {
+			report("membership %s→%s: member is not of connection %s", gid, mid, g.ConnectionID)
+		}
+		if !r.has(bucketMemberOf, catS(mid, gid)) {
+			report("membership %s→%s: reverse key missing", gid, mid)
+		}
+		return true
+	})
+	r.scanPrefix(bucketMemberOf, nil, func(k, _ []byte) bool {
+		mid, gid := string(k[:IDLen]), string(k[IDLen:])
+		if !r.has(bucketMembers, catS(gid, mid)) {
+			report("reverse membership %s←%s has no forward key", gid, mid)
+		}
+		return true
+	})
+	r.scanPrefix(bucketMemberCount, nil, func(k, v []byte) bool {
+		if got, want := readU64(v), counts[string(k)]; got != want {
+			report("group %s member count %d, has %d members", k, got, want)
+		}
+		delete(counts, string(k))
+		return true
+	})
+	for gid, n := range counts {
+		report("group %s has %d members but no count", gid, n)
+	}
+}
