@@ -278,10 +278,18 @@ func (tx *Tx) UpdateGroup(connectionID, id string, fn func(*Group) error) (Group
 	return g, tx.err
 }
 
+// ValidateMembers checks, without writing anything, that every member is a
+// user or group of the connection and not the group itself: ErrInvalid names
+// the first one that is not.
+func (r *ReadTx) ValidateMembers(connectionID, groupID string, members []Member) error {
+	_, err := r.checkMembers(connectionID, groupID, members)
+	return err
+}
+
 // checkMembers verifies that every member is a user or group of the
 // connection (and not the group itself), fills in the member types, and drops
 // duplicates. Nothing is written; on error the caller writes nothing either.
-func (tx *Tx) checkMembers(connectionID, groupID string, members []Member) ([]Member, error) {
+func (r *ReadTx) checkMembers(connectionID, groupID string, members []Member) ([]Member, error) {
 	out := make([]Member, 0, len(members))
 	seen := make(map[string]struct{}, len(members))
 	for _, m := range members {
@@ -291,7 +299,7 @@ func (tx *Tx) checkMembers(connectionID, groupID string, members []Member) ([]Me
 		seen[m.ID] = struct{}{}
 		switch {
 		case strings.HasPrefix(m.ID, PrefixUser+"_"):
-			if !tx.inConnection(bucketUsers, connectionID, m.ID) {
+			if !r.inConnection(bucketUsers, connectionID, m.ID) {
 				return nil, errorf(ErrInvalid, "member %q is not a user of this connection", m.ID)
 			}
 			m.Type = MemberUser
@@ -299,7 +307,7 @@ func (tx *Tx) checkMembers(connectionID, groupID string, members []Member) ([]Me
 			if m.ID == groupID {
 				return nil, errorf(ErrInvalid, "a group cannot be a member of itself")
 			}
-			if !tx.inConnection(bucketGroups, connectionID, m.ID) {
+			if !r.inConnection(bucketGroups, connectionID, m.ID) {
 				return nil, errorf(ErrInvalid, "member %q is not a group of this connection", m.ID)
 			}
 			m.Type = MemberGroup

@@ -15,6 +15,13 @@ const (
 	apiKeyKind    = "rck"
 )
 
+// SCIMTokenScopes are the scopes a SCIM token can hold, named as Auth0 names
+// them (DESIGN §3). A new token holds all ten unless its creator narrows them.
+var SCIMTokenScopes = []string{
+	"get:users", "post:users", "put:users", "patch:users", "delete:users",
+	"get:groups", "post:groups", "put:groups", "patch:groups", "delete:groups",
+}
+
 // SCIMToken is a bearer token for one connection's SCIM endpoint. The secret
 // itself is never stored; see CreateSCIMToken.
 type SCIMToken struct {
