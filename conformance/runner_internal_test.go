@@ -1,0 +1,296 @@
+package conformance
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestSubstitute(t *testing.T) {
+	r := &scenarioRun{vars: map[string]string{"run": "rcab12", "id": "usr_1"}}
+	tests := []struct{ in, want string }{
+		{"/Users/{{id}}", "/Users/usr_1"},
+		{`userName eq "{{run}}.x"`, `userName eq "rcab12.x"`},
+		{"{{ run | upper }}-{{run|lower}}", "RCAB12-rcab12"},
+		{"{{missing}} stays", "{{missing}} stays"},
+		{"no variables", "no variables"},
+	}
+	for _, tt := range tests {
+		if got := r.substitute(tt.in); got != tt.want {
+			t.Errorf("substitute(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	var body any
+	json.Unmarshal([]byte(`{"userName":"{{run}}","members":[{"value":"{{id}}"}],"{{run}}-key":5}`), &body)
+	got, _ := json.Marshal(r.substituteJSON(body))
+	if want := `{"members":[{"value":"usr_1"}],"rcab12-key":5,"userName":"rcab12"}`; string(got) != want {
+		t.Errorf("substituteJSON = %s, want %s", got, want)
+	}
+}
+
+func TestBuildURL(t *testing.T) {
+	tests := []struct{ path, want string }{
+		{"/Users", "http://h/scim/Users"},
+		{`/Users?filter=userName eq "a b"&count=2`, "http://h/scim/Users?filter=userName%20eq%20%22a%20b%22&count=2"},
+		{"/Users?aadOptscim062020&filter=id pr", "http://h/scim/Users?aadOptscim062020&filter=id%20pr"},
+		{`/Users?filter=emails[type eq "work"].value co "%26"`, "http://h/scim/Users?filter=emails%5Btype%20eq%20%22work%22%5D.value%20co%20%22%26%22"},
+		{"/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "http://h/scim/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"},
+		{"/Users/a b@c", "http://h/scim/Users/a%20b@c"},
+	}
+	for _, tt := range tests {
+		got, err := buildURL("http://h/scim/", tt.path)
+		if err != nil || got != tt.want {
+			t.Errorf("buildURL(%q) = %q, %v; want %q", tt.path, got, err, tt.want)
+		}
+	}
+}
+
+func TestBodyPath(t *testing.T) {
+	var doc any
+	json.Unmarshal([]byte(`{
+		"Resources": [{"id": "a", "userName": "x"}, {"id": "b", "userName": "y"}],
+		"members": [{"value": "u1", "type": "User"}, {"value": "u2"}, {"value": "u1", "display": "again"}],
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "m"}},
+		"name.givenName": "literal",
+		"nothing": null,
+		"active": false
+	}`), &doc)
+	tests := []struct {
+		path  string
+		want  string // compact JSON; "" means not found
+		found bool
+	}{
+		{"Resources[1].userName", `"y"`, true},
+		{"resources[0].ID", `"a"`, true}, // names fold case
+		{"Resources[2]", "", false},
+		{"members[?value==u1]", `[{"type":"User","value":"u1"},{"display":"again","value":"u1"}]`, true},
+		{"members[?value=='u1'].display", "", false}, // reads the first match, which has no display
+		{"members[?value==\"u2\"].value", `"u2"`, true},
+		{"members[?value==u9]", `[]`, false},
+		{"['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'].manager.value", `"m"`, true},
+		{`["name.givenName"]`, `"literal"`, true},
+		{"nothing", "", false}, // null is absent
+		{"active", "false", true},
+		{"", "", true},
+	}
+	for _, tt := range tests {
+		p, err := parsePath(tt.path)
+		if err != nil {
+			t.Errorf("parsePath(%q): %v", tt.path, err)
+			continue
+		}
+		v, found := p.lookup(doc)
+		got := ""
+		if v != nil {
+			got = compactJSON(v, 0)
+		}
+		if tt.path == "" {
+			got = tt.want
+		}
+		if found != tt.found || got != tt.want {
+			t.Errorf("lookup(%q) = %s, %v; want %s, %v", tt.path, got, found, tt.want, tt.found)
+		}
+	}
+	for _, bad := range []string{"a..b", ".a", "a.", "a[", "a[x]", "a[?b]", "a[?b==c", "a]", "a['b']c[?d[?e==f]==g]", "['unclosed]"} {
+		if _, err := parsePath(bad); err == nil {
+			t.Errorf("parsePath(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+func TestMatchers(t *testing.T) {
+	tests := []struct {
+		kind, want string // want as JSON
+		got        string // JSON; "" means absent
+		pass       bool
+		message    string // part of the failure message
+	}{
+		{"exists", "true", `"x"`, true, ""},
+		{"exists", "true", "", false, "want it present, got nothing (absent)"},
+		{"absent", "true", "", true, ""},
+		{"absent", "true", `[]`, false, "want it absent"},
+		{"empty", "true", `[]`, true, ""},
+		{"empty", "true", `""`, true, ""},
+		{"empty", "true", `["a"]`, false, "want it empty or absent"},
+		{"equals", "0", "0", true, ""},
+		{"equals", "0", `"0"`, false, `want equals 0, got "0"`},
+		{"equals", `{"a":[1,"b"]}`, `{"a":[1,"b"]}`, true, ""},
+		{"equals", "false", "", false, "got nothing (absent)"},
+		{"notEquals", `"a"`, `"b"`, true, ""},
+		{"equalsFold", `"ABC"`, `"abc"`, true, ""},
+		{"equalsFold", `"ABC"`, `"abd"`, false, `want equalsFold "ABC", got "abd"`},
+		{"contains", `"ell"`, `"hello"`, true, ""},
+		{"contains", `{"type":"work"}`, `[{"type":"work","value":"x"}]`, true, ""},
+		{"contains", `{"type":"home"}`, `[{"type":"work","value":"x"}]`, false, "want contains"},
+		{"contains", `"secret"`, `{"a":{"b":"my secret"}}`, true, ""},
+		{"notContains", `"secret"`, `{"a":"public"}`, true, ""},
+		{"notContains", `"x"`, `["x"]`, false, "want notContains"},
+		{"matches", `"^W/\""`, `"W/\"3\""`, true, ""},
+		{"length", "2", `[1,2]`, true, ""},
+		{"length", "2", `[1]`, false, "got length 1"},
+		{"length", "3", `"abc"`, true, ""},
+		{"gt", "1", "2", true, ""},
+		{"lte", "1", "2", false, "want lte 1, got 2"},
+		{"type", `"boolean"`, "true", true, ""},
+		{"type", `"number"`, `"5"`, false, `want type "number", got "5"`},
+	}
+	for _, tt := range tests {
+		m := Matcher{Path: "p", Kind: tt.kind, Want: json.RawMessage(tt.want)}
+		var want, got any
+		json.Unmarshal([]byte(tt.want), &want)
+		found := tt.got != ""
+		if found {
+			json.Unmarshal([]byte(tt.got), &got)
+		}
+		msg := m.check(got, found, want)
+		if (msg == "") != tt.pass || (!tt.pass && !strings.Contains(msg, tt.message)) {
+			t.Errorf("%s %s on %s: message %q, want pass=%v with %q", tt.kind, tt.want, tt.got, msg, tt.pass, tt.message)
+		}
+	}
+}
+
+func TestMatcherJSON(t *testing.T) {
+	for _, bad := range []string{`{"path":"a"}`, `{"path":"a","exists":true,"absent":true}`, `{"path":"a","frob":1}`} {
+		var m Matcher
+		if err := json.Unmarshal([]byte(bad), &m); err == nil {
+			t.Errorf("Unmarshal(%s) succeeded, want an error", bad)
+		}
+	}
+	var m Matcher
+	in := `{"header":"ETag","exists":true}`
+	if err := json.Unmarshal([]byte(in), &m); err != nil || m.Header != "ETag" || m.Kind != "exists" {
+		t.Fatalf("Unmarshal(%s) = %+v, %v", in, m, err)
+	}
+	if out, _ := json.Marshal(m); string(out) != in {
+		t.Errorf("Marshal = %s, want %s", out, in)
+	}
+}
+
+// The loader reports every problem of a scenario at once.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	fsys := fstest.MapFS{"data/rfc/bad.json": {Data: []byte(`{
+		"name": "rfc/wrong-name",
+		"description": "",
+		"source": {"title": "t", "url": "http://insecure", "quote": ""},
+		"needs": ["time-travel"],
+		"steps": [
+			{"name": "a", "base": "foreign", "request": {"method": "POST", "path": "/Users"}, "expect": {"status": 201}, "capture": {"fu": "id", "run": "id"}},
+			{"name": "b", "auth": "sudo", "request": {"method": "FETCH", "path": "Users/{{fu}}/{{nope}}/{{run|title}}"}, "expect": {"status": 200,
+				"body": [{"path": "a[", "exists": true}, {"path": "x", "length": "two"}],
+				"headers": [{"header": "ETag", "gt": 1}]}},
+			{"name": "b", "request": {"method": "GET", "path": "/x", "rawBody": "x", "body": {}}, "expect": {}}
+		]}`)}}
+	_, err := loadScenarios(fsys, "data")
+	if err == nil {
+		t.Fatal("loadScenarios accepted a broken scenario")
+	}
+	for _, want := range []string{
+		`name "rfc/wrong-name", want "rfc/bad"`,
+		"no description",
+		"source needs a title and a quote",
+		"source needs an https URL",
+		`unknown need "time-travel"`,
+		`capture "run" shadows a built-in variable`,
+		`unknown auth "sudo"`,
+		`method "FETCH"`,
+		`path "Users/{{fu}}/{{nope}}/{{run|title}}" must start with /`,
+		`{{fu}} comes from a step that needs "foreign", which this step does not`,
+		"variable {{nope}} is not built in nor captured by an earlier step",
+		`unknown variable filter "title"`,
+		`path "a[": unclosed '['`,
+		`"length" takes a number`,
+		`matcher kind "gt" does not apply to headers`,
+		`step 3 "b": duplicate step name`,
+		"body and rawBody are exclusive",
+		"expect.status is required",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("error:\n%v", err)
+	}
+}
+
+// runScenario end to end against a small fake: captures flow into later requests, headers and
+// bodies are checked, and a wrong expectation fails with the request, the mismatch and the body.
+func TestRunScenario(t *testing.T) {
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		seen = append(seen, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("Authorization")+" "+r.Header.Get("If-Match")+" "+string(body))
+		w.Header().Set("Content-Type", "application/scim+json")
+		switch {
+		case r.Method == http.MethodPost:
+			w.Header().Set("ETag", `W/"1"`)
+			w.WriteHeader(201)
+			w.Write([]byte(`{"id":"t-1","name":"` + strings.Split(string(body), `"`)[3] + `"}`))
+		case r.URL.Path == "/base/Things/t-1":
+			w.Write([]byte(`{"id":"t-1","tags":[{"type":"work","value":"w"}],"count":3}`))
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	s := Scenario{
+		Name: "rfc/fake",
+		Steps: []Step{
+			{Name: "create", Request: Request{Method: "POST", Path: "/Things", Body: json.RawMessage(`{"name":"{{run}}-thing"}`)},
+				Expect:  Expect{Status: StatusSet{201}, Body: []Matcher{{Path: "name", Kind: "equals", Want: json.RawMessage(`"{{run}}-thing"`)}}},
+				Capture: map[string]string{"t": "id", "etag": "header ETag"}},
+			{Name: "read", Auth: AuthInvalid, Request: Request{Method: "GET", Path: "/Things/{{t}}", Headers: map[string]string{"If-Match": "{{etag}}"}},
+				Expect: Expect{Status: StatusSet{200, 204}, Body: []Matcher{
+					{Path: "tags[?type==work].value", Kind: "equals", Want: json.RawMessage(`"w"`)},
+					{Path: "count", Kind: "gte", Want: json.RawMessage(`3`)},
+					{Path: "count", Kind: "equals", Want: json.RawMessage(`4`)}, // deliberately wrong
+				}}},
+			{Name: "never reached", Request: Request{Method: "GET", Path: "/"}, Expect: Expect{Status: StatusSet{200}}},
+		},
+	}
+	target := Target{BaseURL: srv.URL + "/base", Token: "secret", Client: srv.Client()}
+	r := runScenario(t.Context(), target, s, newCapabilities(target))
+	if r.Passed || r.Step != "read" {
+		t.Fatalf("result %+v, want a failure at step read", r)
+	}
+	want := []string{
+		`GET /Things/t-1: body count: want equals 4, got 3`,
+		`response: 200 {"id":"t-1","tags":[{"type":"work","value":"w"}],"count":3}`,
+	}
+	if len(r.Failures) != len(want) {
+		t.Fatalf("failures %q, want %q", r.Failures, want)
+	}
+	for i := range want {
+		if r.Failures[i] != want[i] {
+			t.Errorf("failure %d = %q, want %q", i, r.Failures[i], want[i])
+		}
+	}
+	if len(seen) != 2 {
+		t.Fatalf("requests %q, want 2", seen)
+	}
+	if !strings.HasPrefix(seen[0], "POST /base/Things Bearer secret  {\"name\":\"rc") {
+		t.Errorf("first request %q", seen[0])
+	}
+	if !strings.HasPrefix(seen[1], "GET /base/Things/t-1 Bearer rc-invalid-") || !strings.HasSuffix(seen[1], ` W/"1" `) {
+		t.Errorf("second request %q: want the captured id, an invalid token and the captured ETag", seen[1])
+	}
+}
+
+func TestPaddedBodyHasExactSize(t *testing.T) {
+	r := &scenarioRun{vars: map[string]string{"run": "rc1"}}
+	body, err := r.requestBody(Request{Body: json.RawMessage(`{"userName":"{{run}}","n":1.50}`), PadTo: &Padding{Bytes: 1000, Attribute: "displayName"}})
+	if err != nil || len(body) != 1000 {
+		t.Fatalf("padded body: %d bytes, %v; want 1000", len(body), err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil || v["userName"] != "rc1" || !strings.HasPrefix(v["displayName"].(string), "xxx") {
+		t.Errorf("padded body %.80s…: %v", body, err)
+	}
+	if !strings.Contains(string(body), `"n":1.50`) {
+		t.Errorf("numbers must be sent as written: %.80s", body)
+	}
+}
