@@ -1,0 +1,129 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// requestIDHeader carries the request id. The middleware normalises it on the
+// request (so handlers read it from there, not from a context value) and echoes
+// it on the response.
+const requestIDHeader = "X-Request-Id"
+
+// withMiddleware wraps h with, outermost first: request id, access log (one
+// line per request), panic recovery, and the request body limit.
+func withMiddleware(log zerolog.Logger, maxBody int64, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get(requestIDHeader)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		r.Header.Set(requestIDHeader, id)
+		w.Header().Set(requestIDHeader, id)
+
+		reqLog := log.With().Str("request_id", id).Logger()
+		r = r.WithContext(reqLog.WithContext(r.Context()))
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				zerolog.Ctx(r.Context()).Error().Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked")
+				if !rec.wroteHeader {
+					writeInternalError(rec, r)
+				}
+			}
+			// The access line: no query string values beyond the path's own, no
+			// headers, so no secret can reach the log.
+			ev := zerolog.Ctx(r.Context()).Info()
+			if rec.status >= 500 {
+				ev = zerolog.Ctx(r.Context()).Error()
+			}
+			ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", rec.statusCode()).
+				Int64("bytes", rec.bytes).Dur("duration", time.Since(start)).Str("remote", r.RemoteAddr).
+				Msg("request")
+		}()
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(rec, r.Body, maxBody)
+		}
+		h.ServeHTTP(rec, r)
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// writeInternalError answers a panic in the shape of the surface that was asked.
+func writeInternalError(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/scim/"):
+		w.Header().Set("Content-Type", "application/scim+json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:Error"},
+			"status":  "500", "detail": "internal error; see the server log for request " + r.Header.Get(requestIDHeader),
+		})
+	default:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"statusCode": 500, "error": "Internal Server Error", "errorCode": "internal_error",
+			"message": "internal error; see the server log for request " + r.Header.Get(requestIDHeader),
+		})
+	}
+}
+
+// statusRecorder remembers the status and size of a response for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if !s.wroteHeader {
+		s.WriteHeader(http.StatusOK)
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+func (s *statusRecorder) statusCode() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

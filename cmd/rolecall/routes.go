@@ -1,0 +1,33 @@
+package main
+
+import (
+	"net/http"
+	"sync/atomic"
+
+	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/scim"
+	"github.com/rolecall/rolecall/store"
+)
+
+// routes is the whole URL surface of the server.
+func routes(db *store.DB, cfg config, ready *atomic.Bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL}))
+	mux.Handle("/api/v2/", roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL}))
+
+	// healthz: the process is up. readyz: it accepts work (false while draining).
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("shutting down\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}

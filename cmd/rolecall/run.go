@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/store"
+)
+
+const usage = `rolecall: SCIM 2.0 provisioning with role mapping
+
+Usage:
+  rolecall serve [flags]     start the server (rolecall serve -h lists the flags)
+  rolecall version           print the version
+
+Every serve flag has an environment twin: --addr is ROLECALL_ADDR, and so on.
+ROLECALL_ADMIN_TOKEN, when set, is accepted as an API key with every scope.
+`
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// run is main without the process: it returns the exit code, so tests call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		cfg, err := parseServeConfig(args[1:], getenv, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		if err := serve(ctx, cfg, stdout, stderr, nil); err != nil {
+			fmt.Fprintln(stderr, "rolecall:", err)
+			return 1
+		}
+		return 0
+	case "version":
+		fmt.Fprintln(stdout, "rolecall", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "rolecall: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func newLogger(cfg config, stderr io.Writer) zerolog.Logger {
+	var out io.Writer = stderr
+	if cfg.LogFormat == "console" {
+		out = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.RFC3339}
+	}
+	return zerolog.New(out).Level(cfg.LogLevel).With().Timestamp().Logger()
+}
+
+// serve runs the server until ctx ends, then shuts down gracefully: it stops
+// accepting connections, lets in-flight requests finish (up to the shutdown
+// timeout), commits queued writes and closes the store. When listening is not
+// nil it receives the bound address once the server accepts connections.
+func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening chan<- string) error {
+	log := newLogger(cfg, stderr)
+	db, err := store.Open(cfg.Data, store.Options{})
+	if err != nil {
+		return err
+	}
+	closeDB := func() error {
+		if err := db.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
+			return err
+		}
+		return nil
+	}
+	defer closeDB()
+
+	if cfg.AdminToken == "" {
+		secret, err := roles.EnsureBootstrapKey(ctx, db)
+		if err != nil {
+			return fmt.Errorf("create bootstrap API key: %w", err)
+		}
+		if secret != "" {
+			// Shown once, on stdout (not in the log stream, which may be shipped elsewhere).
+			fmt.Fprintf(stdout, "Created the bootstrap admin API key (shown only now; store it safely):\n\n  %s\n\n", secret)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	var ready atomic.Bool
+	srv := &http.Server{
+		Handler:           withMiddleware(log, cfg.MaxBody, routes(db, cfg, &ready)),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	ready.Store(true)
+	log.Info().Str("addr", ln.Addr().String()).Str("data", cfg.Data).Str("version", version).Msg("rolecall listening")
+	if listening != nil {
+		listening <- ln.Addr().String()
+	}
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down: draining in-flight requests")
+	ready.Store(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	shutdownErr := srv.Shutdown(shutdownCtx)
+	if err := closeDB(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	if shutdownErr != nil {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
+	}
+	log.Info().Msg("stopped cleanly")
+	return nil
+}

@@ -1,0 +1,480 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	scimlib "github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/elimity-com/scim/optional"
+
+	"github.com/rolecall/rolecall/scim/document"
+	"github.com/rolecall/rolecall/store"
+)
+
+type kind int
+
+const (
+	kindUser kind = iota
+	kindGroup
+)
+
+// resource serves one resource type (Users or Groups). It implements
+// elimity's ResourceHandler; PATCH and .search are served directly by Handler.
+type resource struct {
+	h    *Handler
+	kind kind
+	doc  *document.ResourceType
+}
+
+var _ scimlib.ResourceHandler = (*resource)(nil)
+
+const (
+	userSchema       = "urn:ietf:params:scim:schemas:core:2.0:User"
+	enterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	groupSchema      = "urn:ietf:params:scim:schemas:core:2.0:Group"
+)
+
+func (res *resource) name() string {
+	if res.kind == kindUser {
+		return "User"
+	}
+	return "Group"
+}
+
+func (res *resource) endpoint() string {
+	if res.kind == kindUser {
+		return "/Users"
+	}
+	return "/Groups"
+}
+
+func (res *resource) schemas() []string {
+	if res.kind == kindUser {
+		return []string{userSchema, enterpriseSchema}
+	}
+	return []string{groupSchema}
+}
+
+// etag is the entity tag of a resource at a store revision.
+func etag(revision uint64) string { return `W/"` + strconv.FormatUint(revision, 10) + `"` }
+
+// record is the part of a user or group that rendering needs.
+type record struct {
+	id, externalID    string
+	doc               json.RawMessage
+	created, modified time.Time
+	revision          uint64
+}
+
+func userRecord(u store.User) record {
+	return record{u.ID, u.ExternalID, u.Doc, u.Created, u.Modified, u.Revision}
+}
+
+func groupRecord(g store.Group) record {
+	return record{g.ID, g.ExternalID, g.Doc, g.Created, g.Modified, g.Revision}
+}
+
+func decodeDoc(raw json.RawMessage) (map[string]any, error) {
+	doc := map[string]any{}
+	if len(raw) == 0 {
+		return doc, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+func mustJSON(v any) []byte {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		// Documents are built from decoded JSON; they always encode.
+		panic("scim: encode document: " + err.Error())
+	}
+	return raw
+}
+
+// full is the complete representation of a record that filters, sorting and
+// projection work on: the document plus id, meta and schemas. Derived
+// attributes (a User's groups, a Group's members) are added by the caller.
+func (res *resource) full(st *request, rec record) (map[string]any, error) {
+	doc, err := decodeDoc(rec.doc)
+	if err != nil {
+		return nil, err
+	}
+	doc["id"] = rec.id
+	doc["schemas"] = res.schemas()
+	doc["meta"] = map[string]any{
+		"resourceType": res.name(),
+		"created":      rec.created.UTC().Format(time.RFC3339Nano),
+		"lastModified": rec.modified.UTC().Format(time.RFC3339Nano),
+		"version":      etag(rec.revision),
+		"location":     st.baseURL + res.endpoint() + "/" + rec.id,
+	}
+	return doc, nil
+}
+
+// attachDerived adds a User's groups or a Group's members to full.
+func (res *resource) attachDerived(tx *store.ReadTx, st *request, full map[string]any) error {
+	id, _ := full["id"].(string)
+	if res.kind == kindUser {
+		groups, err := tx.GroupsOf(id)
+		if err != nil {
+			return err
+		}
+		list := make([]any, 0, len(groups))
+		for _, g := range groups {
+			list = append(list, map[string]any{
+				"value": g.ID, "display": g.DisplayName, "type": "direct",
+				"$ref": st.baseURL + "/Groups/" + g.ID,
+			})
+		}
+		full["groups"] = list
+		return nil
+	}
+	members, _ := tx.Members(id, "", 0)
+	list := make([]any, 0, len(members))
+	for _, m := range members {
+		item := map[string]any{"value": m.ID, "type": m.Type, "$ref": st.baseURL + "/" + m.Type + "s/" + m.ID}
+		if m.Display != "" {
+			item["display"] = m.Display
+		}
+		list = append(list, item)
+	}
+	full["members"] = list
+	return nil
+}
+
+func (res *resource) derivedName() string {
+	if res.kind == kindUser {
+		return "groups"
+	}
+	return "members"
+}
+
+// projection reads attributes= and excludedAttributes= from a query.
+type projection struct{ attributes, excluded []string }
+
+func projectionOf(q map[string][]string) projection {
+	split := func(key string) []string {
+		var out []string
+		for _, v := range q[key] {
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, p)
+				}
+			}
+		}
+		return out
+	}
+	return projection{attributes: split("attributes"), excluded: split("excludedAttributes")}
+}
+
+func (p projection) given() bool { return len(p.attributes)+len(p.excluded) > 0 }
+
+// resourceOf turns a projected representation into what elimity renders. The
+// library adds id, schemas and meta itself, so they are taken out here.
+func (res *resource) resourceOf(rec record, projected map[string]any) scimlib.Resource {
+	attrs := make(scimlib.ResourceAttributes, len(projected))
+	for k, v := range projected {
+		switch k {
+		case "id", "schemas", "meta", "externalId":
+		default:
+			attrs[k] = v
+		}
+	}
+	out := scimlib.Resource{
+		ID:         rec.id,
+		Attributes: attrs,
+		Meta:       scimlib.Meta{Created: &rec.created, LastModified: &rec.modified, Version: etag(rec.revision)},
+	}
+	if ext, ok := projected["externalId"].(string); ok {
+		out.ExternalID = optional.NewString(ext)
+	}
+	return out
+}
+
+// load reads one record of the request's connection.
+func (res *resource) load(tx *store.ReadTx, st *request, id string) (record, error) {
+	if res.kind == kindUser {
+		u, err := tx.User(st.connectionID, id)
+		return userRecord(u), err
+	}
+	g, err := tx.Group(st.connectionID, id)
+	return groupRecord(g), err
+}
+
+// render loads and projects one resource as the client asked.
+func (res *resource) render(tx *store.ReadTx, st *request, rec record, p projection) (map[string]any, error) {
+	full, err := res.full(st, rec)
+	if err != nil {
+		return nil, err
+	}
+	if res.doc.Wants(p.attributes, p.excluded, res.derivedName()) {
+		if err := res.attachDerived(tx, st, full); err != nil {
+			return nil, err
+		}
+	}
+	return res.doc.Project(full, p.attributes, p.excluded), nil
+}
+
+// Get serves GET /{Users,Groups}/{id}.
+func (res *resource) Get(r *http.Request, id string) (scimlib.Resource, error) {
+	st := stateOf(r)
+	var out scimlib.Resource
+	err := res.h.db.View(func(tx *store.ReadTx) error {
+		rec, err := res.load(tx, st, id)
+		if err != nil {
+			return err
+		}
+		projected, err := res.render(tx, st, rec, projectionOf(r.URL.Query()))
+		out = res.resourceOf(rec, projected)
+		return err
+	})
+	if err != nil {
+		return out, scimError(r, err)
+	}
+	return out, nil
+}
+
+// notModified answers If-None-Match for GET by id without rendering.
+func (res *resource) notModified(r *http.Request, id string) bool {
+	st := stateOf(r)
+	var rev uint64
+	if err := res.h.db.View(func(tx *store.ReadTx) error {
+		rec, err := res.load(tx, st, id)
+		rev = rec.revision
+		return err
+	}); err != nil {
+		return false
+	}
+	return etagMatches(r.Header.Get("If-None-Match"), etag(rev))
+}
+
+// etagMatches compares an If-Match / If-None-Match header with an entity tag,
+// weakly (RFC 9110 §8.8.3.2), accepting "*" and comma-separated lists.
+func etagMatches(header, tag string) bool {
+	strip := func(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "W/") }
+	for _, candidate := range strings.Split(header, ",") {
+		if c := strings.TrimSpace(candidate); c == "*" || strip(c) == strip(tag) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkIfMatch fails with 412 when the request's If-Match does not match rev.
+func checkIfMatch(r *http.Request, rev uint64) error {
+	if h := r.Header.Get("If-Match"); h != "" && !etagMatches(h, etag(rev)) {
+		return scimErr(http.StatusPreconditionFailed, "", "The resource has changed: its version is %s, not %s.", etag(rev), h)
+	}
+	return nil
+}
+
+// prepareWrite decodes and normalises a POST or PUT body before the library
+// validates it, keeping the normalised document on the request state.
+func (res *resource) prepareWrite(r *http.Request, st *request, body []byte) error {
+	var raw any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body is not valid JSON: %v.", err)
+	}
+	if dec.More() {
+		return scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body has data after the JSON object.")
+	}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body must be a JSON object.")
+	}
+	var schemas any
+	for k, v := range obj {
+		if strings.EqualFold(k, "schemas") {
+			schemas = v
+		}
+	}
+	if !listsSchema(schemas, res.schemas()[0]) {
+		return scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, `The body must list %q in "schemas".`, res.schemas()[0])
+	}
+	doc, err := res.doc.Normalize(obj)
+	if err != nil {
+		return err
+	}
+	if res.kind == kindGroup {
+		members, present, err := res.doc.Members(obj)
+		if err != nil {
+			return err
+		}
+		st.members, st.membersPresent = membersOf(members), present
+	}
+	st.body = doc
+	// The library checks "schemas" again; hand it the canonical list.
+	doc["schemas"] = []any{res.schemas()[0]}
+	return nil
+}
+
+func listsSchema(v any, want string) bool {
+	list, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, s := range list {
+		if str, ok := s.(string); ok && strings.EqualFold(str, want) {
+			return true
+		}
+	}
+	return false
+}
+
+func membersOf(members []document.Member) []store.Member {
+	out := make([]store.Member, len(members))
+	for i, m := range members {
+		out[i] = store.Member{ID: m.Value, Display: m.Display}
+	}
+	return out
+}
+
+// document returns the request's normalised body without the "schemas" key
+// the library needed.
+func (st *request) document() map[string]any {
+	doc := make(map[string]any, len(st.body))
+	for k, v := range st.body {
+		if k != "schemas" {
+			doc[k] = v
+		}
+	}
+	return doc
+}
+
+func str(doc map[string]any, key string) string {
+	s, _ := doc[key].(string)
+	return s
+}
+
+// Create serves POST /{Users,Groups}.
+func (res *resource) Create(r *http.Request, _ scimlib.ResourceAttributes) (scimlib.Resource, error) {
+	st := stateOf(r)
+	doc := st.document()
+	var rec record
+	err := res.h.update(r, func(tx *store.Tx) error {
+		if res.kind == kindUser {
+			if _, ok := doc["active"]; !ok {
+				doc["active"] = true // IdPs provision active users; say so explicitly
+			}
+			u, err := tx.CreateUser(store.User{
+				ConnectionID: st.connectionID, UserName: str(doc, "userName"), ExternalID: str(doc, "externalId"),
+				Active: doc["active"] == true, Doc: mustJSON(doc),
+			})
+			rec = userRecord(u)
+			return err
+		}
+		g, err := tx.CreateGroup(store.Group{
+			ConnectionID: st.connectionID, DisplayName: str(doc, "displayName"), ExternalID: str(doc, "externalId"),
+			Doc: mustJSON(doc),
+		}, st.members)
+		rec = groupRecord(g)
+		return err
+	})
+	if err != nil {
+		return scimlib.Resource{}, scimError(r, err)
+	}
+	return res.afterWrite(r, st, rec)
+}
+
+// afterWrite renders the resource a write produced.
+func (res *resource) afterWrite(r *http.Request, st *request, rec record) (scimlib.Resource, error) {
+	var out scimlib.Resource
+	err := res.h.db.View(func(tx *store.ReadTx) error {
+		projected, err := res.render(tx, st, rec, projectionOf(r.URL.Query()))
+		out = res.resourceOf(rec, projected)
+		return err
+	})
+	if err != nil {
+		return out, scimError(r, err)
+	}
+	return out, nil
+}
+
+// Replace serves PUT /{Users,Groups}/{id}: the document is replaced whole.
+// Two deliberate exceptions keep IdP round-trips from losing data: a PUT
+// without "active" keeps the user's active state, and a group PUT without
+// "members" keeps the members (a PUT with "members": [] empties the group).
+func (res *resource) Replace(r *http.Request, id string, _ scimlib.ResourceAttributes) (scimlib.Resource, error) {
+	st := stateOf(r)
+	doc := st.document()
+	var rec record
+	err := res.h.update(r, func(tx *store.Tx) error {
+		if res.kind == kindUser {
+			u, err := tx.UpdateUser(st.connectionID, id, func(u *store.User) error {
+				if err := checkIfMatch(r, u.Revision); err != nil {
+					return err
+				}
+				if _, ok := doc["active"]; !ok {
+					doc["active"] = u.Active
+				}
+				u.UserName, u.ExternalID, u.Active, u.Doc = str(doc, "userName"), str(doc, "externalId"), doc["active"] == true, mustJSON(doc)
+				return nil
+			})
+			rec = userRecord(u)
+			return err
+		}
+		g, err := tx.UpdateGroup(st.connectionID, id, func(g *store.Group) error {
+			if err := checkIfMatch(r, g.Revision); err != nil {
+				return err
+			}
+			g.DisplayName, g.ExternalID, g.Doc = str(doc, "displayName"), str(doc, "externalId"), mustJSON(doc)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if st.membersPresent {
+			if err := tx.ReplaceMembers(st.connectionID, id, st.members); err != nil {
+				return err
+			}
+			if g, err = tx.Group(st.connectionID, id); err != nil {
+				return err
+			}
+		}
+		rec = groupRecord(g)
+		return nil
+	})
+	if err != nil {
+		return scimlib.Resource{}, scimError(r, err)
+	}
+	return res.afterWrite(r, st, rec)
+}
+
+// Delete serves DELETE /{Users,Groups}/{id}.
+func (res *resource) Delete(r *http.Request, id string) error {
+	st := stateOf(r)
+	err := res.h.update(r, func(tx *store.Tx) error {
+		rec, err := res.load(&tx.ReadTx, st, id)
+		if err != nil {
+			return err
+		}
+		if err := checkIfMatch(r, rec.revision); err != nil {
+			return err
+		}
+		if res.kind == kindUser {
+			return tx.DeleteUser(st.connectionID, id)
+		}
+		return tx.DeleteGroup(st.connectionID, id)
+	})
+	if err != nil {
+		return scimError(r, err)
+	}
+	return nil
+}
+
+// Patch is never called: Handler serves PATCH itself (see patch.go).
+func (res *resource) Patch(r *http.Request, _ string, _ []scimlib.PatchOperation) (scimlib.Resource, error) {
+	return scimlib.Resource{}, scimErr(http.StatusInternalServerError, "", "PATCH is served by Rolecall, not by the library")
+}
