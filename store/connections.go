@@ -51,6 +51,14 @@ func (r *ReadTx) Connection(id string) (Connection, error) {
 	return c, nil
 }
 
+// connectionExists is Connection without decoding it.
+func (r *ReadTx) connectionExists(id string) error {
+	if !ValidID(PrefixConnection, id) || !r.has(bucketConnections, []byte(id)) {
+		return notFound("connection", id)
+	}
+	return nil
+}
+
 // Connections lists connections in id order, starting after the id `after`,
 // at most take of them; next is the id to pass as `after` for the next page,
 // or "" when there are no more.
@@ -101,7 +109,7 @@ func (tx *Tx) CreateConnection(c Connection) (Connection, error) {
 	if tx.has(bucketConnectionNames, nameKey) {
 		return c, errorf(ErrConflict, "a connection named %q already exists", c.Name)
 	}
-	c.ID = NewID(PrefixConnection)
+	c.ID = tx.newID(PrefixConnection, bucketConnections)
 	c.CreatedAt, c.UpdatedAt = tx.now, tx.now
 	tx.put(bucketConnectionNames, nameKey, []byte(c.ID))
 	tx.putJSON(bucketConnections, []byte(c.ID), c)

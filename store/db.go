@@ -58,8 +58,47 @@ type DB struct {
 	closing  atomic.Bool
 	closeMu  sync.RWMutex // held for reading while enqueueing; Close takes it to drain safely
 	revision atomic.Uint64
+	// auditNext is the id of the next audit entry; only the committer
+	// goroutine (and init, before it starts) touches it.
+	auditNext uint64
+	// scratch is the committer's reusable per-write state, so a batch does not
+	// regrow its undo log and change list from nothing.
+	scratch Tx
 
 	tokenUse tokenUse
+	creds    credentialCache
+	stats    dbStats
+}
+
+type dbStats struct {
+	commits, writes, failed atomic.Uint64
+	commitNanos             atomic.Uint64 // in bbolt Commit: page writes and fsyncs
+	applyNanos              atomic.Uint64 // running write functions
+	gatherNanos             atomic.Uint64 // waiting for a batch to fill
+}
+
+// Stats are cumulative counters of the write path, for metrics.
+type Stats struct {
+	Commits      uint64        // group commits (bbolt transactions)
+	Writes       uint64        // successful Update calls
+	FailedWrites uint64        // Update calls whose function failed (undone)
+	CommitTime   time.Duration // time spent in bbolt Commit (write + fsync)
+	ApplyTime    time.Duration // time spent running write functions
+	GatherTime   time.Duration // time spent waiting for a batch to fill
+	PagesWritten int64         // pages written by commits; fsync cost grows with it
+	Revision     uint64
+}
+
+// Stats returns the write-path counters. Writes/Commits is the average group
+// commit size.
+func (db *DB) Stats() Stats {
+	bs := db.bolt.Stats()
+	return Stats{
+		Commits: db.stats.commits.Load(), Writes: db.stats.writes.Load(), FailedWrites: db.stats.failed.Load(),
+		CommitTime: time.Duration(db.stats.commitNanos.Load()), Revision: db.Revision(),
+		ApplyTime: time.Duration(db.stats.applyNanos.Load()), GatherTime: time.Duration(db.stats.gatherNanos.Load()),
+		PagesWritten: bs.TxStats.GetWrite(),
+	}
 }
 
 type pendingWrite struct {
@@ -132,6 +171,10 @@ func (db *DB) init() error {
 			}
 		}
 		db.revision.Store(readU64(meta.Get(metaRevision)))
+		db.auditNext = 1
+		if k, v := btx.Bucket(bucketAudit).Cursor().Last(); k != nil {
+			db.auditNext = readU64(k) + uint64(auditRecordLen(v))
+		}
 		return nil
 	})
 }
@@ -225,9 +268,23 @@ func (db *DB) Update(ctx context.Context, origin Origin, fn func(*Tx) error) (ui
 	return p.rev, p.err
 }
 
+// commitLoop is the committer: it takes every write queued, runs them in one
+// transaction, commits and releases them, and repeats.
+//
+// Commits are strictly serial (bbolt has one writer), so writers released by
+// commit k return while commit k+1 is already running, and with n concurrent
+// writers batches settle at about n/2. The committer therefore gathers: it
+// remembers how many writers were active when the last commit ended (its
+// batch plus those that queued meanwhile) and, before the next commit, waits
+// until as many are queued, for at most half an average commit. A lone
+// writer sees an active count of 1 and never waits.
 func (db *DB) commitLoop() {
 	defer close(db.stopped)
 	batch := make([]*pendingWrite, 0, maxBatch)
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
+	active := 1
+	var avgCommit time.Duration
 	for {
 		var first *pendingWrite
 		select {
@@ -244,17 +301,52 @@ func (db *DB) commitLoop() {
 			}
 		}
 		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case p := <-db.queue:
-				batch = append(batch, p)
-			default:
-				break drain
+		batch = db.drain(batch)
+		if len(batch) < active && avgCommit > 0 {
+			gatherStart := time.Now()
+			gather.Reset(min(max(avgCommit/2, 20*time.Microsecond), 2*time.Millisecond))
+		wait:
+			for len(batch) < active && len(batch) < maxBatch {
+				select {
+				case p := <-db.queue:
+					batch = append(batch, p)
+				case <-gather.C:
+					break wait
+				case <-db.stop:
+					break wait
+				}
 			}
+			if !gather.Stop() {
+				select {
+				case <-gather.C:
+				default:
+				}
+			}
+			db.stats.gatherNanos.Add(uint64(time.Since(gatherStart)))
 		}
+		start := time.Now()
 		db.commit(batch)
+		took := time.Since(start)
+		if avgCommit == 0 {
+			avgCommit = took
+		} else {
+			avgCommit += (took - avgCommit) / 8
+		}
+		active = len(batch) + len(db.queue)
 	}
+}
+
+// drain adds every queued write to batch without waiting, up to maxBatch.
+func (db *DB) drain(batch []*pendingWrite) []*pendingWrite {
+	for len(batch) < maxBatch {
+		select {
+		case p := <-db.queue:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit runs a batch of writes in one bbolt transaction and releases them.
@@ -272,12 +364,23 @@ func (db *DB) commit(batch []*pendingWrite) {
 		release()
 		return
 	}
-	tx := &Tx{ReadTx: ReadTx{btx: btx, db: db}, now: db.now().UTC()}
+	tx := &db.scratch
+	*tx = Tx{ReadTx: ReadTx{btx: btx, db: db}, now: db.now().UTC(), undo: tx.undo[:0], auditRun: auditRun{items: tx.auditRun.items[:0]}}
+	defer func() {
+		// Keep the buffers, drop what points into the finished transaction.
+		*tx = Tx{undo: clearUndo(tx.undo), auditRun: auditRun{items: tx.auditRun.items[:0]}}
+	}()
+	applyStart := time.Now()
 	rev := db.revision.Load()
+	auditNext := db.auditNext
 	var changes []Change
+	resetCredentials := false
 	for _, p := range batch {
-		tx.start(p.origin, rev+1)
+		tx.start(p.origin, rev+1, auditNext)
 		p.err = runWrite(p.fn, tx)
+		if p.err == nil {
+			tx.flushAudit()
+		}
 		if p.err == nil && tx.err != nil {
 			p.err = tx.err
 		}
@@ -299,10 +402,13 @@ func (db *DB) commit(batch []*pendingWrite) {
 			p.rev = rev
 			continue
 		}
+		auditNext = tx.nextAudit
+		resetCredentials = resetCredentials || tx.credentialsChanged
 		rev++
 		p.rev = rev
 		changes = append(changes, tx.changes...)
 	}
+	db.stats.applyNanos.Add(uint64(time.Since(applyStart)))
 	if rev != db.revision.Load() {
 		if err := btx.Bucket(bucketMeta).Put(metaRevision, u64(rev)); err != nil {
 			btx.Rollback()
@@ -311,10 +417,24 @@ func (db *DB) commit(batch []*pendingWrite) {
 			return
 		}
 	}
+	commitStart := time.Now()
 	if err := btx.Commit(); err != nil {
 		db.failAll(batch, err)
 		release()
 		return
+	}
+	db.stats.commitNanos.Add(uint64(time.Since(commitStart)))
+	db.stats.commits.Add(1)
+	for _, p := range batch {
+		if p.err == nil {
+			db.stats.writes.Add(1)
+		} else {
+			db.stats.failed.Add(1)
+		}
+	}
+	db.auditNext = auditNext
+	if resetCredentials {
+		db.creds.reset() // before any writer of the batch is released
 	}
 	if len(changes) > 0 || rev != db.revision.Load() {
 		db.revision.Store(rev)
@@ -331,6 +451,17 @@ func (db *DB) failAll(batch []*pendingWrite, err error) {
 			p.err = fmt.Errorf("store: commit: %w", err)
 		}
 	}
+}
+
+// clearUndo empties a reused undo log without keeping its bucket pointers and
+// byte slices alive. A log grown by one huge write (a 100k-member group
+// deletion) is dropped rather than kept and cleared on every batch.
+func clearUndo(undo []undoEntry) []undoEntry {
+	if cap(undo) > 1<<14 {
+		return nil
+	}
+	clear(undo[:cap(undo)])
+	return undo[:0]
 }
 
 // runWrite calls fn, turning a panic into an error so one bad write cannot take

@@ -194,7 +194,7 @@ func (r *ReadTx) GroupsOf(memberID string) ([]Group, error) {
 // displayName is taken (case-insensitively) in the connection; ErrInvalid when
 // a member is not a user or group of the same connection (nothing is stored).
 func (tx *Tx) CreateGroup(g Group, members []Member) (Group, error) {
-	if _, err := tx.Connection(g.ConnectionID); err != nil {
+	if err := tx.connectionExists(g.ConnectionID); err != nil {
 		return g, err
 	}
 	if g.DisplayName == "" {
@@ -210,7 +210,7 @@ func (tx *Tx) CreateGroup(g Group, members []Member) (Group, error) {
 	if tx.has(bucketGroupNames, nameKey) {
 		return g, errorf(ErrConflict, "displayName %q is already taken in this connection", g.DisplayName)
 	}
-	g.ID = NewID(PrefixGroup)
+	g.ID = tx.newID(PrefixGroup, bucketGroups)
 	members, err := tx.checkMembers(g.ConnectionID, g.ID, members)
 	if err != nil {
 		return g, err
@@ -224,9 +224,13 @@ func (tx *Tx) CreateGroup(g Group, members []Member) (Group, error) {
 	tx.putRecord(bucketGroups, g.ID, g.ConnectionID, g.record())
 	tx.audit("group.created", Target{"group", g.ID}, nil, g.audit())
 	tx.emit(Change{Kind: GroupCreated, ConnectionID: g.ConnectionID, GroupID: g.ID, Name: g.DisplayName})
+	added := 0
 	for _, m := range members {
-		tx.addMember(g, m)
+		if tx.addMember(g, m) {
+			added++
+		}
 	}
+	tx.addCounter(bucketMemberCount, []byte(g.ID), int64(added))
 	return g, tx.err
 }
 
@@ -326,21 +330,23 @@ func (r *ReadTx) checkMembers(connectionID, groupID string, members []Member) ([
 	return out, nil
 }
 
-// addMember writes one membership (both directions) if it is new.
+// addMember writes one membership (both directions) if it is new. The caller
+// adjusts the group's member count (once per write, not per member).
 func (tx *Tx) addMember(g Group, m Member) bool {
 	key := catS(g.ID, m.ID)
 	if tx.has(bucketMembers, key) {
 		return false
 	}
-	tx.put(bucketMembers, key, encodeMember(m))
-	tx.put(bucketMemberOf, catS(m.ID, g.ID), present)
-	tx.addCounter(bucketMemberCount, []byte(g.ID), 1)
+	// The reverse key exists exactly when the forward one does (Verify).
+	tx.putNew(bucketMembers, key, encodeMember(m))
+	tx.putNew(bucketMemberOf, catS(m.ID, g.ID), present)
 	tx.audit("group.member.added", Target{"group", g.ID}, nil, m)
 	tx.emit(Change{Kind: MemberAdded, ConnectionID: g.ConnectionID, GroupID: g.ID, MemberID: m.ID})
 	return true
 }
 
-// removeMember deletes one membership (both directions) if it exists.
+// removeMember deletes one membership (both directions) if it exists. The
+// caller adjusts the group's member count.
 func (tx *Tx) removeMember(g Group, memberID string, cascade bool) bool {
 	key := catS(g.ID, memberID)
 	raw := tx.get(bucketMembers, key)
@@ -348,9 +354,8 @@ func (tx *Tx) removeMember(g Group, memberID string, cascade bool) bool {
 		return false
 	}
 	m := decodeMember([]byte(memberID), raw)
-	tx.del(bucketMembers, key)
-	tx.del(bucketMemberOf, catS(memberID, g.ID))
-	tx.addCounter(bucketMemberCount, []byte(g.ID), -1)
+	tx.delKnown(bucketMembers, key, raw)
+	tx.delKnown(bucketMemberOf, catS(memberID, g.ID), present) // exists with the forward key (Verify)
 	if cascade {
 		tx.auditCascade("group.member.deleted", Target{"group", g.ID}, m, nil)
 	} else {
@@ -388,6 +393,7 @@ func (tx *Tx) AddMembers(connectionID, groupID string, members []Member) (int, e
 		}
 	}
 	if added > 0 {
+		tx.addCounter(bucketMemberCount, []byte(g.ID), int64(added))
 		tx.touchGroup(g)
 	}
 	return added, tx.err
@@ -407,6 +413,7 @@ func (tx *Tx) RemoveMembers(connectionID, groupID string, memberIDs []string) (i
 		}
 	}
 	if removed > 0 {
+		tx.addCounter(bucketMemberCount, []byte(g.ID), -int64(removed))
 		tx.touchGroup(g)
 	}
 	return removed, tx.err
@@ -439,16 +446,20 @@ func (tx *Tx) ReplaceMembers(connectionID, groupID string, members []Member) err
 		want[m.ID] = struct{}{}
 	}
 	current, _ := tx.Members(groupID, "", 0)
-	changed := false
+	delta := int64(0)
 	for _, m := range current {
-		if _, keep := want[m.ID]; !keep {
-			changed = tx.removeMember(g, m.ID, false) || changed
+		if _, keep := want[m.ID]; !keep && tx.removeMember(g, m.ID, false) {
+			delta--
 		}
 	}
+	added := int64(0)
 	for _, m := range members {
-		changed = tx.addMember(g, m) || changed
+		if tx.addMember(g, m) {
+			added++
+		}
 	}
-	if changed {
+	if delta != 0 || added != 0 {
+		tx.addCounter(bucketMemberCount, []byte(g.ID), delta+added)
 		tx.touchGroup(g)
 	}
 	return tx.err
@@ -503,9 +514,9 @@ func (tx *Tx) dropMemberships(memberID string, auditIt bool) {
 		} else {
 			tx.del(bucketMembers, catS(g.ID, memberID))
 			tx.del(bucketMemberOf, catS(memberID, g.ID))
-			tx.addCounter(bucketMemberCount, []byte(g.ID), -1)
 			tx.emit(Change{Kind: MemberRemoved, ConnectionID: g.ConnectionID, GroupID: g.ID, MemberID: memberID})
 		}
+		tx.addCounter(bucketMemberCount, []byte(g.ID), -1)
 		tx.touchGroup(g)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -578,4 +579,125 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// A write that changes many memberships stores its audit entries as one run;
+// readers must still see one entry per change, with consecutive ids, in
+// order, pageable from any id in both directions, and ids must keep counting
+// after a reopen.
+func TestAuditRunsReadAsOneEntryPerChange(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := storetest.MustConnection(t, db, "acme")
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, storetest.MustUser(t, db, c.ID, fmt.Sprintf("u%d", i)).ID)
+	}
+	g := storetest.MustGroup(t, db, c.ID, "Eng")
+	storetest.MustUpdate(t, db, func(tx *store.Tx) error {
+		members := []store.Member{{ID: ids[0]}, {ID: ids[1]}, {ID: ids[2]}, {ID: ids[3]}}
+		if _, err := tx.AddMembers(c.ID, g.ID, members); err != nil {
+			return err
+		}
+		_, err := tx.RemoveMembers(c.ID, g.ID, []string{ids[0], ids[1]})
+		return err
+	})
+	all := func(db *store.DB, desc bool, take int, filter store.AuditFilter) (got []string) {
+		from := ""
+		for {
+			var page []store.AuditEntry
+			var next string
+			if err := db.View(func(r *store.ReadTx) (err error) {
+				page, next, err = r.AuditLog(from, take, desc, filter)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page {
+				got = append(got, e.ID+":"+e.Type)
+			}
+			if next == "" {
+				return got
+			}
+			from = next
+		}
+	}
+	asc := all(db, false, 3, store.AuditFilter{})
+	if len(asc) != 14 { // connection, scim config, 5 users, group, 4 added, 2 removed
+		t.Fatalf("entries = %v", asc)
+	}
+	for i, e := range asc {
+		if !strings.HasPrefix(e, fmt.Sprintf("%d:", i+1)) {
+			t.Errorf("entry %d is %s: ids must count up by one", i, e)
+		}
+	}
+	desc := all(db, true, 4, store.AuditFilter{})
+	slices.Reverse(desc)
+	if !slices.Equal(desc, asc) {
+		t.Errorf("newest-first paging %v differs from oldest-first %v", desc, asc)
+	}
+	if got := all(db, false, 1, store.AuditFilter{Type: "group.member.deleted"}); !slices.Equal(got, []string{"13:group.member.deleted", "14:group.member.deleted"}) {
+		t.Errorf("filtered entries = %v", got)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.MustUser(t, db, c.ID, "after-reopen")
+	if got := all(db, true, 1, store.AuditFilter{}); got[0] != "15:user.created" {
+		t.Errorf("first entry after reopen = %s, want id 15", got[0])
+	}
+}
+
+// Authentication is cached; a revocation must still take effect at once: no
+// authentication that starts after the revoking write returned may succeed,
+// however many readers were filling the cache meanwhile.
+func TestRevokedTokenFailsAsSoonAsTheRevocationReturns(t *testing.T) {
+	db := storetest.Open(t)
+	c := storetest.MustConnection(t, db, "acme")
+	for round := range 20 {
+		var tok store.SCIMToken
+		var secret string
+		storetest.MustUpdate(t, db, func(tx *store.Tx) (err error) {
+			tok, secret, err = tx.CreateSCIMToken(c.ID, nil, 0)
+			return err
+		})
+		var revoked atomic.Bool
+		var violations atomic.Int64
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					after := revoked.Load()
+					if _, err := db.AuthenticateSCIMToken(secret); err == nil && after {
+						violations.Add(1)
+					}
+				}
+			}()
+		}
+		time.Sleep(2 * time.Millisecond)
+		storetest.MustUpdate(t, db, func(tx *store.Tx) error { return tx.DeleteSCIMToken(c.ID, tok.ID) })
+		revoked.Store(true)
+		time.Sleep(2 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		if n := violations.Load(); n > 0 {
+			t.Fatalf("round %d: %d authentications succeeded after the revocation returned", round, n)
+		}
+	}
 }

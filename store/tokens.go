@@ -71,7 +71,7 @@ func (tx *Tx) CreateSCIMToken(connectionID string, scopes []string, lifetime tim
 		return SCIMToken{}, "", err
 	}
 	t := SCIMToken{
-		ID:           NewID(PrefixSCIMToken),
+		ID:           tx.newID(PrefixSCIMToken, bucketSCIMTokens),
 		ConnectionID: connectionID,
 		Scopes:       slices.Clone(scopes),
 		CreatedAt:    tx.now,
@@ -122,6 +122,7 @@ func (tx *Tx) DeleteSCIMToken(connectionID, tokenID string) error {
 }
 
 func (tx *Tx) dropSCIMToken(t SCIMToken, cascade bool) {
+	tx.credentialsChanged = true
 	tx.del(bucketSCIMTokens, []byte(t.ID))
 	tx.del(bucketSCIMTokensByCon, catS(t.ConnectionID, t.ID))
 	if cascade {
@@ -138,11 +139,20 @@ func (db *DB) AuthenticateSCIMToken(secret string) (SCIMToken, error) {
 	var rec scimTokenRecord
 	id, ok := parseSecret(scimTokenKind, PrefixSCIMToken, secret)
 	if ok {
-		if err := db.View(func(r *ReadTx) error {
-			_, err := r.getJSON(bucketSCIMTokens, []byte(id), &rec)
-			return err
-		}); err != nil {
-			return SCIMToken{}, err
+		cached, hit := db.creds.get(id)
+		if hit {
+			rec = cached.(scimTokenRecord)
+		} else {
+			gen := db.creds.generation()
+			if err := db.View(func(r *ReadTx) error {
+				_, err := r.getJSON(bucketSCIMTokens, []byte(id), &rec)
+				return err
+			}); err != nil {
+				return SCIMToken{}, err
+			}
+			if rec.ID != "" {
+				db.creds.put(id, rec, gen)
+			}
 		}
 	}
 	// Hash and compare even when the id is unknown so that timing does not
@@ -166,7 +176,7 @@ func (tx *Tx) CreateAPIKey(name string, scopes []string) (APIKey, string, error)
 	if name == "" || len(name) > 128 {
 		return APIKey{}, "", errorf(ErrInvalid, "API key name must be 1 to 128 characters")
 	}
-	k := APIKey{ID: NewID(PrefixAPIKey), Name: name, Scopes: slices.Clone(scopes), CreatedAt: tx.now}
+	k := APIKey{ID: tx.newID(PrefixAPIKey, bucketAPIKeys), Name: name, Scopes: slices.Clone(scopes), CreatedAt: tx.now}
 	secret := newSecret(apiKeyKind, k.ID)
 	tx.putJSON(bucketAPIKeys, []byte(k.ID), apiKeyRecord{APIKey: k, Hash: hashSecret(secret)})
 	tx.audit("api_key.created", Target{"api_key", k.ID}, nil, k)
@@ -199,6 +209,7 @@ func (tx *Tx) DeleteAPIKey(id string) error {
 	if rec.ID == "" {
 		return notFound("API key", id)
 	}
+	tx.credentialsChanged = true
 	tx.del(bucketAPIKeys, []byte(id))
 	tx.audit("api_key.deleted", Target{"api_key", id}, rec.APIKey, nil)
 	return tx.err
@@ -210,11 +221,20 @@ func (db *DB) AuthenticateAPIKey(secret string) (APIKey, error) {
 	var rec apiKeyRecord
 	id, ok := parseSecret(apiKeyKind, PrefixAPIKey, secret)
 	if ok {
-		if err := db.View(func(r *ReadTx) error {
-			_, err := r.getJSON(bucketAPIKeys, []byte(id), &rec)
-			return err
-		}); err != nil {
-			return APIKey{}, err
+		cached, hit := db.creds.get(id)
+		if hit {
+			rec = cached.(apiKeyRecord)
+		} else {
+			gen := db.creds.generation()
+			if err := db.View(func(r *ReadTx) error {
+				_, err := r.getJSON(bucketAPIKeys, []byte(id), &rec)
+				return err
+			}); err != nil {
+				return APIKey{}, err
+			}
+			if rec.ID != "" {
+				db.creds.put(id, rec, gen)
+			}
 		}
 	}
 	hash := rec.Hash
@@ -322,4 +342,50 @@ func (db *DB) flushTokenUse() error {
 		}
 		return nil
 	})
+}
+
+// credentialCache keeps decoded token and API key records by id, so that
+// authenticating a request costs a map lookup instead of a read transaction.
+// It never outlives a revocation: the committer resets it after committing a
+// write that deleted a credential and before releasing that write's caller,
+// and the generation stops a reader that loaded a record from an older
+// snapshot from putting it back afterwards.
+type credentialCache struct {
+	mu      sync.RWMutex
+	gen     uint64
+	records map[string]any
+}
+
+const maxCachedCredentials = 10_000
+
+func (c *credentialCache) get(id string) (any, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.records[id]
+	return v, ok
+}
+
+func (c *credentialCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+func (c *credentialCache) put(id string, rec any, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return // a revocation committed since the record was read
+	}
+	if c.records == nil || len(c.records) >= maxCachedCredentials {
+		c.records = make(map[string]any)
+	}
+	c.records[id] = rec
+}
+
+func (c *credentialCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.records = nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -46,12 +47,25 @@ func (r userRecord) user() User {
 	return User{r.ID, r.ConnectionID, r.UserName, r.ExternalID, r.Active, r.Doc, r.Created, r.Modified, r.Revision, r.Seq}
 }
 
-// userAudit is what audit entries record of a user.
-func (u User) audit() map[string]any {
-	return map[string]any{
-		"connection_id": u.ConnectionID, "userName": u.UserName, "externalId": u.ExternalID,
-		"active": u.Active, "doc": u.Doc,
+// audit is what audit entries record of a user, encoded as encoding/json
+// would encode {"connection_id","userName","externalId","active","doc"}.
+func (u User) audit() json.RawMessage {
+	b := make([]byte, 0, 96+len(u.UserName)+len(u.ExternalID)+len(u.Doc))
+	b = append(b, `{"active":`...)
+	b = strconv.AppendBool(b, u.Active)
+	b = append(b, `,"connection_id":`...)
+	b = appendJSONString(b, u.ConnectionID)
+	b = append(b, `,"doc":`...)
+	if len(u.Doc) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, u.Doc...)
 	}
+	b = append(b, `,"externalId":`...)
+	b = appendJSONString(b, u.ExternalID)
+	b = append(b, `,"userName":`...)
+	b = appendJSONString(b, u.UserName)
+	return append(b, '}')
 }
 
 func checkIndexed(what, v string) error {
@@ -165,7 +179,7 @@ func (r *ReadTx) EachUser(connectionID string, fn func(User) (bool, error)) erro
 // id, timestamps and revision set. ErrConflict when the userName is taken
 // (case-insensitively) in the connection.
 func (tx *Tx) CreateUser(u User) (User, error) {
-	if _, err := tx.Connection(u.ConnectionID); err != nil {
+	if err := tx.connectionExists(u.ConnectionID); err != nil {
 		return u, err
 	}
 	if u.UserName == "" {
@@ -181,7 +195,7 @@ func (tx *Tx) CreateUser(u User) (User, error) {
 	if tx.has(bucketUserNames, nameKey) {
 		return u, errorf(ErrConflict, "userName %q is already taken in this connection", u.UserName)
 	}
-	u.ID = NewID(PrefixUser)
+	u.ID = tx.newID(PrefixUser, bucketUsers)
 	u.Created, u.Modified, u.Revision = tx.now, tx.now, tx.rev
 	u.seq = userOrdinal.add(tx, u.ConnectionID, u.ID)
 	tx.put(bucketUserNames, nameKey, []byte(u.ID))
