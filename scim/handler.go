@@ -149,7 +149,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var body []byte
 	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
-		if body, err = io.ReadAll(r.Body); err != nil {
+		if body, err = readBody(r); err != nil {
 			var tooBig *http.MaxBytesError
 			if !errors.As(err, &tooBig) {
 				err = scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
@@ -181,17 +181,33 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res.patch(rw, r, id, body)
 	case res != nil && id != "" && r.Method == http.MethodGet && r.Header.Get("If-None-Match") != "" && res.notModified(r, id):
 		rw.WriteHeader(http.StatusNotModified)
-	case res != nil && (r.Method == http.MethodPost && id == "" || r.Method == http.MethodPut && id != ""):
+	case res != nil && r.Method == http.MethodPost && id == "":
+		res.post(rw, r, body)
+	case res != nil && r.Method == http.MethodPut && id != "":
 		if err := res.prepareWrite(r, st, body); err != nil {
 			writeError(rw, r, err)
 			return
 		}
 		h.library(rw, r, endpoint, id, nil)
 	case res != nil && id == "" && r.Method == http.MethodGet:
-		h.library(rw, r, endpoint, id, lenientQuery(r.URL.Query()))
+		res.listFromQuery(rw, r)
 	default:
 		h.library(rw, r, sub, "", nil)
 	}
+}
+
+// readBody reads the whole body, sized by Content-Length when it is given (a
+// 1,000-operation PATCH is ~100 KiB; growing a buffer to it by doubling costs
+// more than the parse).
+func readBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= 64<<20 {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(r.Body)
 }
 
 // library hands the request to elimity with the path relative to the
@@ -297,25 +313,6 @@ func (h *Handler) baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
-}
-
-// lenientQuery rewrites a filter that only Microsoft's reference suite sends
-// (compare values without quotes: `userName sw O`) into the grammar, so the
-// library's validation accepts it. A filter that parses is never touched.
-func lenientQuery(q url.Values) url.Values {
-	f := q.Get("filter")
-	if f == "" {
-		return nil
-	}
-	if _, err := document.ParseFilter(f); err == nil {
-		return nil
-	}
-	fixed, ok := document.LenientFilter(f)
-	if !ok {
-		return nil
-	}
-	q.Set("filter", fixed)
-	return q
 }
 
 // revisionWriter adds RevisionHeader to a response once a write has set it.

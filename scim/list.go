@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	scimlib "github.com/elimity-com/scim"
@@ -158,7 +159,7 @@ func (res *resource) list(r *http.Request, st *request, lq listQuery, total func
 					return err
 				}
 			}
-			emit(h.rec, res.doc.Project(full, lq.attributes, lq.excluded))
+			emit(h.rec, output(res.doc.Project(full, lq.attributes, lq.excluded)))
 		}
 		return nil
 	})
@@ -273,6 +274,55 @@ func each(recs []record, fn func(record) (bool, error)) error {
 	return nil
 }
 
+// listFromQuery serves GET /{Users,Groups} (RFC 7644 §3.4.2).
+func (res *resource) listFromQuery(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	lq := listQuery{startIndex: 1, count: res.h.maxResults, sortBy: q.Get("sortBy"), projection: projectionOf(q)}
+	var bad []string
+	if s := q.Get("startIndex"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil {
+			lq.startIndex = max(n, 1) // RFC 7644 §3.4.2.4: less than 1 means 1
+		} else {
+			bad = append(bad, "startIndex")
+		}
+	}
+	if s := q.Get("count"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil {
+			lq.count = min(max(n, 0), res.h.maxResults)
+		} else {
+			bad = append(bad, "count")
+		}
+	}
+	if len(bad) > 0 {
+		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "%s must be an integer.", strings.Join(bad, " and ")))
+		return
+	}
+	var err error
+	if lq.filter, err = res.parseFilter(q.Get("filter")); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if lq.descending, err = sortOrder(q.Get("sortOrder")); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res.writeList(w, r, lq)
+}
+
+// writeList runs a list query and writes its ListResponse.
+func (res *resource) writeList(w http.ResponseWriter, r *http.Request, lq listQuery) {
+	out := listResponse{StartIndex: lq.startIndex, Resources: []any{}}
+	err := res.list(r, stateOf(r), lq, func(n int) { out.TotalResults = n }, func(_ record, projected map[string]any) {
+		out.Resources = append(out.Resources, projected)
+	})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out.ItemsPerPage = len(out.Resources)
+	writeJSON(w, http.StatusOK, out)
+}
+
 // search serves POST /{Users,Groups}/.search (RFC 7644 §3.4.3).
 func (res *resource) search(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req struct {
@@ -312,21 +362,11 @@ func (res *resource) search(w http.ResponseWriter, r *http.Request, body []byte)
 		writeError(w, r, err)
 		return
 	}
-	st := stateOf(r)
-	out := listResponse{StartIndex: lq.startIndex, Resources: []any{}}
-	err = res.list(r, st, lq, func(n int) { out.TotalResults = n }, func(_ record, projected map[string]any) {
-		out.Resources = append(out.Resources, projected)
-	})
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	out.ItemsPerPage = len(out.Resources)
-	writeJSON(w, http.StatusOK, out)
+	res.writeList(w, r, lq)
 }
 
-// listResponse is RFC 7644 §3.4.2's ListResponse, for the lists we write
-// ourselves (the library writes the others).
+// listResponse is RFC 7644 §3.4.2's ListResponse. itemsPerPage is the number
+// of resources in this page, as §3.4.2.4 defines it.
 type listResponse struct {
 	TotalResults int   `json:"totalResults"`
 	ItemsPerPage int   `json:"itemsPerPage"`

@@ -18,13 +18,17 @@ const patchOpSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 // decodePatch reads a PatchOp body. Keys match case-insensitively
 // ("Operations", "operations"), values keep their JSON numbers.
 func decodePatch(body []byte) ([]document.Operation, error) {
+	// Values are decoded one by one (with UseNumber) from raw messages: one
+	// decoder over the whole body would copy it into a growing buffer first.
 	var req struct {
-		Schemas    []string             `json:"schemas"`
-		Operations []document.Operation `json:"Operations"`
+		Schemas    []string `json:"schemas"`
+		Operations []struct {
+			Op    string          `json:"op"`
+			Path  string          `json:"path"`
+			Value json.RawMessage `json:"value"`
+		} `json:"Operations"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
+	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The PATCH body is not a valid PatchOp message: %v.", err)
 	}
 	found := false
@@ -37,7 +41,45 @@ func decodePatch(body []byte) ([]document.Operation, error) {
 	if len(req.Operations) == 0 {
 		return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The PATCH body must have at least one operation in \"Operations\".")
 	}
-	return req.Operations, nil
+	ops := make([]document.Operation, len(req.Operations))
+	for i, op := range req.Operations {
+		ops[i] = document.Operation{Op: op.Op, Path: op.Path}
+		if len(op.Value) == 0 || string(op.Value) == "null" {
+			continue
+		}
+		if err := decodeValue(op.Value, &ops[i].Value); err != nil {
+			return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "Operations[%d] has an invalid value: %v.", i, err)
+		}
+	}
+	return ops, nil
+}
+
+// decodeValue decodes a JSON value keeping numbers as json.Number. Values
+// without numbers (member lists, strings) take the cheaper path without a
+// Decoder.
+func decodeValue(raw []byte, v *any) error {
+	if !hasNumber(raw) {
+		return json.Unmarshal(raw, v)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// hasNumber reports whether a JSON text has a number outside its strings.
+func hasNumber(raw []byte) bool {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case !inString && (c == '-' || '0' <= c && c <= '9'):
+			return true
+		}
+	}
+	return false
 }
 
 // patch serves PATCH /{Users,Groups}/{id}. All operations apply in order in one
@@ -211,11 +253,21 @@ func (e *memberEditor) current() []store.Member {
 }
 
 func (e *memberEditor) commit() error {
-	if len(e.added) > 0 {
-		if err := e.tx.ValidateMembers(e.connectionID, e.groupID, e.added); err != nil {
+	// Net additions are validated by AddMembers; ids added and then removed
+	// again never reach it, so they are checked here.
+	var transient []store.Member
+	for _, m := range e.added {
+		if !e.state[m.ID] {
+			transient = append(transient, m)
+		}
+	}
+	if len(transient) > 0 {
+		if err := e.tx.ValidateMembers(e.connectionID, e.groupID, transient); err != nil {
 			return err
 		}
 	}
+	// AddMembers skips members the group has and RemoveMembers ignores ids it
+	// does not have, so the wanted states go to them as they are.
 	var adds []store.Member
 	var removes []string
 	if e.cleared {
@@ -227,11 +279,10 @@ func (e *memberEditor) commit() error {
 		}
 	}
 	for _, id := range e.order {
-		member := e.tx.IsMember(e.groupID, id)
 		switch {
-		case e.state[id] && !member:
+		case e.state[id]:
 			adds = append(adds, store.Member{ID: id, Display: e.display[id]})
-		case !e.state[id] && member && !e.cleared:
+		case !e.cleared:
 			removes = append(removes, id)
 		}
 	}

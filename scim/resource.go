@@ -104,11 +104,18 @@ func mustJSON(v any) []byte {
 // full is the complete representation of a record that filters, sorting and
 // projection work on: the document plus id, meta and schemas. Derived
 // attributes (a User's groups, a Group's members) are added by the caller.
+// meta's times keep full precision so filters on them are exact; output uses
+// whole seconds (see output), as the library does for single resources.
 func (res *resource) full(st *request, rec record) (map[string]any, error) {
 	doc, err := decodeDoc(rec.doc)
 	if err != nil {
 		return nil, err
 	}
+	return res.fullFrom(st, rec, doc), nil
+}
+
+// fullFrom completes a decoded document into the full representation.
+func (res *resource) fullFrom(st *request, rec record, doc map[string]any) map[string]any {
 	doc["id"] = rec.id
 	doc["schemas"] = res.schemas()
 	doc["meta"] = map[string]any{
@@ -118,7 +125,7 @@ func (res *resource) full(st *request, rec record) (map[string]any, error) {
 		"version":      etag(rec.revision),
 		"location":     st.baseURL + res.endpoint() + "/" + rec.id,
 	}
-	return doc, nil
+	return doc
 }
 
 // attachDerived adds a User's groups or a Group's members to full.
@@ -222,7 +229,27 @@ func (res *resource) render(tx *store.ReadTx, st *request, rec record, p project
 			return nil, err
 		}
 	}
-	return res.doc.Project(full, p.attributes, p.excluded), nil
+	return output(res.doc.Project(full, p.attributes, p.excluded)), nil
+}
+
+// output finishes a projected representation for a response: meta's times in
+// whole seconds, like every representation elimity renders.
+func output(projected map[string]any) map[string]any {
+	meta, ok := projected["meta"].(map[string]any)
+	if !ok {
+		return projected
+	}
+	out := make(map[string]any, len(meta))
+	for k, v := range meta {
+		if s, isString := v.(string); isString && (k == "created" || k == "lastModified") {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				v = t.UTC().Format(time.RFC3339)
+			}
+		}
+		out[k] = v
+	}
+	projected["meta"] = out
+	return projected
 }
 
 // Get serves GET /{Users,Groups}/{id}.
@@ -282,13 +309,8 @@ func checkIfMatch(r *http.Request, rev uint64) error {
 // validates it, keeping the normalised document on the request state.
 func (res *resource) prepareWrite(r *http.Request, st *request, body []byte) error {
 	var raw any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
+	if err := decodeValue(body, &raw); err != nil {
 		return scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body is not valid JSON: %v.", err)
-	}
-	if dec.More() {
-		return scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body has data after the JSON object.")
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
@@ -358,34 +380,103 @@ func str(doc map[string]any, key string) string {
 	return s
 }
 
-// Create serves POST /{Users,Groups}.
+// Create serves POST /{Users,Groups} when the library routes it; Handler
+// serves POST itself (see post), with the same result.
 func (res *resource) Create(r *http.Request, _ scimlib.ResourceAttributes) (scimlib.Resource, error) {
+	rec, _, err := res.create(r)
+	if err != nil {
+		return scimlib.Resource{}, scimError(r, err)
+	}
+	return res.afterWrite(r, stateOf(r), rec)
+}
+
+// create stores the request's normalised body as a new resource and returns
+// the record and its document.
+func (res *resource) create(r *http.Request) (record, map[string]any, error) {
 	st := stateOf(r)
 	doc := st.document()
+	if _, ok := doc["active"]; !ok && res.kind == kindUser {
+		doc["active"] = true // IdPs provision active users; say so explicitly
+	}
+	raw := mustJSON(doc) // encoded here: write functions run on the committer
 	var rec record
 	err := res.h.update(r, func(tx *store.Tx) error {
 		if res.kind == kindUser {
-			if _, ok := doc["active"]; !ok {
-				doc["active"] = true // IdPs provision active users; say so explicitly
-			}
 			u, err := tx.CreateUser(store.User{
 				ConnectionID: st.connectionID, UserName: str(doc, "userName"), ExternalID: str(doc, "externalId"),
-				Active: doc["active"] == true, Doc: mustJSON(doc),
+				Active: doc["active"] == true, Doc: raw,
 			})
 			rec = userRecord(u)
 			return err
 		}
 		g, err := tx.CreateGroup(store.Group{
 			ConnectionID: st.connectionID, DisplayName: str(doc, "displayName"), ExternalID: str(doc, "externalId"),
-			Doc: mustJSON(doc),
+			Doc: raw,
 		}, st.members)
 		rec = groupRecord(g)
 		return err
 	})
-	if err != nil {
-		return scimlib.Resource{}, scimError(r, err)
+	return rec, doc, err
+}
+
+// post serves POST /{Users,Groups}: 201 with the created resource, its
+// Location and ETag. It renders from the document in hand instead of reading
+// the new record back: creating users is the hottest write IdPs make.
+func (res *resource) post(w http.ResponseWriter, r *http.Request, body []byte) {
+	st := stateOf(r)
+	if err := res.prepareWrite(r, st, body); err != nil {
+		writeError(w, r, err)
+		return
 	}
-	return res.afterWrite(r, st, rec)
+	rec, doc, err := res.create(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", st.baseURL+res.endpoint()+"/"+rec.id)
+	w.Header().Set("ETag", etag(rec.revision))
+	p := projectionOf(r.URL.Query())
+	if !p.given() && res.kind == kindUser {
+		// The common case: the stored document plus id, groups, meta and
+		// schemas, spliced rather than re-projected and re-encoded.
+		w.Header().Set("Content-Type", "application/scim+json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write(res.createdUserJSON(st, rec))
+		return
+	}
+	full := res.fullFrom(st, rec, doc)
+	if res.doc.Wants(p.attributes, p.excluded, res.derivedName()) {
+		if res.kind == kindUser {
+			full["groups"] = []any{} // a new user is in no group yet
+		} else if err := res.h.db.View(func(tx *store.ReadTx) error { return res.attachDerived(tx, st, full) }); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusCreated, output(res.doc.Project(full, p.attributes, p.excluded)))
+}
+
+// createdUserJSON is the representation of a user just created, built from
+// its stored document: what render would produce with no projection (a new
+// user has no groups yet).
+func (res *resource) createdUserJSON(st *request, rec record) []byte {
+	ts := rec.created.UTC().Format(time.RFC3339)
+	head := mustJSON(map[string]any{
+		"id":      rec.id,
+		"groups":  []any{},
+		"schemas": res.schemas(),
+		"meta": map[string]any{
+			"resourceType": res.name(), "created": ts, "lastModified": ts,
+			"version": etag(rec.revision), "location": st.baseURL + res.endpoint() + "/" + rec.id,
+		},
+	})
+	if len(rec.doc) <= 2 { // "{}"
+		return head
+	}
+	out := make([]byte, 0, len(head)+len(rec.doc))
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, ',')
+	return append(out, rec.doc[1:]...)
 }
 
 // afterWrite renders the resource a write produced.

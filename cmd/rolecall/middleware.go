@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +37,8 @@ func withMiddleware(log zerolog.Logger, maxBody int64, h http.Handler) http.Hand
 			if p := recover(); p != nil {
 				zerolog.Ctx(r.Context()).Error().Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked")
 				if !rec.wroteHeader {
-					writeInternalError(rec, r)
+					writeSurfaceError(rec, r, http.StatusInternalServerError, "internal_error",
+						"Internal error; see the server log for request "+r.Header.Get(requestIDHeader)+".")
 				}
 			}
 			// The access line: no query string values beyond the path's own, no
@@ -49,6 +51,13 @@ func withMiddleware(log zerolog.Logger, maxBody int64, h http.Handler) http.Hand
 				Int64("bytes", rec.bytes).Dur("duration", time.Since(start)).Str("remote", r.RemoteAddr).
 				Msg("request")
 		}()
+		// A body declared too large is refused before any of it is read: a
+		// client that sent Expect: 100-continue then never sends it at all.
+		if r.ContentLength > maxBody {
+			writeSurfaceError(rec, r, http.StatusRequestEntityTooLarge, "payload_too_large",
+				"The request body exceeds the limit of "+strconv.FormatInt(maxBody, 10)+" bytes.")
+			return
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(rec, r.Body, maxBody)
 		}
@@ -74,24 +83,22 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// writeInternalError answers a panic in the shape of the surface that was asked.
-func writeInternalError(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/scim/"):
+// writeSurfaceError answers in the error shape of the surface that was asked,
+// for the two cases handled before a surface runs (oversize bodies, panics).
+func writeSurfaceError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	var body any
+	if strings.HasPrefix(r.URL.Path, "/scim/") {
 		w.Header().Set("Content-Type", "application/scim+json")
-		w.WriteHeader(http.StatusInternalServerError)
-		_ = json.NewEncoder(w).Encode(map[string]any{
+		body = map[string]any{
 			"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:Error"},
-			"status":  "500", "detail": "internal error; see the server log for request " + r.Header.Get(requestIDHeader),
-		})
-	default:
+			"status":  strconv.Itoa(status), "detail": message,
+		}
+	} else {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusInternalServerError)
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"statusCode": 500, "error": "Internal Server Error", "errorCode": "internal_error",
-			"message": "internal error; see the server log for request " + r.Header.Get(requestIDHeader),
-		})
+		body = map[string]any{"statusCode": status, "error": http.StatusText(status), "errorCode": code, "message": message}
 	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // statusRecorder remembers the status and size of a response for the access log.

@@ -48,8 +48,17 @@ func (b *syncBuffer) String() string {
 }
 
 // startServer runs serve with a fresh data directory (or cfg.Data when set)
-// and stops it when the test ends.
+// and stops it when the test ends. Its log stream is kept for inspection.
 func startServer(t testing.TB, mutate ...func(*config)) *testServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	s := startServerLogging(t, logs, mutate...)
+	s.logs = logs
+	return s
+}
+
+// startServerLogging is startServer with the log stream going to stderr.
+func startServerLogging(t testing.TB, stderr io.Writer, mutate ...func(*config)) *testServer {
 	t.Helper()
 	cfg := config{
 		Addr: "127.0.0.1:0", Data: t.TempDir(), MaxBody: defaultMaxBody, LogLevel: zerolog.InfoLevel,
@@ -59,9 +68,9 @@ func startServer(t testing.TB, mutate ...func(*config)) *testServer {
 		m(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &testServer{Data: cfg.Data, logs: &syncBuffer{}, stop: cancel, stopped: make(chan error, 1)}
+	s := &testServer{Data: cfg.Data, stop: cancel, stopped: make(chan error, 1)}
 	listening := make(chan string, 1)
-	go func() { s.stopped <- serve(ctx, cfg, io.Discard, s.logs, listening) }()
+	go func() { s.stopped <- serve(ctx, cfg, io.Discard, stderr, listening) }()
 	select {
 	case addr := <-listening:
 		s.URL = "http://" + addr
