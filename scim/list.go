@@ -155,7 +155,7 @@ func (res *resource) list(r *http.Request, st *request, lq listQuery, total func
 		for _, h := range hits {
 			full := h.full
 			if !needDerived && res.doc.Wants(lq.attributes, lq.excluded, res.derivedName()) {
-				if err := res.attachDerived(tx, st, full); err != nil {
+				if err := res.attachForOutput(tx, st, full, lq.projection); err != nil {
 					return err
 				}
 			}

@@ -128,7 +128,8 @@ func (res *resource) fullFrom(st *request, rec record, doc map[string]any) map[s
 	return doc
 }
 
-// attachDerived adds a User's groups or a Group's members to full.
+// attachDerived adds a User's groups or a Group's members to full, as maps
+// that filters and sub-attribute projections can look into.
 func (res *resource) attachDerived(tx *store.ReadTx, st *request, full map[string]any) error {
 	id, _ := full["id"].(string)
 	if res.kind == kindUser {
@@ -149,7 +150,7 @@ func (res *resource) attachDerived(tx *store.ReadTx, st *request, full map[strin
 	members, _ := tx.Members(id, "", 0)
 	list := make([]any, 0, len(members))
 	for _, m := range members {
-		item := map[string]any{"value": m.ID, "type": m.Type, "$ref": st.baseURL + "/" + m.Type + "s/" + m.ID}
+		item := map[string]any{"value": m.ID, "type": m.Type, "$ref": memberRef(st, m)}
 		if m.Display != "" {
 			item["display"] = m.Display
 		}
@@ -157,6 +158,49 @@ func (res *resource) attachDerived(tx *store.ReadTx, st *request, full map[strin
 	}
 	full["members"] = list
 	return nil
+}
+
+func memberRef(st *request, m store.Member) string {
+	return st.baseURL + "/" + m.Type + "s/" + m.ID
+}
+
+// attachForOutput adds the derived attribute for a response. A group's
+// members go in as encoded JSON (the bytes encoding/json would write for the
+// maps, keys sorted): a 50,000-member group then costs a few megabytes
+// instead of a hundred in maps. Projections that reach inside members
+// (attributes=members.value) get the map form.
+func (res *resource) attachForOutput(tx *store.ReadTx, st *request, full map[string]any, p projection) error {
+	if res.kind == kindUser || p.reachesInto("members") {
+		return res.attachDerived(tx, st, full)
+	}
+	id, _ := full["id"].(string)
+	members, _ := tx.Members(id, "", 0)
+	b := make([]byte, 0, 2+len(members)*(100+len(st.baseURL)))
+	b = append(b, '[')
+	for i, m := range members {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"$ref":`...)
+		b = appendJSONString(b, memberRef(st, m))
+		if m.Display != "" {
+			b = append(b, `,"display":`...)
+			b = appendJSONString(b, m.Display)
+		}
+		b = append(b, `,"type":`...)
+		b = appendJSONString(b, m.Type)
+		b = append(b, `,"value":`...)
+		b = appendJSONString(b, m.ID)
+		b = append(b, '}')
+	}
+	full["members"] = json.RawMessage(append(b, ']'))
+	return nil
+}
+
+// appendJSONString appends s as a JSON string (the store escapes its own).
+func appendJSONString(b []byte, s string) []byte {
+	raw, _ := json.Marshal(s)
+	return append(b, raw...)
 }
 
 func (res *resource) derivedName() string {
@@ -185,6 +229,18 @@ func projectionOf(q map[string][]string) projection {
 }
 
 func (p projection) given() bool { return len(p.attributes)+len(p.excluded) > 0 }
+
+// reachesInto reports whether the projection names a sub-attribute of attr.
+func (p projection) reachesInto(attr string) bool {
+	for _, list := range [][]string{p.attributes, p.excluded} {
+		for _, path := range list {
+			if len(path) > len(attr) && strings.EqualFold(path[:len(attr)], attr) && (path[len(attr)] == '.' || path[len(attr)] == '[') {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // resourceOf turns a projected representation into what elimity renders. The
 // library adds id, schemas and meta itself, so they are taken out here.
@@ -225,7 +281,7 @@ func (res *resource) render(tx *store.ReadTx, st *request, rec record, p project
 		return nil, err
 	}
 	if res.doc.Wants(p.attributes, p.excluded, res.derivedName()) {
-		if err := res.attachDerived(tx, st, full); err != nil {
+		if err := res.attachForOutput(tx, st, full, p); err != nil {
 			return nil, err
 		}
 	}
@@ -448,7 +504,7 @@ func (res *resource) post(w http.ResponseWriter, r *http.Request, body []byte) {
 	if res.doc.Wants(p.attributes, p.excluded, res.derivedName()) {
 		if res.kind == kindUser {
 			full["groups"] = []any{} // a new user is in no group yet
-		} else if err := res.h.db.View(func(tx *store.ReadTx) error { return res.attachDerived(tx, st, full) }); err != nil {
+		} else if err := res.h.db.View(func(tx *store.ReadTx) error { return res.attachForOutput(tx, st, full, p) }); err != nil {
 			writeError(w, r, err)
 			return
 		}

@@ -35,8 +35,21 @@ func (r *ReadTx) bucket(name []byte) *bolt.Bucket {
 		// Every bucket is created by init; a missing one is a corrupt file.
 		panic(fmt.Sprintf("store: bucket %q missing", name))
 	}
+	if appendMostly[string(name)] {
+		// Keys arrive in increasing order (time-ordered ids, sequence
+		// numbers), so full pages are never split again: bbolt's default
+		// split at 50% would leave half of every page empty.
+		b.FillPercent = 1.0
+	}
 	r.buckets[string(name)] = b
 	return b
+}
+
+// appendMostly are the buckets whose new keys sort after the existing ones.
+var appendMostly = map[string]bool{
+	string(bucketUsers): true, string(bucketGroups): true, string(bucketConnections): true,
+	string(bucketSCIMTokens): true, string(bucketAPIKeys): true,
+	string(bucketUserOrder): true, string(bucketGroupOrder): true, string(bucketAudit): true,
 }
 
 func (r *ReadTx) get(bucket, key []byte) []byte { return r.bucket(bucket).Get(key) }

@@ -335,7 +335,7 @@ func BenchmarkResidentMemory(b *testing.B) {
 		b.Skipf("no /proc: %v", err)
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		for _, field := range []string{"VmRSS:", "VmHWM:"} {
+		for _, field := range []string{"VmRSS:", "VmHWM:", "RssAnon:", "RssFile:"} {
 			if rest, ok := strings.CutPrefix(line, field); ok {
 				kb, _ := strconv.Atoi(strings.Fields(rest)[0])
 				b.ReportMetric(float64(kb)/1024, strings.ToLower(strings.TrimSuffix(field, ":"))+"-MiB")
