@@ -15,6 +15,21 @@ const (
 	MemberAdded   // GroupID gained member MemberID
 	MemberRemoved // GroupID lost member MemberID
 	ConnectionDeleted
+	RoleChanged          // RoleID was created or updated: Role holds it
+	RoleDeleted          // RoleID (its bindings are removed by their own changes)
+	GroupRoleBound       // GroupID ← RoleID at tenant scope
+	GroupRoleUnbound     //
+	UserRoleBound        // UserID ← RoleID directly
+	UserRoleUnbound      //
+	OrganizationDeleted  // OrganizationID (its parts are removed by their own changes)
+	OrgConnectionSet     // ConnectionID enabled on OrganizationID, with AutoMembership
+	OrgConnectionRemoved //
+	OrgMemberAdded       // UserID explicitly added to OrganizationID
+	OrgMemberRemoved     //
+	OrgMemberRoleBound   // (OrganizationID, UserID) ← RoleID
+	OrgMemberRoleUnbound //
+	OrgGroupRoleBound    // (OrganizationID, GroupID) ← RoleID
+	OrgGroupRoleUnbound  //
 )
 
 // Change is one committed change, as seen by observers.
@@ -26,4 +41,9 @@ type Change struct {
 	MemberID     string // Member*: a user or group id
 	Active       bool   // UserCreated/Updated: the user's active flag after the change
 	Name         string // GroupCreated/Updated: displayName after the change
+
+	RoleID         string
+	OrganizationID string
+	AutoMembership bool // OrgConnectionSet: assign_membership_on_login
+	Role           Role // RoleChanged: the role after the change
 }

@@ -161,6 +161,7 @@ func (tx *Tx) DeleteConnection(id string) error {
 			return err
 		}
 	}
+	tx.dropConnectionFromOrganizations(id)
 	users, groups := 0, 0
 	for _, o := range []struct {
 		ord   ordinal

@@ -19,7 +19,7 @@ const FileName = "rolecall.db"
 
 // schemaVersion is the layout version this binary writes. Bump it with a
 // migration in migrations when the key layout changes.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // maxBatch caps how many queued writes one group commit takes, so a flood of
 // writers cannot make a single transaction (and its latency) unbounded.
@@ -180,7 +180,19 @@ func (db *DB) init() error {
 }
 
 // migrations[v] upgrades a file from schema version v to v+1.
-var migrations = map[uint64]func(*bolt.Tx) error{}
+var migrations = map[uint64]func(*bolt.Tx) error{
+	// 1 → 2: roles, organizations and their bindings.
+	1: createMissingBuckets,
+}
+
+func createMissingBuckets(btx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func migrate(btx *bolt.Tx, from uint64) error {
 	for v := from; v < schemaVersion; v++ {

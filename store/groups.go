@@ -486,6 +486,7 @@ func (tx *Tx) dropGroup(connectionID, id string, auditIt bool) error {
 	})
 	tx.del(bucketMemberCount, []byte(g.ID))
 	tx.dropMemberships(g.ID, auditIt)
+	tx.dropGroupBindings(g.ID)
 	tx.del(bucketGroupNames, catS(connectionID, foldKey(g.DisplayName)))
 	if g.ExternalID != "" {
 		tx.del(bucketGroupExtIDs, catS(connectionID, g.ExternalID, g.ID))

@@ -30,6 +30,25 @@ var (
 	bucketMemberCount = []byte("member_counts") // grpID → count
 
 	bucketAudit = []byte("audit") // seq → entry
+
+	bucketRoles          = []byte("roles")         // rolID → role
+	bucketRoleNames      = []byte("role_names")    // fold(name) → rolID (unique)
+	bucketGroupRoles     = []byte("group_roles")   // grpID|rolID → ∅  (tenant scope)
+	bucketRoleGroups     = []byte("role_groups")   // rolID|grpID → ∅
+	bucketUserRoles      = []byte("user_roles")    // usrID|rolID → ∅  (direct)
+	bucketRoleUsers      = []byte("role_users")    // rolID|usrID → ∅
+	bucketOrgs           = []byte("organizations") // orgID → organization
+	bucketOrgNames       = []byte("organization_names")
+	bucketOrgConnections = []byte("org_connections")  // orgID|conID → enabled connection
+	bucketConnectionOrgs = []byte("connection_orgs")  // conID|orgID → ∅
+	bucketOrgMembers     = []byte("org_members")      // orgID|usrID → ∅ (explicit members)
+	bucketUserOrgs       = []byte("user_orgs")        // usrID|orgID → ∅
+	bucketOrgMemberRoles = []byte("org_member_roles") // orgID|usrID|rolID → ∅
+	bucketUserOrgRoles   = []byte("user_org_roles")   // usrID|orgID|rolID → ∅
+	bucketRoleOrgMembers = []byte("role_org_members") // rolID|orgID|usrID → ∅
+	bucketOrgGroupRoles  = []byte("org_group_roles")  // orgID|grpID|rolID → ∅
+	bucketGroupOrgRoles  = []byte("group_org_roles")  // grpID|orgID|rolID → ∅
+	bucketRoleOrgGroups  = []byte("role_org_groups")  // rolID|orgID|grpID → ∅
 )
 
 var allBuckets = [][]byte{
@@ -39,6 +58,10 @@ var allBuckets = [][]byte{
 	bucketGroups, bucketGroupOrder, bucketGroupChunks, bucketGroupNames, bucketGroupExtIDs,
 	bucketMembers, bucketMemberOf, bucketMemberCount,
 	bucketAudit,
+	bucketRoles, bucketRoleNames, bucketGroupRoles, bucketRoleGroups, bucketUserRoles, bucketRoleUsers,
+	bucketOrgs, bucketOrgNames, bucketOrgConnections, bucketConnectionOrgs, bucketOrgMembers, bucketUserOrgs,
+	bucketOrgMemberRoles, bucketUserOrgRoles, bucketRoleOrgMembers,
+	bucketOrgGroupRoles, bucketGroupOrgRoles, bucketRoleOrgGroups,
 }
 
 // Keys of bucketMeta.

@@ -223,19 +223,21 @@ func (tx *Tx) delKnown(bucket, key, old []byte) {
 	tx.mutated = true
 }
 
-// delPrefix deletes every key with the given prefix and calls fn (if not nil)
-// with each key before it goes.
+// delPrefix deletes every key with the given prefix, calling fn (if not nil)
+// with each key and value first. Keys are collected before anything changes:
+// fn may write to any bucket, this one included.
 func (tx *Tx) delPrefix(bucket, prefix []byte, fn func(k, v []byte)) {
-	var keys [][]byte
+	type kv struct{ k, v []byte }
+	var found []kv
 	tx.scanPrefix(bucket, prefix, func(k, v []byte) bool {
-		if fn != nil {
-			fn(k, v)
-		}
-		keys = append(keys, bytes.Clone(k))
+		found = append(found, kv{bytes.Clone(k), bytes.Clone(v)})
 		return true
 	})
-	for _, k := range keys {
-		tx.del(bucket, k)
+	for _, e := range found {
+		if fn != nil {
+			fn(e.k, e.v)
+		}
+		tx.del(bucket, e.k)
 	}
 }
 

@@ -270,6 +270,7 @@ func (tx *Tx) dropUser(connectionID, id string, auditIt bool) error {
 		return err
 	}
 	tx.dropMemberships(u.ID, auditIt)
+	tx.dropUserBindings(u.ID)
 	tx.del(bucketUserNames, catS(connectionID, foldKey(u.UserName)))
 	if u.ExternalID != "" {
 		tx.del(bucketUserExtIDs, catS(connectionID, u.ExternalID, u.ID))

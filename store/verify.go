@@ -36,6 +36,7 @@ func (db *DB) Verify() error {
 				return rec.ConnectionID, rec.DisplayName, rec.ExternalID, rec.Seq, err
 			})
 		verifyMemberships(r, report)
+		verifyBindings(r, report)
 		r.scanPrefix(bucketSCIMTokensByCon, nil, func(k, _ []byte) bool {
 			if !r.has(bucketSCIMTokens, k[IDLen:]) {
 				report("token index %q points at a missing token", k)
@@ -142,5 +143,70 @@ func verifyMemberships(r *ReadTx, report func(string, ...any)) {
 	})
 	for gid, n := range counts {
 		report("group %s has %d members but no count", gid, n)
+	}
+}
+
+// bindingIndex is a key-only binding stored in two (or three) directions: the
+// ids of a forward key, reordered by perm, form the reverse key.
+type bindingIndex struct {
+	forward, reverse []byte
+	perm             []int // reverse part i is forward part perm[i]
+	kinds            []string
+}
+
+var bindingIndexes = []bindingIndex{
+	{bucketGroupRoles, bucketRoleGroups, []int{1, 0}, []string{PrefixGroup, PrefixRole}},
+	{bucketUserRoles, bucketRoleUsers, []int{1, 0}, []string{PrefixUser, PrefixRole}},
+	{bucketOrgMembers, bucketUserOrgs, []int{1, 0}, []string{PrefixOrganization, PrefixUser}},
+	{bucketOrgMemberRoles, bucketUserOrgRoles, []int{1, 0, 2}, []string{PrefixOrganization, PrefixUser, PrefixRole}},
+	{bucketOrgMemberRoles, bucketRoleOrgMembers, []int{2, 0, 1}, []string{PrefixOrganization, PrefixUser, PrefixRole}},
+	{bucketOrgGroupRoles, bucketGroupOrgRoles, []int{1, 0, 2}, []string{PrefixOrganization, PrefixGroup, PrefixRole}},
+	{bucketOrgGroupRoles, bucketRoleOrgGroups, []int{2, 0, 1}, []string{PrefixOrganization, PrefixGroup, PrefixRole}},
+	{bucketOrgConnections, bucketConnectionOrgs, []int{1, 0}, []string{PrefixOrganization, PrefixConnection}},
+}
+
+// recordBucket is where records of each id prefix live.
+var recordBucket = map[string][]byte{
+	PrefixUser: bucketUsers, PrefixGroup: bucketGroups, PrefixRole: bucketRoles,
+	PrefixOrganization: bucketOrgs, PrefixConnection: bucketConnections,
+}
+
+func verifyBindings(r *ReadTx, report func(string, ...any)) {
+	split := func(k []byte, n int) []string {
+		parts := make([]string, n)
+		for i := range n {
+			parts[i] = string(k[i*IDLen : (i+1)*IDLen])
+		}
+		return parts
+	}
+	for _, b := range bindingIndexes {
+		n := len(b.perm)
+		count := 0
+		r.scanPrefix(b.forward, nil, func(k, _ []byte) bool {
+			if len(k) != n*IDLen {
+				report("%s key %q has the wrong length", b.forward, k)
+				return true
+			}
+			count++
+			parts := split(k, n)
+			for i, id := range parts {
+				if !r.has(recordBucket[b.kinds[i]], []byte(id)) {
+					report("%s %v: %s %s does not exist", b.forward, parts, b.kinds[i], id)
+				}
+			}
+			rev := make([]string, n)
+			for i, p := range b.perm {
+				rev[i] = parts[p]
+			}
+			if !r.has(b.reverse, catS(rev...)) {
+				report("%s %v has no %s key", b.forward, parts, b.reverse)
+			}
+			return true
+		})
+		reverse := 0
+		r.scanPrefix(b.reverse, nil, func(_, _ []byte) bool { reverse++; return true })
+		if reverse != count {
+			report("%s has %d keys but %s has %d", b.forward, count, b.reverse, reverse)
+		}
 	}
 }
