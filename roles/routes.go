@@ -25,6 +25,9 @@ func (a *API) routes() {
 
 	a.handle("GET "+p+"/logs", ScopeReadLogs, "log", a.listLogs)
 
+	a.roleRoutes(p)      // roles, groups, users, organizations (api_*.go)
+	a.effectiveRoutes(p) // effective roles and the login query (effective.go)
+
 	// Anything else under /api/v2 is a JSON 404, never the mux's text page.
 	a.mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, newError(http.StatusNotFound, "not_found", "no endpoint %s %s", r.Method, r.URL.Path), "endpoint")

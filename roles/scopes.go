@@ -18,6 +18,33 @@ const (
 	ScopeCreateAPIKeys     = "create:api_keys"
 	ScopeDeleteAPIKeys     = "delete:api_keys"
 	ScopeReadLogs          = "read:logs"
+
+	ScopeReadRoles                     = "read:roles"
+	ScopeCreateRoles                   = "create:roles"
+	ScopeUpdateRoles                   = "update:roles" // PATCH, permissions
+	ScopeDeleteRoles                   = "delete:roles"
+	ScopeReadGroups                    = "read:groups"
+	ScopeUpdateGroups                  = "update:groups" // role bindings of groups, from either side
+	ScopeReadUsers                     = "read:users"
+	ScopeUpdateUsers                   = "update:users" // direct role assignments
+	ScopeReadUserEffectiveRoles        = "read:user_effective_roles"
+	ScopeReadOrganizations             = "read:organizations"
+	ScopeCreateOrganizations           = "create:organizations"
+	ScopeUpdateOrganizations           = "update:organizations"
+	ScopeDeleteOrganizations           = "delete:organizations"
+	ScopeReadOrganizationConnections   = "read:organization_connections"
+	ScopeCreateOrganizationConnections = "create:organization_connections"
+	ScopeUpdateOrganizationConnections = "update:organization_connections"
+	ScopeDeleteOrganizationConnections = "delete:organization_connections"
+	ScopeReadOrganizationMembers       = "read:organization_members"
+	ScopeCreateOrganizationMembers     = "create:organization_members"
+	ScopeDeleteOrganizationMembers     = "delete:organization_members"
+	ScopeReadOrganizationMemberRoles   = "read:organization_member_roles"
+	ScopeCreateOrganizationMemberRoles = "create:organization_member_roles"
+	ScopeDeleteOrganizationMemberRoles = "delete:organization_member_roles"
+	ScopeReadOrganizationGroups        = "read:organization_groups"
+	ScopeCreateOrganizationGroupRoles  = "create:organization_group_roles"
+	ScopeDeleteOrganizationGroupRoles  = "delete:organization_group_roles"
 )
 
 // AllScopes is every scope the Management API knows; the bootstrap key has them all.
@@ -27,6 +54,13 @@ var AllScopes = []string{
 	ScopeReadSCIMToken, ScopeCreateSCIMToken, ScopeDeleteSCIMToken,
 	ScopeReadAPIKeys, ScopeCreateAPIKeys, ScopeDeleteAPIKeys,
 	ScopeReadLogs,
+	ScopeReadRoles, ScopeCreateRoles, ScopeUpdateRoles, ScopeDeleteRoles,
+	ScopeReadGroups, ScopeUpdateGroups, ScopeReadUsers, ScopeUpdateUsers, ScopeReadUserEffectiveRoles,
+	ScopeReadOrganizations, ScopeCreateOrganizations, ScopeUpdateOrganizations, ScopeDeleteOrganizations,
+	ScopeReadOrganizationConnections, ScopeCreateOrganizationConnections, ScopeUpdateOrganizationConnections, ScopeDeleteOrganizationConnections,
+	ScopeReadOrganizationMembers, ScopeCreateOrganizationMembers, ScopeDeleteOrganizationMembers,
+	ScopeReadOrganizationMemberRoles, ScopeCreateOrganizationMemberRoles, ScopeDeleteOrganizationMemberRoles,
+	ScopeReadOrganizationGroups, ScopeCreateOrganizationGroupRoles, ScopeDeleteOrganizationGroupRoles,
 }
 
 func knownScope(list []string, s string) bool {

@@ -41,6 +41,8 @@ type Change struct {
 	MemberID     string // Member*: a user or group id
 	Active       bool   // UserCreated/Updated: the user's active flag after the change
 	Name         string // GroupCreated/Updated: displayName after the change
+	UserName     string // UserCreated/Updated: userName after the change
+	ExternalID   string // UserCreated/Updated: externalId after the change
 
 	RoleID         string
 	OrganizationID string
