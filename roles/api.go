@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -37,21 +38,31 @@ type Options struct {
 // API is the Management API handler, mounted at /api/v2/.
 type API struct {
 	db        *store.DB
+	index     *Index
 	adminHash []byte
 	publicURL string
 	mux       *http.ServeMux
 }
 
-// NewAPI returns the Management API over db.
-func NewAPI(db *store.DB, opts Options) *API {
-	a := &API{db: db, publicURL: strings.TrimRight(opts.PublicURL, "/"), mux: http.NewServeMux()}
+// NewAPI returns the Management API over db. It builds the in-memory index
+// that effective-role answers come from: it registers it as an observer of
+// db and loads it, so NewAPI returns once the index reflects the store.
+func NewAPI(db *store.DB, opts Options) (*API, error) {
+	a := &API{db: db, index: NewIndex(), publicURL: strings.TrimRight(opts.PublicURL, "/"), mux: http.NewServeMux()}
+	db.AddObserver(a.index)
+	if err := a.index.Load(db); err != nil {
+		return nil, fmt.Errorf("load the role index: %w", err)
+	}
 	if opts.AdminToken != "" {
 		sum := sha256.Sum256([]byte(opts.AdminToken))
 		a.adminHash = sum[:]
 	}
 	a.routes()
-	return a
+	return a, nil
 }
+
+// Index is the in-memory role index the API answers effective roles from.
+func (a *API) Index() *Index { return a.index }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 

@@ -182,25 +182,19 @@ func (res *resource) attachForOutput(tx *store.ReadTx, st *request, full map[str
 			b = append(b, ',')
 		}
 		b = append(b, `{"$ref":`...)
-		b = appendJSONString(b, memberRef(st, m))
+		b = store.AppendJSONString(b, memberRef(st, m))
 		if m.Display != "" {
 			b = append(b, `,"display":`...)
-			b = appendJSONString(b, m.Display)
+			b = store.AppendJSONString(b, m.Display)
 		}
 		b = append(b, `,"type":`...)
-		b = appendJSONString(b, m.Type)
+		b = store.AppendJSONString(b, m.Type)
 		b = append(b, `,"value":`...)
-		b = appendJSONString(b, m.ID)
+		b = store.AppendJSONString(b, m.ID)
 		b = append(b, '}')
 	}
 	full["members"] = json.RawMessage(append(b, ']'))
 	return nil
-}
-
-// appendJSONString appends s as a JSON string (the store escapes its own).
-func appendJSONString(b []byte, s string) []byte {
-	raw, _ := json.Marshal(s)
-	return append(b, raw...)
 }
 
 func (res *resource) derivedName() string {

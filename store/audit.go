@@ -162,21 +162,21 @@ func (run *auditRun) appendJSON(b []byte) []byte {
 // a PATCH that changes a thousand memberships writes a thousand entries.
 func (e *AuditEntry) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, e.ID)
+	b = AppendJSONString(b, e.ID)
 	b = append(b, `,"date":"`...)
 	b = e.Date.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","type":`...)
-	b = appendJSONString(b, e.Type)
+	b = AppendJSONString(b, e.Type)
 	b = append(b, `,"actor":{"type":`...)
-	b = appendJSONString(b, e.Actor.Type)
+	b = AppendJSONString(b, e.Actor.Type)
 	b = append(b, `,"id":`...)
-	b = appendJSONString(b, e.Actor.ID)
+	b = AppendJSONString(b, e.Actor.ID)
 	b = append(b, `},"channel":`...)
-	b = appendJSONString(b, e.Channel)
+	b = AppendJSONString(b, e.Channel)
 	b = append(b, `,"target":{"type":`...)
-	b = appendJSONString(b, e.Target.Type)
+	b = AppendJSONString(b, e.Target.Type)
 	b = append(b, `,"id":`...)
-	b = appendJSONString(b, e.Target.ID)
+	b = AppendJSONString(b, e.Target.ID)
 	b = append(b, '}')
 	if len(e.Before) > 0 {
 		b = append(b, `,"before":`...)
@@ -188,7 +188,7 @@ func (e *AuditEntry) appendJSON(b []byte) []byte {
 	}
 	if e.RequestID != "" {
 		b = append(b, `,"request_id":`...)
-		b = appendJSONString(b, e.RequestID)
+		b = AppendJSONString(b, e.RequestID)
 	}
 	b = append(b, `,"revision":`...)
 	b = strconv.AppendUint(b, e.Revision, 10)
@@ -198,19 +198,19 @@ func (e *AuditEntry) appendJSON(b []byte) []byte {
 // appendJSON encodes a member as encoding/json would.
 func (m Member) appendJSON(b []byte) []byte {
 	b = append(b, `{"value":`...)
-	b = appendJSONString(b, m.ID)
+	b = AppendJSONString(b, m.ID)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, m.Type)
+	b = AppendJSONString(b, m.Type)
 	if m.Display != "" {
 		b = append(b, `,"display":`...)
-		b = appendJSONString(b, m.Display)
+		b = AppendJSONString(b, m.Display)
 	}
 	return append(b, '}')
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and
 // control characters escaped, invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); {

@@ -21,6 +21,7 @@ const (
 	GroupRoleUnbound     //
 	UserRoleBound        // UserID ← RoleID directly
 	UserRoleUnbound      //
+	OrganizationCreated  // OrganizationID
 	OrganizationDeleted  // OrganizationID (its parts are removed by their own changes)
 	OrgConnectionSet     // ConnectionID enabled on OrganizationID, with AutoMembership
 	OrgConnectionRemoved //

@@ -48,9 +48,10 @@ type Observer interface {
 
 // DB is the store. It is safe for concurrent use; Close it exactly once.
 type DB struct {
-	bolt      *bolt.DB
-	now       func() time.Time
-	observers []Observer
+	bolt        *bolt.DB
+	now         func() time.Time
+	observersMu sync.RWMutex
+	observers   []Observer
 
 	queue    chan *pendingWrite
 	stop     chan struct{}
@@ -221,6 +222,16 @@ func (db *DB) flushLoop() {
 			return
 		}
 	}
+}
+
+// AddObserver registers an observer of every batch committed from now on.
+// An observer that also loads a snapshot (an in-memory index) must register
+// first and load second, skipping batches the snapshot already holds by
+// their revision: then no batch is missed or applied twice.
+func (db *DB) AddObserver(o Observer) {
+	db.observersMu.Lock()
+	defer db.observersMu.Unlock()
+	db.observers = append(db.observers, o)
 }
 
 // Revision is the store-wide revision of the last committed change.
@@ -450,9 +461,11 @@ func (db *DB) commit(batch []*pendingWrite) {
 	}
 	if len(changes) > 0 || rev != db.revision.Load() {
 		db.revision.Store(rev)
+		db.observersMu.RLock()
 		for _, o := range db.observers {
 			o.Committed(rev, changes)
 		}
+		db.observersMu.RUnlock()
 	}
 	release()
 }

@@ -77,6 +77,7 @@ func (tx *Tx) CreateOrganization(o Organization) (Organization, error) {
 	tx.put(bucketOrgNames, nameKey, []byte(o.ID))
 	tx.putJSON(bucketOrgs, []byte(o.ID), o)
 	tx.audit("organization.created", orgTarget(o.ID), nil, o)
+	tx.emit(Change{Kind: OrganizationCreated, OrganizationID: o.ID})
 	return o, tx.err
 }
 
@@ -464,6 +465,11 @@ func (tx *Tx) unbindOrgGroupRole(orgID, groupID, roleID string, cascade bool) bo
 	tx.auditMaybeCascade(cascade, "organization.group.role.deleted", orgTarget(orgID), map[string]string{"group_id": groupID, "role_id": roleID}, nil)
 	tx.emit(Change{Kind: OrgGroupRoleUnbound, OrganizationID: orgID, GroupID: groupID, RoleID: roleID})
 	return true
+}
+
+// EachOrganizationID calls fn with every organization id.
+func (r *ReadTx) EachOrganizationID(fn func(id string)) {
+	r.scanPrefix(bucketOrgs, nil, func(k, _ []byte) bool { fn(string(k)); return true })
 }
 
 // EachOrganizationConnection, EachOrganizationMember, EachOrganizationMemberRole

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -409,25 +408,28 @@ func (r *ReadTx) EachMembership(fn func(groupID, memberID string)) {
 	r.eachBinding(bucketMembers, 2, func(ids []string) { fn(ids[0], ids[1]) })
 }
 
-// EachUserStatus calls fn with every user's id, connection and active flag,
-// for loaders that need no more of the user.
-func (r *ReadTx) EachUserStatus(fn func(id, connectionID string, active bool)) error {
+// UserSummary is what loaders need of a user: no document.
+type UserSummary struct {
+	ID, ConnectionID, UserName, ExternalID string
+	Active                                 bool
+}
+
+// EachUserSummary calls fn with every user's summary, in id order.
+func (r *ReadTx) EachUserSummary(fn func(UserSummary)) error {
 	var ferr error
 	r.scanPrefix(bucketUsers, nil, func(k, v []byte) bool {
 		var rec struct {
-			Active bool `json:"act"`
+			UserName   string `json:"un"`
+			ExternalID string `json:"ext"`
+			Active     bool   `json:"act"`
 		}
 		if len(v) < IDLen {
 			return true
 		}
-		// The active flag sits near the front of the record; a full decode
-		// of 100k documents would dominate start-up.
-		if i := bytes.Index(v[IDLen:], []byte(`"act":`)); i >= 0 {
-			rec.Active = bytes.HasPrefix(v[IDLen+i+len(`"act":`):], []byte("true"))
-		} else if ferr = json.Unmarshal(v[IDLen:], &rec); ferr != nil {
+		if ferr = json.Unmarshal(v[IDLen:], &rec); ferr != nil {
 			return false
 		}
-		fn(string(k), string(v[:IDLen]), rec.Active)
+		fn(UserSummary{ID: string(k), ConnectionID: string(v[:IDLen]), UserName: rec.UserName, ExternalID: rec.ExternalID, Active: rec.Active})
 		return true
 	})
 	return ferr

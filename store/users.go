@@ -54,7 +54,7 @@ func (u User) audit() json.RawMessage {
 	b = append(b, `{"active":`...)
 	b = strconv.AppendBool(b, u.Active)
 	b = append(b, `,"connection_id":`...)
-	b = appendJSONString(b, u.ConnectionID)
+	b = AppendJSONString(b, u.ConnectionID)
 	b = append(b, `,"doc":`...)
 	if len(u.Doc) == 0 {
 		b = append(b, "null"...)
@@ -62,9 +62,9 @@ func (u User) audit() json.RawMessage {
 		b = append(b, u.Doc...)
 	}
 	b = append(b, `,"externalId":`...)
-	b = appendJSONString(b, u.ExternalID)
+	b = AppendJSONString(b, u.ExternalID)
 	b = append(b, `,"userName":`...)
-	b = appendJSONString(b, u.UserName)
+	b = AppendJSONString(b, u.UserName)
 	return append(b, '}')
 }
 

@@ -10,10 +10,14 @@ import (
 )
 
 // routes is the whole URL surface of the server.
-func routes(db *store.DB, cfg config, ready *atomic.Bool) http.Handler {
+func routes(db *store.DB, cfg config, ready *atomic.Bool) (http.Handler, error) {
+	api, err := roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL})
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL}))
-	mux.Handle("/api/v2/", roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL}))
+	mux.Handle("/api/v2/", api)
 
 	// healthz: the process is up. readyz: it accepts work (false while draining).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -29,5 +33,5 @@ func routes(db *store.DB, cfg config, ready *atomic.Bool) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	return mux
+	return mux, nil
 }

@@ -108,13 +108,17 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 		}
 	}
 
+	var ready atomic.Bool
+	handler, err := routes(db, cfg, &ready)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
-	var ready atomic.Bool
 	srv := &http.Server{
-		Handler:           withMiddleware(log, cfg.MaxBody, routes(db, cfg, &ready)),
+		Handler:           withMiddleware(log, cfg.MaxBody, handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

@@ -1,0 +1,380 @@
+package roles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/rolecall/rolecall/store"
+)
+
+// Index is the in-memory view of everything effective-role resolution reads:
+// users (connection, active flag, groups, direct roles), groups (connection,
+// name, roles at both scopes), roles (names, permissions) and organizations
+// (enabled connections with their auto-membership flag, members, member
+// roles). Login servers budget a role lookup like a cache hit; reading bbolt
+// for the fifty groups of a user would cost a hundred times more.
+//
+// The Index is a store.Observer: the committer hands it every committed
+// change before releasing the writer, so once a write has returned no
+// resolution can miss it (read-your-writes). Resolution takes a read lock;
+// applying a batch takes the write lock, so a reader sees a batch whole or
+// not at all.
+type Index struct {
+	mu       sync.RWMutex
+	loaded   bool
+	revision uint64
+	advanced chan struct{} // closed and replaced whenever revision moves
+
+	users  map[string]*indexUser
+	byName map[string]*indexUser   // connection id + folded userName
+	byExt  map[string][]*indexUser // connection id + externalId
+	groups map[string]*indexGroup
+	roles  map[string]*indexRole
+	orgs   map[string]*indexOrg
+}
+
+type indexUser struct {
+	id, connectionID     string
+	userName, externalID string
+	active               bool
+	groups               []*indexGroup // direct memberships
+	roles                []*indexRole  // direct assignments
+}
+
+type indexGroup struct {
+	info     *GroupInfo                 // replaced, never changed, on a rename
+	roles    []*indexRole               // tenant scope
+	orgRoles map[*indexOrg][]*indexRole // organization scope
+}
+
+type indexRole struct {
+	info *RoleInfo // replaced, never changed, when the role changes
+	rank int       // position in role id order: answers are sorted by it
+}
+
+type indexOrg struct {
+	id          string
+	connections map[string]bool // connection id → assign_membership_on_login
+	members     map[string]bool // explicit members
+	memberRoles map[string][]*indexRole
+}
+
+// NewIndex returns an empty index. Register it as a store observer when the
+// store is opened, then Load it.
+func NewIndex() *Index {
+	return &Index{
+		advanced: make(chan struct{}),
+		users:    map[string]*indexUser{}, byName: map[string]*indexUser{}, byExt: map[string][]*indexUser{},
+		groups: map[string]*indexGroup{}, roles: map[string]*indexRole{}, orgs: map[string]*indexOrg{},
+	}
+}
+
+// Revision is the store revision the index reflects.
+func (ix *Index) Revision() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.revision
+}
+
+// ErrRevisionNotReached: WaitFor gave up before the index reached a revision.
+var ErrRevisionNotReached = errors.New("revision not reached")
+
+// WaitFor returns once the index reflects at least revision rev, or
+// ErrRevisionNotReached after timeout (or when ctx ends).
+func (ix *Index) WaitFor(ctx context.Context, rev uint64, timeout time.Duration) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		ix.mu.RLock()
+		current, advanced := ix.revision, ix.advanced
+		ix.mu.RUnlock()
+		if current >= rev {
+			return nil
+		}
+		select {
+		case <-advanced:
+		case <-deadline.C:
+			return ErrRevisionNotReached
+		case <-ctx.Done():
+			return ErrRevisionNotReached
+		}
+	}
+}
+
+// Load fills the index from a snapshot of the store. Changes committed while
+// it runs wait for it (Committed blocks on the lock) and those the snapshot
+// already holds are skipped by revision.
+func (ix *Index) Load(db *store.DB) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return db.View(func(r *store.ReadTx) error {
+		ix.revision = r.Revision()
+		if err := r.EachRole(func(role store.Role) error { ix.putRole(role); return nil }); err != nil {
+			return err
+		}
+		if err := r.EachUserSummary(func(s store.UserSummary) {
+			u := &indexUser{id: s.ID, connectionID: s.ConnectionID, userName: s.UserName, externalID: s.ExternalID, active: s.Active}
+			ix.users[s.ID] = u
+			ix.indexNames(u)
+		}); err != nil {
+			return err
+		}
+		if err := r.EachGroupSummary(func(id, con, name string) {
+			ix.groups[id] = &indexGroup{info: &GroupInfo{ID: id, ConnectionID: con, Name: name}}
+		}); err != nil {
+			return err
+		}
+		r.EachMembership(func(gid, mid string) { ix.addMember(gid, mid) })
+		r.EachGroupRole(func(gid, rid string) { ix.bindGroupRole(gid, rid) })
+		r.EachUserRole(func(uid, rid string) { ix.bindUserRole(uid, rid) })
+		r.EachOrganizationID(func(id string) { ix.org(id) })
+		if err := r.EachOrganizationConnection(func(ec store.EnabledConnection) {
+			ix.org(ec.OrganizationID).connections[ec.ConnectionID] = ec.AssignMembershipOnLogin
+		}); err != nil {
+			return err
+		}
+		r.EachOrganizationMember(func(oid, uid string) { ix.org(oid).members[uid] = true })
+		r.EachOrganizationMemberRole(func(oid, uid, rid string) { ix.bindOrgMemberRole(oid, uid, rid) })
+		r.EachOrganizationGroupRole(func(oid, gid, rid string) { ix.bindOrgGroupRole(oid, gid, rid) })
+		ix.loaded = true
+		return nil
+	})
+}
+
+// Committed applies a committed batch (store.Observer).
+func (ix *Index) Committed(revision uint64, changes []store.Change) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if !ix.loaded || revision <= ix.revision {
+		return // Load's snapshot holds it, or Load will
+	}
+	for i := range changes {
+		ix.apply(&changes[i])
+	}
+	ix.revision = revision
+	close(ix.advanced)
+	ix.advanced = make(chan struct{})
+}
+
+func (ix *Index) apply(c *store.Change) {
+	switch c.Kind {
+	case store.UserCreated, store.UserUpdated:
+		u := ix.users[c.UserID]
+		if u == nil {
+			u = &indexUser{id: c.UserID, connectionID: c.ConnectionID}
+			ix.users[c.UserID] = u
+		} else {
+			ix.unindexNames(u)
+		}
+		u.active, u.userName, u.externalID = c.Active, c.UserName, c.ExternalID
+		ix.indexNames(u)
+	case store.UserDeleted:
+		if u := ix.users[c.UserID]; u != nil {
+			ix.unindexNames(u)
+			delete(ix.users, c.UserID)
+		}
+	case store.GroupCreated, store.GroupUpdated:
+		info := &GroupInfo{ID: c.GroupID, ConnectionID: c.ConnectionID, Name: c.Name}
+		if g := ix.groups[c.GroupID]; g != nil {
+			g.info = info
+		} else {
+			ix.groups[c.GroupID] = &indexGroup{info: info}
+		}
+	case store.GroupDeleted:
+		delete(ix.groups, c.GroupID)
+	case store.MemberAdded:
+		ix.addMember(c.GroupID, c.MemberID)
+	case store.MemberRemoved:
+		if u, g := ix.users[c.MemberID], ix.groups[c.GroupID]; u != nil && g != nil {
+			u.groups = remove(u.groups, g)
+		}
+	case store.RoleChanged:
+		ix.putRole(c.Role)
+	case store.RoleDeleted:
+		delete(ix.roles, c.RoleID)
+		ix.rank()
+	case store.GroupRoleBound:
+		ix.bindGroupRole(c.GroupID, c.RoleID)
+	case store.GroupRoleUnbound:
+		if g, r := ix.groups[c.GroupID], ix.roles[c.RoleID]; g != nil && r != nil {
+			g.roles = remove(g.roles, r)
+		}
+	case store.UserRoleBound:
+		ix.bindUserRole(c.UserID, c.RoleID)
+	case store.UserRoleUnbound:
+		if u, r := ix.users[c.UserID], ix.roles[c.RoleID]; u != nil && r != nil {
+			u.roles = remove(u.roles, r)
+		}
+	case store.OrganizationCreated:
+		ix.org(c.OrganizationID)
+	case store.OrganizationDeleted:
+		o := ix.orgs[c.OrganizationID]
+		for _, g := range ix.groups {
+			delete(g.orgRoles, o)
+		}
+		delete(ix.orgs, c.OrganizationID)
+	case store.OrgConnectionSet:
+		ix.org(c.OrganizationID).connections[c.ConnectionID] = c.AutoMembership
+	case store.OrgConnectionRemoved:
+		delete(ix.org(c.OrganizationID).connections, c.ConnectionID)
+	case store.OrgMemberAdded:
+		ix.org(c.OrganizationID).members[c.UserID] = true
+	case store.OrgMemberRemoved:
+		delete(ix.org(c.OrganizationID).members, c.UserID)
+	case store.OrgMemberRoleBound:
+		ix.bindOrgMemberRole(c.OrganizationID, c.UserID, c.RoleID)
+	case store.OrgMemberRoleUnbound:
+		if o, r := ix.org(c.OrganizationID), ix.roles[c.RoleID]; r != nil {
+			if list := remove(o.memberRoles[c.UserID], r); len(list) > 0 {
+				o.memberRoles[c.UserID] = list
+			} else {
+				delete(o.memberRoles, c.UserID)
+			}
+		}
+	case store.OrgGroupRoleBound:
+		ix.bindOrgGroupRole(c.OrganizationID, c.GroupID, c.RoleID)
+	case store.OrgGroupRoleUnbound:
+		if o, g, r := ix.org(c.OrganizationID), ix.groups[c.GroupID], ix.roles[c.RoleID]; g != nil && r != nil {
+			if list := remove(g.orgRoles[o], r); len(list) > 0 {
+				g.orgRoles[o] = list
+			} else {
+				delete(g.orgRoles, o)
+			}
+		}
+	}
+}
+
+// org returns an organization's entry, creating it.
+func (ix *Index) org(id string) *indexOrg {
+	o := ix.orgs[id]
+	if o == nil {
+		o = &indexOrg{id: id, connections: map[string]bool{}, members: map[string]bool{}, memberRoles: map[string][]*indexRole{}}
+		ix.orgs[id] = o
+	}
+	return o
+}
+
+func (ix *Index) putRole(role store.Role) {
+	info := &RoleInfo{ID: role.ID, Name: role.Name, Description: role.Description, Permissions: slices.Clone(role.Permissions)}
+	if r := ix.roles[role.ID]; r != nil {
+		r.info = info
+		return
+	}
+	ix.roles[role.ID] = &indexRole{info: info}
+	ix.rank()
+}
+
+// rank numbers the roles in id order, so answers sort by integers.
+func (ix *Index) rank() {
+	list := make([]*indexRole, 0, len(ix.roles))
+	for _, r := range ix.roles {
+		list = append(list, r)
+	}
+	slices.SortFunc(list, func(a, b *indexRole) int { return strings.Compare(a.info.ID, b.info.ID) })
+	for i, r := range list {
+		r.rank = i
+	}
+}
+
+func (ix *Index) addMember(groupID, memberID string) {
+	u, g := ix.users[memberID], ix.groups[groupID]
+	if u == nil || g == nil || slices.Contains(u.groups, g) {
+		return // nested groups are stored, but roles do not flow through them
+	}
+	u.groups = append(u.groups, g)
+}
+
+func (ix *Index) bindGroupRole(groupID, roleID string) {
+	if g, r := ix.groups[groupID], ix.roles[roleID]; g != nil && r != nil && !slices.Contains(g.roles, r) {
+		g.roles = append(g.roles, r)
+	}
+}
+
+func (ix *Index) bindUserRole(userID, roleID string) {
+	if u, r := ix.users[userID], ix.roles[roleID]; u != nil && r != nil && !slices.Contains(u.roles, r) {
+		u.roles = append(u.roles, r)
+	}
+}
+
+func (ix *Index) bindOrgMemberRole(orgID, userID, roleID string) {
+	if r := ix.roles[roleID]; r != nil {
+		o := ix.org(orgID)
+		if !slices.Contains(o.memberRoles[userID], r) {
+			o.memberRoles[userID] = append(o.memberRoles[userID], r)
+		}
+	}
+}
+
+func (ix *Index) bindOrgGroupRole(orgID, groupID, roleID string) {
+	g, r := ix.groups[groupID], ix.roles[roleID]
+	if g == nil || r == nil {
+		return
+	}
+	o := ix.org(orgID)
+	if g.orgRoles == nil {
+		g.orgRoles = map[*indexOrg][]*indexRole{}
+	}
+	if !slices.Contains(g.orgRoles[o], r) {
+		g.orgRoles[o] = append(g.orgRoles[o], r)
+	}
+}
+
+func (ix *Index) indexNames(u *indexUser) {
+	ix.byName[u.connectionID+foldName(u.userName)] = u
+	if u.externalID != "" {
+		key := u.connectionID + u.externalID
+		ix.byExt[key] = append(ix.byExt[key], u)
+	}
+}
+
+func (ix *Index) unindexNames(u *indexUser) {
+	if key := u.connectionID + foldName(u.userName); ix.byName[key] == u {
+		delete(ix.byName, key)
+	}
+	if u.externalID != "" {
+		key := u.connectionID + u.externalID
+		if list := remove(ix.byExt[key], u); len(list) > 0 {
+			ix.byExt[key] = list
+		} else {
+			delete(ix.byExt, key)
+		}
+	}
+}
+
+// foldName folds case the way strings.EqualFold compares (userName is
+// caseExact false), matching the store's unique userName index.
+func foldName(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		min := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < min {
+				min = f
+			}
+		}
+		b.WriteRune(min)
+	}
+	return b.String()
+}
+
+// remove deletes the first occurrence of v, keeping order.
+func remove[T comparable](list []T, v T) []T {
+	if i := slices.Index(list, v); i >= 0 {
+		return slices.Delete(list, i, i+1)
+	}
+	return list
+}
+
+func (ix *Index) String() string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return fmt.Sprintf("index at revision %d: %d users, %d groups, %d roles, %d organizations",
+		ix.revision, len(ix.users), len(ix.groups), len(ix.roles), len(ix.orgs))
+}

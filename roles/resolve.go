@@ -1,0 +1,325 @@
+package roles
+
+import (
+	"errors"
+	"math/bits"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/rolecall/rolecall/store"
+)
+
+// Scopes a role is granted at.
+const (
+	ScopeTenant       = "tenant"
+	ScopeOrganization = "organization"
+)
+
+// RoleInfo is a role as answers show it. Values are immutable: a change to
+// the role makes a new one, so answers handed out stay consistent.
+type RoleInfo struct {
+	ID          string
+	Name        string
+	Description string
+	Permissions []store.Permission
+}
+
+// GroupInfo is a group as sources show it; immutable like RoleInfo.
+type GroupInfo struct {
+	ID, ConnectionID, Name string
+}
+
+// Source is why a user has a role: a direct assignment (Group nil), or
+// membership of a group the role is bound to, at tenant or organization
+// scope.
+type Source struct {
+	Group        *GroupInfo
+	Organization bool // organization scope; tenant scope otherwise
+}
+
+// Type is "direct" or "group".
+func (s Source) Type() string {
+	if s.Group == nil {
+		return "direct"
+	}
+	return "group"
+}
+
+// Scope is "tenant" or "organization".
+func (s Source) Scope() string {
+	if s.Organization {
+		return ScopeOrganization
+	}
+	return ScopeTenant
+}
+
+// EffectiveRole is one role a user has, with every source of it.
+type EffectiveRole struct {
+	*RoleInfo
+	// Scope is "tenant" when any source is at tenant scope, else "organization".
+	Scope   string
+	Sources []Source
+}
+
+// OrganizationStatus is the user's standing in the organization a
+// resolution was asked for.
+type OrganizationStatus struct {
+	ID             string
+	Member         bool // explicitly added, or by auto-membership
+	AutoMembership bool // the user's connection is enabled with assign_membership_on_login
+}
+
+// Resolution is the answer for one user: the user, the organization when one
+// was asked for, and the effective roles sorted by role id. A deactivated
+// user, or a user who is not a member of the organization, has no roles.
+type Resolution struct {
+	UserID       string
+	ConnectionID string
+	Active       bool
+	Organization *OrganizationStatus
+	Roles        []EffectiveRole
+}
+
+// Subject names a user the way a login server knows it: by id, or by
+// connection and userName (case-insensitive) or externalId; optionally within
+// an organization.
+type Subject struct {
+	UserID         string `json:"user_id,omitempty"`
+	ConnectionID   string `json:"connection_id,omitempty"`
+	UserName       string `json:"user_name,omitempty"`
+	ExternalID     string `json:"external_id,omitempty"`
+	OrganizationID string `json:"organization_id,omitempty"`
+}
+
+// Resolution errors; each is also an errorCode in query answers.
+var (
+	ErrUserNotFound         = errors.New("user_not_found")
+	ErrOrganizationNotFound = errors.New("organization_not_found")
+	ErrAmbiguousSubject     = errors.New("ambiguous_subject")
+	ErrInvalidSubject       = errors.New("invalid_subject")
+)
+
+// SubjectError is a resolution failure for one subject.
+type SubjectError struct {
+	Code    error
+	Message string
+}
+
+func (e *SubjectError) Error() string { return e.Message }
+func (e *SubjectError) Unwrap() error { return e.Code }
+
+// Resolve answers the effective roles of a subject. Errors are *SubjectError.
+func (ix *Index) Resolve(s Subject) (Resolution, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	u, err := ix.lookup(s)
+	if err != nil {
+		return Resolution{}, err
+	}
+	return ix.resolve(u, s.OrganizationID)
+}
+
+func (ix *Index) lookup(s Subject) (*indexUser, error) {
+	switch {
+	case s.UserID != "" && s.ConnectionID == "" && s.UserName == "" && s.ExternalID == "":
+		if u := ix.users[s.UserID]; u != nil {
+			return u, nil
+		}
+		return nil, &SubjectError{ErrUserNotFound, "no user with id " + s.UserID}
+	case s.UserID == "" && s.ConnectionID != "" && s.UserName != "" && s.ExternalID == "":
+		if u := ix.byName[s.ConnectionID+foldName(s.UserName)]; u != nil {
+			return u, nil
+		}
+		return nil, &SubjectError{ErrUserNotFound, "no user named " + s.UserName + " in connection " + s.ConnectionID}
+	case s.UserID == "" && s.ConnectionID != "" && s.ExternalID != "" && s.UserName == "":
+		switch list := ix.byExt[s.ConnectionID+s.ExternalID]; len(list) {
+		case 1:
+			return list[0], nil
+		case 0:
+			return nil, &SubjectError{ErrUserNotFound, "no user with external id " + s.ExternalID + " in connection " + s.ConnectionID}
+		default:
+			return nil, &SubjectError{ErrAmbiguousSubject, "several users of connection " + s.ConnectionID + " have external id " + s.ExternalID + "; ask by user_id"}
+		}
+	}
+	return nil, &SubjectError{ErrInvalidSubject, `a subject is {"user_id"}, {"connection_id","user_name"} or {"connection_id","external_id"}`}
+}
+
+// grant is one reason a user has one role, while an answer is assembled.
+type grant struct {
+	role  *indexRole
+	group *indexGroup // nil for a direct assignment
+	org   bool        // organization scope
+	next  int32       // the next grant of the same role, -1 at the end
+}
+
+// resolveScratch is reused between resolutions. Roles come out in id order
+// without sorting grants: ranks are dense, so a bitset of the ranks present
+// orders the roles and a chain per rank collects each role's grants.
+type resolveScratch struct {
+	grants []grant
+	head   []int32 // per rank: first grant, -1 when none
+	tail   []int32 // per rank: last grant
+	bits   []uint64
+}
+
+var scratchPool = sync.Pool{New: func() any { return &resolveScratch{} }}
+
+func (sc *resolveScratch) reset(ranks int) {
+	sc.grants = sc.grants[:0]
+	if len(sc.head) < ranks {
+		sc.head = make([]int32, ranks)
+		sc.tail = make([]int32, ranks)
+		for i := range sc.head {
+			sc.head[i] = -1
+		}
+		sc.bits = make([]uint64, (ranks+63)/64)
+	}
+}
+
+func (sc *resolveScratch) add(g grant) {
+	i := int32(len(sc.grants))
+	g.next = -1
+	sc.grants = append(sc.grants, g)
+	r := g.role.rank
+	if sc.head[r] < 0 {
+		sc.head[r] = i
+		sc.bits[r/64] |= 1 << (r % 64)
+	} else {
+		sc.grants[sc.tail[r]].next = i
+	}
+	sc.tail[r] = i
+}
+
+func (ix *Index) resolve(u *indexUser, orgID string) (Resolution, error) {
+	res := Resolution{UserID: u.id, ConnectionID: u.connectionID, Active: u.active}
+	var o *indexOrg
+	effectiveInOrg := false
+	if orgID != "" {
+		if o = ix.orgs[orgID]; o == nil {
+			return Resolution{}, &SubjectError{ErrOrganizationNotFound, "no organization with id " + orgID}
+		}
+		auto := o.connections[u.connectionID]
+		res.Organization = &OrganizationStatus{ID: orgID, Member: o.members[u.id] || auto, AutoMembership: auto}
+		effectiveInOrg = auto
+	}
+	if !u.active || o != nil && !res.Organization.Member {
+		return res, nil
+	}
+
+	sc := scratchPool.Get().(*resolveScratch)
+	sc.reset(len(ix.roles))
+	for _, r := range u.roles {
+		sc.add(grant{role: r})
+	}
+	for _, g := range u.groups {
+		for _, r := range g.roles {
+			sc.add(grant{role: r, group: g})
+		}
+	}
+	if o != nil {
+		for _, r := range o.memberRoles[u.id] {
+			sc.add(grant{role: r, org: true})
+		}
+		// Organization group roles take effect only with auto-membership.
+		if effectiveInOrg {
+			for _, g := range u.groups {
+				for _, r := range g.orgRoles[o] {
+					sc.add(grant{role: r, group: g, org: true})
+				}
+			}
+		}
+	}
+	if n := len(sc.grants); n > 0 {
+		distinct := 0
+		for _, w := range sc.bits {
+			distinct += bits.OnesCount64(w)
+		}
+		res.Roles = make([]EffectiveRole, 0, distinct)
+		sources := make([]Source, 0, n)
+		for wi, w := range sc.bits {
+			for w != 0 {
+				rank := wi*64 + bits.TrailingZeros64(w)
+				w &= w - 1
+				start := len(sources)
+				for i := sc.head[rank]; i >= 0; i = sc.grants[i].next {
+					sources = append(sources, sc.grants[i].source())
+				}
+				own := sources[start:len(sources):len(sources)]
+				sortSources(own)
+				scope := ScopeTenant
+				if own[0].Organization {
+					scope = ScopeOrganization // sorted: a tenant source would come first
+				}
+				res.Roles = append(res.Roles, EffectiveRole{RoleInfo: sc.grants[sc.head[rank]].role.info, Scope: scope, Sources: own})
+				sc.head[rank] = -1
+			}
+			sc.bits[wi] = 0
+		}
+	}
+	scratchPool.Put(sc)
+	return res, nil
+}
+
+func (g grant) source() Source {
+	s := Source{Organization: g.org}
+	if g.group != nil {
+		s.Group = g.group.info
+	}
+	return s
+}
+
+// sortSources orders one role's sources: tenant before organization, direct
+// before group, groups by id. A role has few sources; insertion sort it is.
+func sortSources(s []Source) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && sourceLess(s[j], s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func sourceLess(a, b Source) bool {
+	if a.Organization != b.Organization {
+		return !a.Organization
+	}
+	if (a.Group == nil) != (b.Group == nil) {
+		return a.Group == nil
+	}
+	return a.Group != nil && a.Group.ID < b.Group.ID
+}
+
+// EffectivePermission is a permission a user has, with the roles granting it.
+type EffectivePermission struct {
+	store.Permission
+	Roles []string // role ids, in role order
+}
+
+// Permissions folds the permissions of the resolved roles, sorted by resource
+// server then name, keeping only one resource server when it is not "".
+func (res Resolution) Permissions(resourceServer string) []EffectivePermission {
+	var out []EffectivePermission
+	for _, r := range res.Roles {
+		for _, p := range r.Permissions {
+			if resourceServer != "" && p.ResourceServerIdentifier != resourceServer {
+				continue
+			}
+			out = append(out, EffectivePermission{Permission: p, Roles: []string{r.ID}})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b EffectivePermission) int {
+		if c := strings.Compare(a.ResourceServerIdentifier, b.ResourceServerIdentifier); c != 0 {
+			return c
+		}
+		return strings.Compare(a.PermissionName, b.PermissionName)
+	})
+	merged := out[:0]
+	for _, p := range out {
+		if n := len(merged); n > 0 && merged[n-1].Permission == p.Permission {
+			merged[n-1].Roles = append(merged[n-1].Roles, p.Roles...)
+			continue
+		}
+		merged = append(merged, p)
+	}
+	return merged
+}
