@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/rolecall/rolecall/store"
@@ -172,8 +174,9 @@ func (a *API) queryEffectiveRoles(w http.ResponseWriter, r *http.Request, _ call
 	if err := a.waitRevision(r, q.MinRevision); err != nil {
 		return err
 	}
-	b := make([]byte, 0, 1024*len(q.Subjects))
-	b = append(b, `{"results":[`...)
+	buf := answerBuffers.Get().(*[]byte)
+	defer answerBuffers.Put(buf)
+	b := append((*buf)[:0], `{"results":[`...)
 	// One read lock for the batch, so every result reflects one revision.
 	rev := a.index.resolveBatch(q.Subjects, func(i int, res Resolution, err error) {
 		if i > 0 {
@@ -183,14 +186,22 @@ func (a *API) queryEffectiveRoles(w http.ResponseWriter, r *http.Request, _ call
 			b = appendSubjectError(b, q.Subjects[i], err)
 			return
 		}
-		b = appendResult(b, res, q.ResourceServer)
+		b = a.index.appendResult(b, res, q.ResourceServer)
 	})
 	b = append(b, `],"revision":`...)
 	b = strconv.AppendUint(b, rev, 10)
 	b = append(b, "}\n"...)
 	writeRaw(w, http.StatusOK, rev, b)
+	if cap(b) <= 1<<20 {
+		*buf = b // keep the grown buffer for the next answer
+	}
 	return nil
 }
+
+// answerBuffers recycles login-query answer buffers: an answer for a user in
+// fifty groups is tens of kilobytes, and growing one by doubling every time
+// costs more than writing it.
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // resolveBatch resolves subjects under one read lock and returns the revision
 // the answers reflect.
@@ -210,12 +221,18 @@ func (ix *Index) resolveBatch(subjects []Subject, fn func(i int, res Resolution,
 
 func writeRaw(w http.ResponseWriter, status int, rev uint64, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body))) // no chunked framing
 	w.Header().Set(RevisionHeader, strconv.FormatUint(rev, 10))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 
-func appendResult(b []byte, res Resolution, resourceServer string) []byte {
+// permScratch is a reusable bitset over permission ranks.
+var permScratch = sync.Pool{New: func() any { return new([]uint64) }}
+
+// appendResult writes one query result. It runs under the index's read lock
+// (in resolveBatch): permission ranks and the permission table must agree.
+func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string) []byte {
 	b = append(b, `{"user":{"id":`...)
 	b = store.AppendJSONString(b, res.UserID)
 	b = append(b, `,"connection_id":`...)
@@ -229,32 +246,73 @@ func appendResult(b []byte, res Resolution, resourceServer string) []byte {
 	}
 	b = append(b, `,"roles":`...)
 	b = appendRoles(b, res.Roles, false)
-	perms := res.Permissions(resourceServer)
-	b = append(b, `,"permissions":[`...)
-	for i, p := range perms {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendPermission(b, p.Permission)
+
+	// Permissions: the union of the roles' ranks, in rank (resource
+	// server, name) order.
+	set := permScratch.Get().(*[]uint64)
+	words := (len(ix.perms) + 63) / 64
+	if len(*set) < words {
+		*set = make([]uint64, words)
 	}
-	// claims: what a login server puts in a token.
+	bitset := (*set)[:words]
+	for _, role := range res.Roles {
+		for _, rank := range role.permRanks {
+			bitset[rank/64] |= 1 << (rank % 64)
+		}
+	}
+	b = append(b, `,"permissions":[`...)
+	first := true
+	for wi, w := range bitset {
+		for w != 0 {
+			p := &ix.perms[wi*64+bits.TrailingZeros64(w)]
+			w &= w - 1
+			if resourceServer != "" && p.ResourceServerIdentifier != resourceServer {
+				continue
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, p.json...)
+		}
+	}
+	// claims: what a login server puts in a token. Permission names are
+	// listed once even when several resource servers define the same one.
 	b = append(b, `],"claims":{"roles":[`...)
 	for i, role := range res.Roles {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = store.AppendJSONString(b, role.Name)
+		b = append(b, role.jsonName...)
 	}
 	b = append(b, `],"permissions":[`...)
-	for i, p := range perms {
-		if i > 0 && perms[i-1].PermissionName == p.PermissionName {
-			continue // the same name on two resource servers is one claim
+	var seen map[string]bool
+	first = true
+	for wi, w := range bitset {
+		for w != 0 {
+			p := &ix.perms[wi*64+bits.TrailingZeros64(w)]
+			w &= w - 1
+			if resourceServer != "" && p.ResourceServerIdentifier != resourceServer {
+				continue
+			}
+			if resourceServer == "" {
+				if seen == nil {
+					seen = make(map[string]bool)
+				}
+				if seen[p.PermissionName] {
+					continue
+				}
+				seen[p.PermissionName] = true
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, p.claim...)
 		}
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = store.AppendJSONString(b, p.PermissionName)
+		bitset[wi] = 0
 	}
+	permScratch.Put(set)
 	return append(b, "]}}"...)
 }
 
@@ -276,13 +334,9 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription bool) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"id":`...)
-		b = store.AppendJSONString(b, role.ID)
-		b = append(b, `,"name":`...)
-		b = store.AppendJSONString(b, role.Name)
+		b = append(b, role.jsonHead...)
 		if withDescription {
-			b = append(b, `,"description":`...)
-			b = store.AppendJSONString(b, role.Description)
+			b = append(b, role.jsonDescription...)
 		}
 		b = append(b, `,"scope":`...)
 		b = store.AppendJSONString(b, role.Scope)
@@ -294,10 +348,7 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription bool) []byte {
 			if s.Group == nil {
 				b = append(b, `{"type":"direct"`...)
 			} else {
-				b = append(b, `{"type":"group","group_id":`...)
-				b = store.AppendJSONString(b, s.Group.ID)
-				b = append(b, `,"group_name":`...)
-				b = store.AppendJSONString(b, s.Group.Name)
+				b = append(b, s.Group.jsonSource...)
 			}
 			b = append(b, `,"scope":"`...)
 			b = append(b, s.Scope()...)

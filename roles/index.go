@@ -37,6 +37,18 @@ type Index struct {
 	groups map[string]*indexGroup
 	roles  map[string]*indexRole
 	orgs   map[string]*indexOrg
+
+	// Every permission any role has, in (resource server, name) order; its
+	// position is its rank. Answers fold permissions through a bitset of
+	// ranks instead of sorting them.
+	perms    []indexPermission
+	permRank map[store.Permission]int
+}
+
+type indexPermission struct {
+	store.Permission
+	json  []byte // {"resource_server_identifier":…,"permission_name":…}
+	claim []byte // "permission_name"
 }
 
 type indexUser struct {
@@ -72,6 +84,7 @@ func NewIndex() *Index {
 		advanced: make(chan struct{}),
 		users:    map[string]*indexUser{}, byName: map[string]*indexUser{}, byExt: map[string][]*indexUser{},
 		groups: map[string]*indexGroup{}, roles: map[string]*indexRole{}, orgs: map[string]*indexOrg{},
+		permRank: map[store.Permission]int{},
 	}
 }
 
@@ -126,7 +139,7 @@ func (ix *Index) Load(db *store.DB) error {
 			return err
 		}
 		if err := r.EachGroupSummary(func(id, con, name string) {
-			ix.groups[id] = &indexGroup{info: &GroupInfo{ID: id, ConnectionID: con, Name: name}}
+			ix.groups[id] = &indexGroup{info: newGroupInfo(id, con, name)}
 		}); err != nil {
 			return err
 		}
@@ -180,7 +193,7 @@ func (ix *Index) apply(c *store.Change) {
 			delete(ix.users, c.UserID)
 		}
 	case store.GroupCreated, store.GroupUpdated:
-		info := &GroupInfo{ID: c.GroupID, ConnectionID: c.ConnectionID, Name: c.Name}
+		info := newGroupInfo(c.GroupID, c.ConnectionID, c.Name)
 		if g := ix.groups[c.GroupID]; g != nil {
 			g.info = info
 		} else {
@@ -261,13 +274,57 @@ func (ix *Index) org(id string) *indexOrg {
 }
 
 func (ix *Index) putRole(role store.Role) {
-	info := &RoleInfo{ID: role.ID, Name: role.Name, Description: role.Description, Permissions: slices.Clone(role.Permissions)}
+	for _, p := range role.Permissions {
+		if _, known := ix.permRank[p]; !known {
+			ix.rankPermissions(role.Permissions)
+			break
+		}
+	}
+	info := newRoleInfo(role, ix.permRanks(role.Permissions))
 	if r := ix.roles[role.ID]; r != nil {
 		r.info = info
 		return
 	}
 	ix.roles[role.ID] = &indexRole{info: info}
 	ix.rank()
+}
+
+func (ix *Index) permRanks(ps []store.Permission) []int {
+	ranks := make([]int, len(ps))
+	for i, p := range ps {
+		ranks[i] = ix.permRank[p]
+	}
+	return ranks
+}
+
+// rankPermissions adds permissions to the table and renumbers it; roles get
+// new RoleInfo values carrying the new ranks (old ones stay valid for the
+// answers that hold them).
+func (ix *Index) rankPermissions(add []store.Permission) {
+	all := make([]store.Permission, 0, len(ix.perms)+len(add))
+	for _, p := range ix.perms {
+		all = append(all, p.Permission)
+	}
+	all = append(all, add...)
+	slices.SortFunc(all, func(a, b store.Permission) int {
+		if c := strings.Compare(a.ResourceServerIdentifier, b.ResourceServerIdentifier); c != 0 {
+			return c
+		}
+		return strings.Compare(a.PermissionName, b.PermissionName)
+	})
+	all = slices.Compact(all)
+	ix.perms = make([]indexPermission, len(all))
+	clear(ix.permRank)
+	for i, p := range all {
+		js := store.AppendJSONString([]byte(`{"resource_server_identifier":`), p.ResourceServerIdentifier)
+		js = append(store.AppendJSONString(append(js, `,"permission_name":`...), p.PermissionName), '}')
+		ix.perms[i] = indexPermission{Permission: p, json: js, claim: store.AppendJSONString(nil, p.PermissionName)}
+		ix.permRank[p] = i
+	}
+	for _, r := range ix.roles {
+		old := r.info
+		r.info = newRoleInfo(store.Role{ID: old.ID, Name: old.Name, Description: old.Description, Permissions: old.Permissions}, ix.permRanks(old.Permissions))
+	}
 }
 
 // rank numbers the roles in id order, so answers sort by integers.

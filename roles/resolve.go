@@ -23,11 +23,35 @@ type RoleInfo struct {
 	Name        string
 	Description string
 	Permissions []store.Permission
+
+	// Encoded once, copied into every answer: {"id":…,"name":… and
+	// ,"description":… and "name" (a claim).
+	jsonHead, jsonDescription, jsonName []byte
+	// permRanks are the Index's dense ranks of Permissions.
+	permRanks []int
+}
+
+func newRoleInfo(r store.Role, permRanks []int) *RoleInfo {
+	info := &RoleInfo{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: slices.Clone(r.Permissions), permRanks: permRanks}
+	b := make([]byte, 0, 24+len(r.ID)+len(r.Name))
+	b = store.AppendJSONString(append(b, `{"id":`...), r.ID)
+	info.jsonHead = store.AppendJSONString(append(b, `,"name":`...), r.Name)
+	info.jsonDescription = store.AppendJSONString([]byte(`,"description":`), r.Description)
+	info.jsonName = store.AppendJSONString(nil, r.Name)
+	return info
 }
 
 // GroupInfo is a group as sources show it; immutable like RoleInfo.
 type GroupInfo struct {
 	ID, ConnectionID, Name string
+	jsonSource             []byte // {"type":"group","group_id":…,"group_name":…
+}
+
+func newGroupInfo(id, connectionID, name string) *GroupInfo {
+	g := &GroupInfo{ID: id, ConnectionID: connectionID, Name: name}
+	g.jsonSource = store.AppendJSONString([]byte(`{"type":"group","group_id":`), id)
+	g.jsonSource = store.AppendJSONString(append(g.jsonSource, `,"group_name":`...), name)
+	return g
 }
 
 // Source is why a user has a role: a direct assignment (Group nil), or

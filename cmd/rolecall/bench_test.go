@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -27,6 +28,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/storetest"
 )
 
 var benchOrigin = store.Origin{Actor: store.Actor{Type: store.ActorSystem, ID: "bench"}, Channel: store.ChannelSystem}
@@ -342,4 +344,78 @@ func BenchmarkResidentMemory(b *testing.B) {
 			}
 		}
 	}
+}
+
+// queryRate is the trivial handler's rate in the same run, for the ratio.
+var queryTrivialRate atomic.Value
+
+// BenchmarkLoginQuery: POST /effective-roles/query from 32 concurrent
+// clients on the roles issue's data set (100k users, 10k groups, 1M
+// memberships, 500 roles, 20k bindings; the subject is in 50 groups),
+// against a trivial handler returning a fixed 200-byte JSON body behind the
+// same middleware and server. Target: ratio ≥ 0.7. Reports p50 and p99.
+// ROLECALL_BENCH_SMALL=1 uses a tenth of the data set.
+func BenchmarkLoginQuery(b *testing.B) {
+	const clients = 32
+	fixed := []byte(`{"results":[{"user":{"id":"usr_0000000000000000","connection_id":"con_0000000000000000","active":true},"roles":[],"permissions":[],"claims":{"roles":[],"permissions":[]}}],"revision":1}` + "\n")
+	fixed = append(fixed, strings.Repeat(" ", max(0, 200-len(fixed)))...)
+	b.Run("trivial", func(b *testing.B) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := &http.Server{Handler: withMiddleware(zerolog.New(io.Discard), defaultMaxBody, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(fixed[:200])
+		})), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		rate := measureLatencies(b, clients, "http://"+ln.Addr().String()+"/api/v2/effective-roles/query", "x", func(int64) string { return `{"subjects":[{"user_id":"usr_0000000000000000"}]}` })
+		queryTrivialRate.Store(rate)
+	})
+	b.Run("query", func(b *testing.B) {
+		size := storetest.FullLoginDataset
+		if os.Getenv("ROLECALL_BENCH_SMALL") != "" {
+			size = storetest.LoginDataset{Users: 10_000, Groups: 1_000, Memberships: 100_000, Roles: 100, Bindings: 2_000, SubjectGroups: 50}
+		}
+		dir := b.TempDir()
+		db, err := store.Open(dir, store.Options{NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := storetest.Seed(b, db, size)
+		db.Close()
+		srv := startServerLogging(b, io.Discard, func(c *config) { c.Data = dir })
+		subject := `{"subjects":[{"user_id":"` + s.Subject.ID + `"}]}`
+		rate := measureLatencies(b, clients, srv.URL+"/api/v2/effective-roles/query", testAdminToken, func(int64) string { return subject })
+		if t, ok := queryTrivialRate.Load().(float64); ok {
+			b.ReportMetric(rate/t, "ratio-vs-trivial")
+		}
+	})
+}
+
+// measureLatencies sends b.N POSTs from the given number of clients and
+// reports requests/s, p50 and p99.
+func measureLatencies(b *testing.B, clients int, url, token string, body func(i int64) string) float64 {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	var n atomic.Int64
+	lat := make([]time.Duration, b.N)
+	b.SetParallelism((clients + 1) / 2)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			t0 := time.Now()
+			do(b, client, "POST", url, token, body(i), 200)
+			lat[i-1] = time.Since(t0)
+		}
+	})
+	rate := float64(b.N) / time.Since(start).Seconds()
+	slices.Sort(lat)
+	b.ReportMetric(rate, "req/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	return rate
 }

@@ -195,3 +195,5 @@ func TestGracefulShutdownFinishesInFlightWrites(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
