@@ -75,7 +75,7 @@ func (r *ReadTx) Connections(after string, take int) (list []Connection, next st
 }
 
 // pageRecords walks a bucket keyed by id from just after `after`, decoding up
-// to take values, and sets *next when more remain.
+// to take values, and sets *next (the last id returned) when more remain.
 func (r *ReadTx) pageRecords(bucket []byte, after string, take int, decode func(v []byte) error, next *string) error {
 	c := r.bucket(bucket).Cursor()
 	k, v := c.First()
@@ -85,15 +85,16 @@ func (r *ReadTx) pageRecords(bucket []byte, after string, take int, decode func(
 			k, v = c.Next()
 		}
 	}
-	n := 0
-	for ; k != nil; k, v = c.Next() {
+	var last []byte
+	for n := 0; k != nil; k, v = c.Next() {
 		if n == take {
-			*next = string(k)
+			*next = string(last)
 			return nil
 		}
 		if err := decode(v); err != nil {
 			return err
 		}
+		last = k
 		n++
 	}
 	return nil

@@ -162,7 +162,7 @@ func (r *ReadTx) MemberCount(groupID string) int {
 
 // Members returns up to limit members of the group in id order, starting after
 // the member id `after` ("" for the start); next is the `after` of the next
-// page, or "" at the end. limit <= 0 means all.
+// page (the last member returned), or "" at the end. limit <= 0 means all.
 func (r *ReadTx) Members(groupID, after string, limit int) (members []Member, next string) {
 	prefix := []byte(groupID)
 	c := r.bucket(bucketMembers).Cursor()
@@ -172,7 +172,7 @@ func (r *ReadTx) Members(groupID, after string, limit int) (members []Member, ne
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if limit > 0 && len(members) == limit {
-			return members, string(k[len(prefix):])
+			return members, members[len(members)-1].ID
 		}
 		members = append(members, decodeMember(k[len(prefix):], v))
 	}

@@ -701,3 +701,56 @@ func TestRevokedTokenFailsAsSoonAsTheRevocationReturns(t *testing.T) {
 		}
 	}
 }
+
+// Every page size walks every record exactly once: a cursor is the last
+// item returned, and the next page starts after it.
+func TestCursorPagingLosesNothing(t *testing.T) {
+	db := storetest.Open(t)
+	var cons, members []string
+	var c store.Connection
+	for i := range 7 {
+		c = storetest.MustConnection(t, db, fmt.Sprintf("c%d", i))
+		cons = append(cons, c.ID)
+	}
+	for i := range 7 {
+		members = append(members, storetest.MustUser(t, db, c.ID, fmt.Sprintf("u%d", i)).ID)
+	}
+	g := storetest.MustGroup(t, db, c.ID, "g", members...)
+	slices.Sort(cons) // listings are in id order; same-millisecond ids are not creation order
+	slices.Sort(members)
+	for take := 1; take <= 8; take++ {
+		var gotCons, gotMembers []string
+		_ = db.View(func(r *store.ReadTx) error {
+			for after := ""; ; {
+				page, next, err := r.Connections(after, take)
+				if err != nil {
+					return err
+				}
+				for _, c := range page {
+					gotCons = append(gotCons, c.ID)
+				}
+				if next == "" {
+					break
+				}
+				after = next
+			}
+			for after := ""; ; {
+				page, next := r.Members(g.ID, after, take)
+				for _, m := range page {
+					gotMembers = append(gotMembers, m.ID)
+				}
+				if next == "" {
+					break
+				}
+				after = next
+			}
+			return nil
+		})
+		if !slices.Equal(gotCons, cons) {
+			t.Errorf("take %d: connections %v, want %v", take, gotCons, cons)
+		}
+		if !slices.Equal(gotMembers, members) {
+			t.Errorf("take %d: members %v, want %v", take, gotMembers, members)
+		}
+	}
+}
