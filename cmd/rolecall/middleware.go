@@ -19,10 +19,14 @@ import (
 const requestIDHeader = "X-Request-Id"
 
 // withMiddleware wraps h with, outermost first: request id, access log (one
-// line per request), panic recovery, and the request body limit.
-func withMiddleware(log zerolog.Logger, maxBody int64, h http.Handler) http.Handler {
+// line per request) and request metrics (when m is not nil), panic recovery,
+// and the request body limit.
+func withMiddleware(log zerolog.Logger, maxBody int64, m *requestMetrics, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if m != nil {
+			m.inFlight.Add(1)
+		}
 		id := r.Header.Get(requestIDHeader)
 		if !validRequestID(id) {
 			id = newRequestID()
@@ -47,9 +51,14 @@ func withMiddleware(log zerolog.Logger, maxBody int64, h http.Handler) http.Hand
 			if rec.status >= 500 {
 				ev = zerolog.Ctx(r.Context()).Error()
 			}
+			elapsed := time.Since(start)
 			ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", rec.statusCode()).
-				Int64("bytes", rec.bytes).Dur("duration", time.Since(start)).Str("remote", r.RemoteAddr).
+				Int64("bytes", rec.bytes).Dur("duration", elapsed).Str("remote", r.RemoteAddr).
 				Msg("request")
+			if m != nil {
+				m.inFlight.Add(-1)
+				m.record(surfaceOf(r.URL.Path), rec.statusCode(), elapsed)
+			}
 		}()
 		// A body declared too large is refused before any of it is read: a
 		// client that sent Expect: 100-continue then never sends it at all.

@@ -10,7 +10,7 @@ import (
 )
 
 // routes is the whole URL surface of the server.
-func routes(db *store.DB, cfg config, ready *atomic.Bool) (http.Handler, error) {
+func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetrics) (http.Handler, error) {
 	api, err := roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL})
 	if err != nil {
 		return nil, err
@@ -18,6 +18,8 @@ func routes(db *store.DB, cfg config, ready *atomic.Bool) (http.Handler, error) 
 	mux := http.NewServeMux()
 	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL}))
 	mux.Handle("/api/v2/", api)
+
+	mux.Handle("GET /metrics", metricsHandler(requests, db, cfg.Data))
 
 	// healthz: the process is up. readyz: it accepts work (false while draining).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

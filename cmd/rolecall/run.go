@@ -109,7 +109,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	}
 
 	var ready atomic.Bool
-	handler, err := routes(db, cfg, &ready)
+	requests := new(requestMetrics)
+	handler, err := routes(db, cfg, &ready, requests)
 	if err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 		return err
 	}
 	srv := &http.Server{
-		Handler:           withMiddleware(log, cfg.MaxBody, handler),
+		Handler:           withMiddleware(log, cfg.MaxBody, requests, handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
