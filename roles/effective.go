@@ -248,13 +248,14 @@ func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string) [
 	b = appendRoles(b, res.Roles, false)
 
 	// Permissions: the union of the roles' ranks, in rank (resource
-	// server, name) order.
+	// server, name) order. The scratch holds two bitsets: permission ranks,
+	// then claim names.
 	set := permScratch.Get().(*[]uint64)
-	words := (len(ix.perms) + 63) / 64
-	if len(*set) < words {
-		*set = make([]uint64, words)
+	words, claimWords := (len(ix.perms)+63)/64, (len(ix.claims)+63)/64
+	if len(*set) < words+claimWords {
+		*set = make([]uint64, words+claimWords)
 	}
-	bitset := (*set)[:words]
+	bitset, claimSet := (*set)[:words], (*set)[words:words+claimWords]
 	for _, role := range res.Roles {
 		for _, rank := range role.permRanks {
 			bitset[rank/64] |= 1 << (rank % 64)
@@ -274,10 +275,12 @@ func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string) [
 			}
 			first = false
 			b = append(b, p.json...)
+			claimSet[p.claimIndex/64] |= 1 << (p.claimIndex % 64)
 		}
+		bitset[wi] = 0
 	}
-	// claims: what a login server puts in a token. Permission names are
-	// listed once even when several resource servers define the same one.
+	// claims: what a login server puts in a token; permission names sorted,
+	// each once.
 	b = append(b, `],"claims":{"roles":[`...)
 	for i, role := range res.Roles {
 		if i > 0 {
@@ -286,31 +289,17 @@ func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string) [
 		b = append(b, role.jsonName...)
 	}
 	b = append(b, `],"permissions":[`...)
-	var seen map[string]bool
 	first = true
-	for wi, w := range bitset {
+	for wi, w := range claimSet {
 		for w != 0 {
-			p := &ix.perms[wi*64+bits.TrailingZeros64(w)]
-			w &= w - 1
-			if resourceServer != "" && p.ResourceServerIdentifier != resourceServer {
-				continue
-			}
-			if resourceServer == "" {
-				if seen == nil {
-					seen = make(map[string]bool)
-				}
-				if seen[p.PermissionName] {
-					continue
-				}
-				seen[p.PermissionName] = true
-			}
 			if !first {
 				b = append(b, ',')
 			}
 			first = false
-			b = append(b, p.claim...)
+			b = append(b, ix.claims[wi*64+bits.TrailingZeros64(w)]...)
+			w &= w - 1
 		}
-		bitset[wi] = 0
+		claimSet[wi] = 0
 	}
 	permScratch.Put(set)
 	return append(b, "]}}"...)

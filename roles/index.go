@@ -43,12 +43,16 @@ type Index struct {
 	// ranks instead of sorting them.
 	perms    []indexPermission
 	permRank map[store.Permission]int
+	// The distinct permission names, sorted, JSON-encoded: a token's claim
+	// lists a name once even when several resource servers define it.
+	claims [][]byte
 }
 
 type indexPermission struct {
 	store.Permission
-	json  []byte // {"resource_server_identifier":…,"permission_name":…}
-	claim []byte // "permission_name"
+	json       []byte // {"resource_server_identifier":…,"permission_name":…}
+	claim      []byte // "permission_name"
+	claimIndex int    // of the name in Index.claims
 }
 
 type indexUser struct {
@@ -315,10 +319,21 @@ func (ix *Index) rankPermissions(add []store.Permission) {
 	all = slices.Compact(all)
 	ix.perms = make([]indexPermission, len(all))
 	clear(ix.permRank)
+	names := make([]string, len(all))
+	for i, p := range all {
+		names[i] = p.PermissionName
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	ix.claims = make([][]byte, len(names))
+	for i, name := range names {
+		ix.claims[i] = store.AppendJSONString(nil, name)
+	}
 	for i, p := range all {
 		js := store.AppendJSONString([]byte(`{"resource_server_identifier":`), p.ResourceServerIdentifier)
 		js = append(store.AppendJSONString(append(js, `,"permission_name":`...), p.PermissionName), '}')
-		ix.perms[i] = indexPermission{Permission: p, json: js, claim: store.AppendJSONString(nil, p.PermissionName)}
+		claimIndex, _ := slices.BinarySearch(names, p.PermissionName)
+		ix.perms[i] = indexPermission{Permission: p, json: js, claim: ix.claims[claimIndex], claimIndex: claimIndex}
 		ix.permRank[p] = i
 	}
 	for _, r := range ix.roles {

@@ -388,11 +388,27 @@ func BenchmarkLoginQuery(b *testing.B) {
 		db.Close()
 		srv := startServerLogging(b, io.Discard, func(c *config) { c.Data = dir })
 		subject := `{"subjects":[{"user_id":"` + s.Subject.ID + `"}]}`
+		answerSize := answerBytes(b, srv.URL+"/api/v2/effective-roles/query", subject)
 		rate := measureLatencies(b, clients, srv.URL+"/api/v2/effective-roles/query", testAdminToken, func(int64) string { return subject })
+		b.ReportMetric(float64(answerSize), "answer-bytes")
 		if t, ok := queryTrivialRate.Load().(float64); ok {
 			b.ReportMetric(rate/t, "ratio-vs-trivial")
 		}
 	})
+}
+
+// answerBytes is the size of one answer, to set the ratio against the
+// trivial handler's 200 bytes.
+func answerBytes(b *testing.B, url, body string) int {
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return len(raw)
 }
 
 // measureLatencies sends b.N POSTs from the given number of clients and

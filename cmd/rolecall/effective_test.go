@@ -319,3 +319,64 @@ func queryWith(client *http.Client, url, key, user, org string) []string {
 	}
 	return names
 }
+
+// Two APIs may define the same permission name; the answer lists each
+// (resource server, name) pair once, and the token-shaped claims list each
+// name once, sorted. Narrowed to one resource server, only its permissions.
+func TestLoginQueryFoldsPermissionsAcrossRolesAndAPIs(t *testing.T) {
+	s := startServer(t)
+	conID, base := s.connection(t, "acme")
+	idp := scimClient{t, base, s.scimToken(t, conID)}
+	bob := idp.user("bob@acme.test")
+	ops := idp.group("Ops", bob)
+	perm := func(api, name string) map[string]any {
+		return map[string]any{"resource_server_identifier": api, "permission_name": name}
+	}
+	const billing, infra = "https://billing.acme.test", "https://infra.acme.test"
+	reader := s.api(t, "POST", "/roles", map[string]any{"name": "reader"}, 201)["id"].(string)
+	writer := s.api(t, "POST", "/roles", map[string]any{"name": "writer"}, 201)["id"].(string)
+	s.api(t, "POST", "/roles/"+reader+"/permissions", map[string]any{"permissions": []any{
+		perm(billing, "read"), perm(infra, "read"), perm(infra, "audit")}}, 201)
+	s.api(t, "POST", "/roles/"+writer+"/permissions", map[string]any{"permissions": []any{
+		perm(billing, "write"), perm(billing, "read")}}, 201)
+	s.api(t, "POST", "/groups/"+ops+"/roles", map[string]any{"roles": []string{reader, writer}}, 204)
+
+	ask := func(body map[string]any) map[string]any {
+		t.Helper()
+		resp, out := call(t, "POST", s.URL+"/api/v2/effective-roles/query", testAdminToken, body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("query: %d %v", resp.StatusCode, out)
+		}
+		return out["results"].([]any)[0].(map[string]any)
+	}
+	pairs := func(res map[string]any) []string {
+		var out []string
+		for _, p := range res["permissions"].([]any) {
+			m := p.(map[string]any)
+			out = append(out, m["resource_server_identifier"].(string)+" "+m["permission_name"].(string))
+		}
+		return out
+	}
+	res := ask(map[string]any{"subjects": []any{map[string]any{"user_id": bob}}})
+	if got, want := pairs(res), []string{billing + " read", billing + " write", infra + " audit", infra + " read"}; !slices.Equal(got, want) {
+		t.Errorf("permissions %v, want %v", got, want)
+	}
+	if got := fmt.Sprint(res["claims"].(map[string]any)["permissions"]); got != "[audit read write]" {
+		t.Errorf("claim permissions %s, want [audit read write]", got)
+	}
+
+	res = ask(map[string]any{"subjects": []any{map[string]any{"user_id": bob}}, "resource_server": infra})
+	if got, want := pairs(res), []string{infra + " audit", infra + " read"}; !slices.Equal(got, want) {
+		t.Errorf("narrowed to %s: permissions %v, want %v", infra, got, want)
+	}
+	if got := fmt.Sprint(res["claims"].(map[string]any)["permissions"]); got != "[audit read]" {
+		t.Errorf("narrowed claim permissions %s, want [audit read]", got)
+	}
+	// The scratch bitsets are reused: a query for a user without roles right
+	// after must not inherit the previous answer's bits.
+	carol := idp.user("carol@acme.test")
+	res = ask(map[string]any{"subjects": []any{map[string]any{"user_id": carol}}})
+	if len(res["permissions"].([]any)) != 0 || len(res["claims"].(map[string]any)["permissions"].([]any)) != 0 {
+		t.Errorf("a user without roles: %v", res)
+	}
+}
