@@ -341,7 +341,20 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription bool) []byte {
 			}
 			b = append(b, `,"scope":"`...)
 			b = append(b, s.Scope()...)
-			b = append(b, `"}`...)
+			b = append(b, '"')
+			if len(s.Via) > 0 {
+				b = append(b, `,"via":[`...)
+				for k, g := range s.Via {
+					if k > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, '{')
+					b = append(b, g.jsonSource[len(groupSourceHead):]...)
+					b = append(b, '}')
+				}
+				b = append(b, ']')
+			}
+			b = append(b, '}')
 		}
 		b = append(b, "]}"...)
 	}

@@ -29,6 +29,9 @@ type Index struct {
 	mu       sync.RWMutex
 	loaded   bool
 	revision uint64
+	// nested: roles flow from a group to the members of its member groups
+	// (the tenant setting nested_group_roles).
+	nested   bool
 	advanced chan struct{} // closed and replaced whenever revision moves
 
 	users  map[string]*indexUser
@@ -67,6 +70,7 @@ type indexGroup struct {
 	info     *GroupInfo                 // replaced, never changed, on a rename
 	roles    []*indexRole               // tenant scope
 	orgRoles map[*indexOrg][]*indexRole // organization scope
+	parents  []*indexGroup              // the groups this group is a member of
 }
 
 type indexRole struct {
@@ -132,6 +136,11 @@ func (ix *Index) Load(db *store.DB) error {
 	defer ix.mu.Unlock()
 	return db.View(func(r *store.ReadTx) error {
 		ix.revision = r.Revision()
+		settings, err := r.TenantSettings()
+		if err != nil {
+			return err
+		}
+		ix.nested = settings.NestedGroupRoles
 		if err := r.EachRole(func(role store.Role) error { ix.putRole(role); return nil }); err != nil {
 			return err
 		}
@@ -208,9 +217,17 @@ func (ix *Index) apply(c *store.Change) {
 	case store.MemberAdded:
 		ix.addMember(c.GroupID, c.MemberID)
 	case store.MemberRemoved:
-		if u, g := ix.users[c.MemberID], ix.groups[c.GroupID]; u != nil && g != nil {
-			u.groups = remove(u.groups, g)
+		g := ix.groups[c.GroupID]
+		if g == nil {
+			break
 		}
+		if u := ix.users[c.MemberID]; u != nil {
+			u.groups = remove(u.groups, g)
+		} else if child := ix.groups[c.MemberID]; child != nil {
+			child.parents = remove(child.parents, g)
+		}
+	case store.TenantSettingsChanged:
+		ix.nested = c.Settings.NestedGroupRoles
 	case store.RoleChanged:
 		ix.putRole(c.Role)
 	case store.RoleDeleted:
@@ -355,11 +372,21 @@ func (ix *Index) rank() {
 }
 
 func (ix *Index) addMember(groupID, memberID string) {
-	u, g := ix.users[memberID], ix.groups[groupID]
-	if u == nil || g == nil || slices.Contains(u.groups, g) {
-		return // nested groups are stored, but roles do not flow through them
+	g := ix.groups[groupID]
+	if g == nil {
+		return
 	}
-	u.groups = append(u.groups, g)
+	if u := ix.users[memberID]; u != nil {
+		if !slices.Contains(u.groups, g) {
+			u.groups = append(u.groups, g)
+		}
+		return
+	}
+	// A member group is kept whatever the setting, so turning nested
+	// group roles on needs no reload.
+	if child := ix.groups[memberID]; child != nil && !slices.Contains(child.parents, g) {
+		child.parents = append(child.parents, g)
+	}
 }
 
 func (ix *Index) bindGroupRole(groupID, roleID string) {

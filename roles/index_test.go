@@ -94,6 +94,9 @@ func answer(res roles.Resolution) string {
 			if s.Group != nil {
 				fmt.Fprintf(&b, "/%s/%s", s.Group.ID, s.Group.Name)
 			}
+			for _, via := range s.Via {
+				fmt.Fprintf(&b, "<%s", via.ID)
+			}
 		}
 		b.WriteString("\n")
 	}
@@ -362,7 +365,7 @@ func TestIncrementalIndexMatchesAFreshLoad(t *testing.T) {
 			c := cons[rng.IntN(len(cons))]
 			// Few users and groups, so random operations keep meeting the
 			// same memberships and bindings.
-			switch op := rng.IntN(14); {
+			switch op := rng.IntN(17); {
 			case op == 0 && len(users) < 6 || len(users) < 3:
 				u, err := tx.CreateUser(store.User{ConnectionID: c.ID, UserName: fmt.Sprintf("u%d", step), Active: true})
 				if err == nil {
@@ -427,9 +430,172 @@ func TestIncrementalIndexMatchesAFreshLoad(t *testing.T) {
 				role, err := tx.CreateRole(store.Role{Name: fmt.Sprintf("r-%d", step)})
 				roleIDs = append(roleIDs, role.ID)
 				return err
+			case op == 14 || op == 15:
+				// Nested groups of one connection, cycles included.
+				parent, child := groups[rng.IntN(len(groups))], groups[rng.IntN(len(groups))]
+				if parent.ConnectionID != child.ConnectionID || parent.ID == child.ID {
+					return nil
+				}
+				if op == 14 {
+					_, err := tx.AddMembers(parent.ConnectionID, parent.ID, []store.Member{{ID: child.ID}})
+					return err
+				}
+				_, err := tx.RemoveMembers(parent.ConnectionID, parent.ID, []string{child.ID})
+				return err
+			case op == 16 && rng.IntN(3) == 0:
+				_, err := tx.UpdateTenantSettings(func(s *store.TenantSettings) error { s.NestedGroupRoles = !s.NestedGroupRoles; return nil })
+				return err
 			}
 			return nil
 		})
 	}
 	compare(1000)
+}
+
+// nestedSummary is roleSummary with each nested source's path:
+// "role:group/tenant/Staff<Backend<Engineering" (bound group, then the way
+// down from the user's own group).
+func nestedSummary(res roles.Resolution) []string {
+	var out []string
+	for _, r := range res.Roles {
+		var srcs []string
+		for _, src := range r.Sources {
+			s := src.Type() + "/" + src.Scope()
+			if src.Group != nil {
+				s += "/" + src.Group.Name
+			}
+			for _, via := range src.Via {
+				s += "<" + via.Name
+			}
+			srcs = append(srcs, s)
+		}
+		slices.Sort(srcs)
+		out = append(out, r.Name+":"+strings.Join(srcs, ","))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestNestedGroupRolesFollowTheTenantSettingThroughCycles(t *testing.T) {
+	w := newWorld(t)
+	c := storetest.MustConnection(t, w.db, "acme")
+	alice := storetest.MustUser(t, w.db, c.ID, "alice")
+	bob := storetest.MustUser(t, w.db, c.ID, "bob")
+	// Staff ⊃ Engineering ⊃ Backend ∋ alice, and Backend ∋ Staff ∋ bob: a
+	// membership cycle through every group.
+	backend := storetest.MustGroup(t, w.db, c.ID, "Backend", alice.ID)
+	eng := storetest.MustGroup(t, w.db, c.ID, "Engineering", backend.ID)
+	staff := storetest.MustGroup(t, w.db, c.ID, "Staff", eng.ID, bob.ID)
+	w.do(func(tx *store.Tx) error {
+		_, err := tx.AddMembers(c.ID, backend.ID, []store.Member{{ID: staff.ID}})
+		return err
+	})
+	backendRole, engRole, staffRole, orgRole := w.role("backend-role"), w.role("eng-role"), w.role("staff-role"), w.role("org-role")
+	o := w.org("acme-org")
+	w.do(func(tx *store.Tx) error {
+		for g, r := range map[string]string{backend.ID: backendRole.ID, eng.ID: engRole.ID, staff.ID: staffRole.ID} {
+			if _, err := tx.BindGroupRoles(g, []string{r}); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.EnableConnection(o.ID, c.ID, true); err != nil {
+			return err
+		}
+		_, err := tx.BindOrganizationGroupRoles(o.ID, staff.ID, []string{orgRole.ID})
+		return err
+	})
+	setNested := func(on bool) {
+		w.do(func(tx *store.Tx) error {
+			_, err := tx.UpdateTenantSettings(func(s *store.TenantSettings) error { s.NestedGroupRoles = on; return nil })
+			return err
+		})
+	}
+	check := func(label string, s roles.Subject, want ...string) {
+		t.Helper()
+		if got := nestedSummary(w.resolve(s)); !slices.Equal(got, want) {
+			t.Errorf("%s:\n got  %v\n want %v", label, got, want)
+		}
+	}
+	aliceTenant, aliceOrg := roles.Subject{UserID: alice.ID}, roles.Subject{UserID: alice.ID, OrganizationID: o.ID}
+
+	// Off (the default): only the groups a user is in directly.
+	check("off", aliceTenant, "backend-role:group/tenant/Backend")
+	check("off, bob", roles.Subject{UserID: bob.ID}, "staff-role:group/tenant/Staff")
+
+	setNested(true)
+	check("on", aliceTenant,
+		"backend-role:group/tenant/Backend",
+		"eng-role:group/tenant/Engineering<Backend",
+		"staff-role:group/tenant/Staff<Backend<Engineering")
+	// The cycle brings bob up through Backend and Engineering, each once.
+	check("on, bob", roles.Subject{UserID: bob.ID},
+		"backend-role:group/tenant/Backend<Staff",
+		"eng-role:group/tenant/Engineering<Staff<Backend",
+		"staff-role:group/tenant/Staff")
+	// Organization group roles flow the same way, still only with
+	// auto-membership on.
+	check("on, in the organization", aliceOrg,
+		"backend-role:group/tenant/Backend",
+		"eng-role:group/tenant/Engineering<Backend",
+		"org-role:group/organization/Staff<Backend<Engineering",
+		"staff-role:group/tenant/Staff<Backend<Engineering")
+	w.do(func(tx *store.Tx) error { _, err := tx.UpdateEnabledConnection(o.ID, c.ID, false); return err })
+	if got := nestedSummary(w.resolve(aliceOrg)); len(got) != 0 {
+		t.Errorf("auto-membership off, not an explicit member: %v, want no roles", got)
+	}
+
+	// Cutting the chain stops the inheritance at once.
+	w.do(func(tx *store.Tx) error { _, err := tx.RemoveMembers(c.ID, eng.ID, []string{backend.ID}); return err })
+	check("Backend out of Engineering", aliceTenant, "backend-role:group/tenant/Backend")
+
+	// Off again: back to direct groups, with the member groups kept.
+	w.do(func(tx *store.Tx) error { _, err := tx.AddMembers(c.ID, eng.ID, []store.Member{{ID: backend.ID}}); return err })
+	setNested(false)
+	check("off again", aliceTenant, "backend-role:group/tenant/Backend")
+	setNested(true)
+	check("on again", aliceTenant,
+		"backend-role:group/tenant/Backend",
+		"eng-role:group/tenant/Engineering<Backend",
+		"staff-role:group/tenant/Staff<Backend<Engineering")
+
+	// A fresh index loads the setting and the member groups from the store.
+	fresh := roles.NewIndex()
+	if err := fresh.Load(w.db); err != nil {
+		t.Fatal(err)
+	}
+	res, err := fresh.Resolve(aliceTenant)
+	if err != nil || !reflect.DeepEqual(answer(res), answer(w.resolve(aliceTenant))) {
+		t.Errorf("fresh load answers %v (%v), incremental %v", nestedSummary(res), err, nestedSummary(w.resolve(aliceTenant)))
+	}
+}
+
+// Past a few dozen groups the walk switches from scanning to a set; the
+// answer must not change: every group reached once, by one path.
+func TestNestedGroupRolesWithManyGroups(t *testing.T) {
+	w := newWorld(t)
+	c := storetest.MustConnection(t, w.db, "acme")
+	alice := storetest.MustUser(t, w.db, c.ID, "alice")
+	var direct []string
+	for i := range 40 {
+		direct = append(direct, storetest.MustGroup(t, w.db, c.ID, fmt.Sprintf("team-%02d", i), alice.ID).ID)
+	}
+	all := storetest.MustGroup(t, w.db, c.ID, "All", direct...)
+	company := storetest.MustGroup(t, w.db, c.ID, "Company", all.ID)
+	allRole, companyRole := w.role("all-role"), w.role("company-role")
+	w.do(func(tx *store.Tx) error {
+		if _, err := tx.BindGroupRoles(all.ID, []string{allRole.ID}); err != nil {
+			return err
+		}
+		if _, err := tx.BindGroupRoles(company.ID, []string{companyRole.ID}); err != nil {
+			return err
+		}
+		_, err := tx.UpdateTenantSettings(func(s *store.TenantSettings) error { s.NestedGroupRoles = true; return nil })
+		return err
+	})
+	for range 3 { // scratch reuse must not leak state between answers
+		res := w.resolve(roles.Subject{UserID: alice.ID})
+		if got := nestedSummary(res); !slices.Equal(got, []string{"all-role:group/tenant/All<team-00", "company-role:group/tenant/Company<team-00<All"}) {
+			t.Fatalf("got %v", got)
+		}
+	}
 }

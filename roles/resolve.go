@@ -47,9 +47,12 @@ type GroupInfo struct {
 	jsonSource             []byte // {"type":"group","group_id":…,"group_name":…
 }
 
+// groupSourceHead starts a group source; a "via" entry is the rest of it.
+const groupSourceHead = `{"type":"group",`
+
 func newGroupInfo(id, connectionID, name string) *GroupInfo {
 	g := &GroupInfo{ID: id, ConnectionID: connectionID, Name: name}
-	g.jsonSource = store.AppendJSONString([]byte(`{"type":"group","group_id":`), id)
+	g.jsonSource = store.AppendJSONString([]byte(groupSourceHead+`"group_id":`), id)
 	g.jsonSource = store.AppendJSONString(append(g.jsonSource, `,"group_name":`...), name)
 	return g
 }
@@ -60,6 +63,10 @@ func newGroupInfo(id, connectionID, name string) *GroupInfo {
 type Source struct {
 	Group        *GroupInfo
 	Organization bool // organization scope; tenant scope otherwise
+	// Via is set when the user is in Group only through member groups
+	// (nested group roles on): the path from the user's own group up to,
+	// not including, Group.
+	Via []*GroupInfo
 }
 
 // Type is "direct" or "group".
@@ -174,7 +181,15 @@ type grant struct {
 	role  *indexRole
 	group *indexGroup // nil for a direct assignment
 	org   bool        // organization scope
+	via   int32       // for a group reached through member groups: its entry in resolveScratch.reach; else -1
 	next  int32       // the next grant of the same role, -1 at the end
+}
+
+// reached is a group a user is in through member groups, and the entry of
+// reach for the group below it on the way (-1: a group the user is in).
+type reached struct {
+	group *indexGroup
+	from  int32
 }
 
 // resolveScratch is reused between resolutions. Roles come out in id order
@@ -185,12 +200,15 @@ type resolveScratch struct {
 	head   []int32 // per rank: first grant, -1 when none
 	tail   []int32 // per rank: last grant
 	bits   []uint64
+	reach  []reached                // nested group roles: every group the user is in, each once
+	seen   map[*indexGroup]struct{} // of reach, when it grows past a linear scan
 }
 
 var scratchPool = sync.Pool{New: func() any { return &resolveScratch{} }}
 
 func (sc *resolveScratch) reset(ranks int) {
 	sc.grants = sc.grants[:0]
+	sc.reach = sc.reach[:0]
 	if len(sc.head) < ranks {
 		sc.head = make([]int32, ranks)
 		sc.tail = make([]int32, ranks)
@@ -234,22 +252,35 @@ func (ix *Index) resolve(u *indexUser, orgID string) (Resolution, error) {
 	sc := scratchPool.Get().(*resolveScratch)
 	sc.reset(len(ix.roles))
 	for _, r := range u.roles {
-		sc.add(grant{role: r})
+		sc.add(grant{role: r, via: -1})
 	}
 	for _, g := range u.groups {
 		for _, r := range g.roles {
-			sc.add(grant{role: r, group: g})
+			sc.add(grant{role: r, group: g, via: -1})
+		}
+	}
+	if ix.nested {
+		sc.reachAncestors(u.groups)
+		for i := len(u.groups); i < len(sc.reach); i++ { // u.groups granted above
+			for _, r := range sc.reach[i].group.roles {
+				sc.add(grant{role: r, group: sc.reach[i].group, via: int32(i)})
+			}
 		}
 	}
 	if o != nil {
 		for _, r := range o.memberRoles[u.id] {
-			sc.add(grant{role: r, org: true})
+			sc.add(grant{role: r, org: true, via: -1})
 		}
 		// Organization group roles take effect only with auto-membership.
 		if effectiveInOrg {
 			for _, g := range u.groups {
 				for _, r := range g.orgRoles[o] {
-					sc.add(grant{role: r, group: g, org: true})
+					sc.add(grant{role: r, group: g, org: true, via: -1})
+				}
+			}
+			for i := len(u.groups); i < len(sc.reach); i++ {
+				for _, r := range sc.reach[i].group.orgRoles[o] {
+					sc.add(grant{role: r, group: sc.reach[i].group, org: true, via: int32(i)})
 				}
 			}
 		}
@@ -267,7 +298,7 @@ func (ix *Index) resolve(u *indexUser, orgID string) (Resolution, error) {
 				w &= w - 1
 				start := len(sources)
 				for i := sc.head[rank]; i >= 0; i = sc.grants[i].next {
-					sources = append(sources, sc.grants[i].source())
+					sources = append(sources, sc.source(sc.grants[i]))
 				}
 				own := sources[start:len(sources):len(sources)]
 				sortSources(own)
@@ -285,12 +316,56 @@ func (ix *Index) resolve(u *indexUser, orgID string) (Resolution, error) {
 	return res, nil
 }
 
-func (g grant) source() Source {
+func (sc *resolveScratch) source(g grant) Source {
 	s := Source{Organization: g.org}
 	if g.group != nil {
 		s.Group = g.group.info
 	}
+	if g.via >= 0 {
+		// Walk down to the user's own group, then put the path in order.
+		for i := sc.reach[g.via].from; i >= 0; i = sc.reach[i].from {
+			s.Via = append(s.Via, sc.reach[i].group.info)
+		}
+		slices.Reverse(s.Via)
+	}
 	return s
+}
+
+// reachAncestors fills sc.reach with the user's groups, then the groups
+// that contain them, transitively, breadth first: each group once, by its
+// shortest path. Membership cycles end where they meet a group already
+// reached.
+func (sc *resolveScratch) reachAncestors(direct []*indexGroup) {
+	for _, g := range direct {
+		sc.reach = append(sc.reach, reached{group: g, from: -1})
+	}
+	const linear = 32 // below this many groups a scan beats a map
+	clear(sc.seen)
+	seen := func(g *indexGroup) bool {
+		if len(sc.reach) <= linear {
+			return slices.ContainsFunc(sc.reach, func(n reached) bool { return n.group == g })
+		}
+		if len(sc.seen) == 0 {
+			if sc.seen == nil {
+				sc.seen = make(map[*indexGroup]struct{}, 2*len(sc.reach))
+			}
+			for _, n := range sc.reach {
+				sc.seen[n.group] = struct{}{}
+			}
+		}
+		_, ok := sc.seen[g]
+		return ok
+	}
+	for i := 0; i < len(sc.reach); i++ {
+		for _, p := range sc.reach[i].group.parents {
+			if !seen(p) {
+				sc.reach = append(sc.reach, reached{group: p, from: int32(i)})
+				if len(sc.seen) > 0 {
+					sc.seen[p] = struct{}{}
+				}
+			}
+		}
+	}
 }
 
 // sortSources orders one role's sources: tenant before organization, direct

@@ -25,6 +25,7 @@ func (a *API) routes() {
 
 	a.handle("GET "+p+"/logs", ScopeReadLogs, "log", a.listLogs)
 
+	a.settingsRoutes(p)  // tenant settings (api_settings.go)
 	a.roleRoutes(p)      // roles, groups, users, organizations (api_*.go)
 	a.effectiveRoutes(p) // effective roles and the login query (effective.go)
 

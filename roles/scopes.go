@@ -19,6 +19,9 @@ const (
 	ScopeDeleteAPIKeys     = "delete:api_keys"
 	ScopeReadLogs          = "read:logs"
 
+	ScopeReadTenantSettings   = "read:tenant_settings"
+	ScopeUpdateTenantSettings = "update:tenant_settings"
+
 	ScopeReadRoles                     = "read:roles"
 	ScopeCreateRoles                   = "create:roles"
 	ScopeUpdateRoles                   = "update:roles" // PATCH, permissions
@@ -54,6 +57,7 @@ var AllScopes = []string{
 	ScopeReadSCIMToken, ScopeCreateSCIMToken, ScopeDeleteSCIMToken,
 	ScopeReadAPIKeys, ScopeCreateAPIKeys, ScopeDeleteAPIKeys,
 	ScopeReadLogs,
+	ScopeReadTenantSettings, ScopeUpdateTenantSettings,
 	ScopeReadRoles, ScopeCreateRoles, ScopeUpdateRoles, ScopeDeleteRoles,
 	ScopeReadGroups, ScopeUpdateGroups, ScopeReadUsers, ScopeUpdateUsers, ScopeReadUserEffectiveRoles,
 	ScopeReadOrganizations, ScopeCreateOrganizations, ScopeUpdateOrganizations, ScopeDeleteOrganizations,

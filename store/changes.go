@@ -15,22 +15,23 @@ const (
 	MemberAdded   // GroupID gained member MemberID
 	MemberRemoved // GroupID lost member MemberID
 	ConnectionDeleted
-	RoleChanged          // RoleID was created or updated: Role holds it
-	RoleDeleted          // RoleID (its bindings are removed by their own changes)
-	GroupRoleBound       // GroupID ← RoleID at tenant scope
-	GroupRoleUnbound     //
-	UserRoleBound        // UserID ← RoleID directly
-	UserRoleUnbound      //
-	OrganizationCreated  // OrganizationID
-	OrganizationDeleted  // OrganizationID (its parts are removed by their own changes)
-	OrgConnectionSet     // ConnectionID enabled on OrganizationID, with AutoMembership
-	OrgConnectionRemoved //
-	OrgMemberAdded       // UserID explicitly added to OrganizationID
-	OrgMemberRemoved     //
-	OrgMemberRoleBound   // (OrganizationID, UserID) ← RoleID
-	OrgMemberRoleUnbound //
-	OrgGroupRoleBound    // (OrganizationID, GroupID) ← RoleID
-	OrgGroupRoleUnbound  //
+	RoleChanged           // RoleID was created or updated: Role holds it
+	RoleDeleted           // RoleID (its bindings are removed by their own changes)
+	GroupRoleBound        // GroupID ← RoleID at tenant scope
+	GroupRoleUnbound      //
+	UserRoleBound         // UserID ← RoleID directly
+	UserRoleUnbound       //
+	OrganizationCreated   // OrganizationID
+	OrganizationDeleted   // OrganizationID (its parts are removed by their own changes)
+	OrgConnectionSet      // ConnectionID enabled on OrganizationID, with AutoMembership
+	OrgConnectionRemoved  //
+	OrgMemberAdded        // UserID explicitly added to OrganizationID
+	OrgMemberRemoved      //
+	OrgMemberRoleBound    // (OrganizationID, UserID) ← RoleID
+	OrgMemberRoleUnbound  //
+	OrgGroupRoleBound     // (OrganizationID, GroupID) ← RoleID
+	OrgGroupRoleUnbound   //
+	TenantSettingsChanged // Settings holds the settings after the change
 )
 
 // Change is one committed change, as seen by observers.
@@ -47,6 +48,7 @@ type Change struct {
 
 	RoleID         string
 	OrganizationID string
-	AutoMembership bool // OrgConnectionSet: assign_membership_on_login
-	Role           Role // RoleChanged: the role after the change
+	AutoMembership bool           // OrgConnectionSet: assign_membership_on_login
+	Role           Role           // RoleChanged: the role after the change
+	Settings       TenantSettings // TenantSettingsChanged
 }

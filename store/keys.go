@@ -66,9 +66,10 @@ var allBuckets = [][]byte{
 
 // Keys of bucketMeta.
 var (
-	metaSchemaVersion = []byte("schema_version")
-	metaRevision      = []byte("revision")
-	metaAuditSeq      = []byte("audit_seq")
+	metaSchemaVersion  = []byte("schema_version")
+	metaRevision       = []byte("revision")
+	metaAuditSeq       = []byte("audit_seq")
+	metaTenantSettings = []byte("tenant_settings") // JSON; absent means every switch off
 )
 
 // metaSeqKey is the per-connection sequence that orders users or groups.

@@ -380,3 +380,60 @@ func TestLoginQueryFoldsPermissionsAcrossRolesAndAPIs(t *testing.T) {
 		t.Errorf("a user without roles: %v", res)
 	}
 }
+
+// Nested group roles are a tenant setting (PATCH /tenants/settings), off by
+// default; on, a role bound to a group reaches the members of its member
+// groups and each source says which groups it came through.
+func TestNestedGroupRolesSettingOverHTTP(t *testing.T) {
+	s := startServer(t)
+	conID, base := s.connection(t, "acme")
+	idp := scimClient{t, base, s.scimToken(t, conID)}
+	alice := idp.user("alice@acme.test")
+	backend := idp.group("Backend", alice)
+	eng := idp.group("Engineering")
+	// Entra and Okta send member groups like users, by id.
+	idp.do("PATCH", "/Groups/"+eng, patchOp(map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": backend}}}), 204)
+	role := s.api(t, "POST", "/roles", map[string]any{"name": "engineer"}, 201)["id"].(string)
+	s.api(t, "POST", "/groups/"+eng+"/roles", map[string]any{"roles": []string{role}}, 204)
+
+	if got := s.api(t, "GET", "/tenants/settings", nil, 200); fmt.Sprint(got) != "map[flags:map[nested_group_roles:false]]" {
+		t.Fatalf("default settings %v", got)
+	}
+	if got := roleNames(s.query(t, testAdminToken, map[string]any{"user_id": alice})); len(got) != 0 {
+		t.Fatalf("nested roles off: %v, want none", got)
+	}
+
+	// Turning it on answers with the revision to wait for.
+	resp, out := call(t, "PATCH", s.URL+"/api/v2/tenants/settings", testAdminToken, map[string]any{"flags": map[string]any{"nested_group_roles": true}})
+	rev := resp.Header.Get("Rolecall-Revision")
+	if resp.StatusCode != 200 || fmt.Sprint(out) != "map[flags:map[nested_group_roles:true]]" || rev == "" {
+		t.Fatalf("PATCH settings: %d %v revision %q", resp.StatusCode, out, rev)
+	}
+	n, _ := strconv.Atoi(rev)
+	_, answer := call(t, "POST", s.URL+"/api/v2/effective-roles/query", testAdminToken, map[string]any{"subjects": []any{map[string]any{"user_id": alice}}, "min_revision": n})
+	res := answer["results"].([]any)[0].(map[string]any)
+	if got := roleNames(res); !slices.Equal(got, []string{"engineer"}) {
+		t.Fatalf("nested roles on: %v, want [engineer]", got)
+	}
+	src := res["roles"].([]any)[0].(map[string]any)["sources"].([]any)[0].(map[string]any)
+	via, _ := src["via"].([]any)
+	if src["group_id"] != eng || len(via) != 1 || fmt.Sprint(via[0]) != fmt.Sprintf("map[group_id:%s group_name:Backend]", backend) {
+		t.Errorf("source %v, want Engineering via Backend", src)
+	}
+
+	// The change is audited; a key without the scope is refused.
+	entries := s.api(t, "GET", "/logs?type=tenant.settings.updated", nil, 200)["logs"].([]any)
+	if len(entries) != 1 || fmt.Sprint(entries[0].(map[string]any)["after"]) != "map[nested_group_roles:true]" {
+		t.Errorf("audit entries %v, want one with the settings after", entries)
+	}
+	reader := s.api(t, "POST", "/api-keys", map[string]any{"name": "reader", "scopes": []string{"read:tenant_settings"}}, 201)["key"].(string)
+	if resp, _ := call(t, "PATCH", s.URL+"/api/v2/tenants/settings", reader, map[string]any{"flags": map[string]any{"nested_group_roles": false}}); resp.StatusCode != 403 {
+		t.Errorf("PATCH with read:tenant_settings only: %d, want 403", resp.StatusCode)
+	}
+	if resp, out := call(t, "PATCH", s.URL+"/api/v2/tenants/settings", testAdminToken, map[string]any{"flags": map[string]any{"nested_group_roles": "yes"}}); resp.StatusCode != 400 {
+		t.Errorf("PATCH with a string flag: %d %v, want 400", resp.StatusCode, out)
+	}
+	if got := s.api(t, "GET", "/tenants/settings", nil, 200); fmt.Sprint(got) != "map[flags:map[nested_group_roles:true]]" {
+		t.Errorf("refused PATCHes changed the settings: %v", got)
+	}
+}

@@ -1,0 +1,69 @@
+package roles
+
+import (
+	"net/http"
+
+	"github.com/rolecall/rolecall/store"
+)
+
+// Tenant settings, at Auth0's path: GET/PATCH /tenants/settings. Rolecall's
+// switches live under "flags", as Auth0's feature switches do.
+
+type tenantSettingsView struct {
+	Flags tenantFlags `json:"flags"`
+}
+
+type tenantFlags struct {
+	// NestedGroupRoles: roles bound to a group reach the members of its
+	// member groups, transitively. Off by default.
+	NestedGroupRoles bool `json:"nested_group_roles"`
+}
+
+type tenantSettingsBody struct {
+	Flags *struct {
+		NestedGroupRoles *bool `json:"nested_group_roles"`
+	} `json:"flags"`
+}
+
+func (a *API) settingsRoutes(p string) {
+	a.handle("GET "+p+"/tenants/settings", ScopeReadTenantSettings, "tenant_settings", a.getTenantSettings)
+	a.handle("PATCH "+p+"/tenants/settings", ScopeUpdateTenantSettings, "tenant_settings", a.updateTenantSettings)
+}
+
+func viewTenantSettings(s store.TenantSettings) tenantSettingsView {
+	return tenantSettingsView{Flags: tenantFlags{NestedGroupRoles: s.NestedGroupRoles}}
+}
+
+func (a *API) getTenantSettings(w http.ResponseWriter, _ *http.Request, _ caller) error {
+	var s store.TenantSettings
+	if err := a.view(w, func(tx *store.ReadTx) (err error) { s, err = tx.TenantSettings(); return err }); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewTenantSettings(s))
+	return nil
+}
+
+// updateTenantSettings changes the flags the body names and keeps the rest.
+// Turning nested group roles on or off changes effective roles at once: the
+// answer's Rolecall-Revision is the revision to wait for.
+func (a *API) updateTenantSettings(w http.ResponseWriter, r *http.Request, c caller) error {
+	var body tenantSettingsBody
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	var s store.TenantSettings
+	err := a.update(w, r, c, func(tx *store.Tx) (err error) {
+		s, err = tx.UpdateTenantSettings(func(s *store.TenantSettings) error {
+			if body.Flags != nil && body.Flags.NestedGroupRoles != nil {
+				s.NestedGroupRoles = *body.Flags.NestedGroupRoles
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewTenantSettings(s))
+	return nil
+}
