@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/dashboard"
 	"github.com/rolecall/rolecall/scim"
 	"github.com/rolecall/rolecall/store"
 )
@@ -18,6 +19,8 @@ func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetri
 	mux := http.NewServeMux()
 	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL}))
 	mux.Handle("/api/v2/", api)
+	mux.Handle(dashboard.DefaultBasePath, dashboard.New(api, dashboard.Options{PublicURL: cfg.PublicURL}))
+	mux.Handle("GET /dashboard", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusMovedPermanently))
 
 	mux.Handle("GET /metrics", metricsHandler(requests, db, cfg.Data))
 

@@ -1,0 +1,477 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// The dashboard's end-to-end tests drive a real headless Chromium against
+// `rolecall serve`. Without a browser they skip, unless
+// ROLECALL_REQUIRE_BROWSER=1 (CI) makes that a failure. Screenshots of each
+// main page go to ROLECALL_SCREENSHOT_DIR, or a temporary directory.
+
+// findBrowser returns the Chromium (or Chrome) to drive.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	required := os.Getenv("ROLECALL_REQUIRE_BROWSER") == "1"
+	if testing.Short() && !required {
+		t.Skip("browser tests skipped in -short mode")
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if required {
+		t.Fatal("ROLECALL_REQUIRE_BROWSER=1 but no Chromium is installed (Debian: apt-get install chromium)")
+	}
+	t.Skip("no Chromium installed (Debian: apt-get install chromium); set ROLECALL_REQUIRE_BROWSER=1 to fail instead")
+	return ""
+}
+
+// e2e is one browser tab on one running server.
+type e2e struct {
+	t     *testing.T
+	ctx   context.Context
+	s     *testServer
+	shots string
+	n     int
+}
+
+func newE2E(t *testing.T, s *testServer) *e2e {
+	t.Helper()
+	chrome := findBrowser(t)
+	shots := os.Getenv("ROLECALL_SCREENSHOT_DIR")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	// The whole browser run is bounded: a hung step fails instead of
+	// stalling the suite.
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), 90*time.Second)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+		cancelTimeout()
+	})
+	if err := chromedp.Do(tabCtx); err != nil {
+		t.Fatalf("start %s: %v", chrome, err)
+	}
+	return &e2e{t: t, ctx: tabCtx, s: s, shots: shots}
+}
+
+// do runs steps, failing the test with what was being done.
+func (b *e2e) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// open navigates to a dashboard path.
+func (b *e2e) open(path string) {
+	b.t.Helper()
+	b.do("open "+path, chromedp.Navigate(b.s.URL+path))
+}
+
+// load runs a step that navigates (a click on a link or a submit button) and
+// waits for the next page to load.
+func (b *e2e) load(what string, step chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, step)); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (b *e2e) value(sel string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("value of %s: %v", sel, err)
+	}
+	return v
+}
+
+// text is the visible text of the page.
+func (b *e2e) text() string {
+	b.t.Helper()
+	return b.textOf("body")
+}
+
+// textOf is the visible text of the first element sel matches.
+func (b *e2e) textOf(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).innerText`, sel)))
+	if err != nil {
+		b.t.Fatalf("read %s: %v", sel, err)
+	}
+	return s
+}
+
+func (b *e2e) has(sel string) bool {
+	b.t.Helper()
+	ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%q) !== null`, sel)))
+	if err != nil {
+		b.t.Fatalf("query %s: %v", sel, err)
+	}
+	return ok
+}
+
+func (b *e2e) see(what string, wants ...string) {
+	b.t.Helper()
+	text := b.text()
+	for _, w := range wants {
+		if !strings.Contains(text, w) {
+			b.t.Errorf("%s: the page does not say %q; it says:\n%s", what, w, text)
+		}
+	}
+}
+
+// shot saves a PNG of the whole page.
+func (b *e2e) shot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	b.n++
+	path := filepath.Join(b.shots, fmt.Sprintf("%02d-%s.png", b.n, name))
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s", path)
+}
+
+// confirmDialog waits for the confirmation dialog, checks its question, and
+// confirms it, waiting for the page the form leads to.
+func (b *e2e) confirmDialog(question, shot string) {
+	b.t.Helper()
+	b.do("wait for the confirmation dialog", chromedp.WaitVisible(chromedp.ID("confirm-dialog")))
+	got, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.ID("confirm-message")))
+	if err != nil || got != question {
+		b.t.Errorf("the dialog asks %q (%v), want %q", got, err, question)
+	}
+	if shot != "" {
+		b.shot(shot)
+	}
+	b.load("confirm", chromedp.Click(chromedp.ID("confirm-ok")))
+}
+
+// effectiveRoleNames asks the API for a user's effective roles (in an
+// organization when org is not empty), as name → sources "type:group:scope".
+func effectiveRoleNames(t *testing.T, s *testServer, userID, org string) map[string][]string {
+	t.Helper()
+	path := "/users/" + userID + "/effective-roles"
+	if org != "" {
+		path = "/organizations/" + org + "/members/" + userID + "/effective-roles"
+	}
+	out := s.api(t, "GET", path, nil, http.StatusOK)
+	got := map[string][]string{}
+	for _, r := range out["roles"].([]any) {
+		role := r.(map[string]any)
+		for _, src := range role["sources"].([]any) {
+			s := src.(map[string]any)
+			name, _ := s["group_name"].(string)
+			got[role["name"].(string)] = append(got[role["name"].(string)], fmt.Sprintf("%s:%s:%s", s["type"], name, s["scope"]))
+		}
+	}
+	return got
+}
+
+func roleIDByName(t *testing.T, s *testServer, name string) string {
+	t.Helper()
+	for _, r := range s.api(t, "GET", "/roles?name_filter="+name, nil, http.StatusOK)["roles"].([]any) {
+		if r.(map[string]any)["name"] == name {
+			return r.(map[string]any)["id"].(string)
+		}
+	}
+	t.Fatalf("no role %s", name)
+	return ""
+}
+
+// TestDashboardAssignsGroupRolesInABrowser is the issue's flow in Chromium:
+// sign in; create a connection and a token; provision users and groups over
+// SCIM; assign roles to an Enterprise Group and check the user's effective
+// roles through the API; remove one with the trash icon; the same for an
+// Organization Group with auto-membership off (inert, and the page says so)
+// and on (effective); then the audit log and sign out.
+func TestDashboardAssignsGroupRolesInABrowser(t *testing.T) {
+	s := startServer(t)
+	b := newE2E(t, s)
+	start := time.Now()
+
+	// Sign in.
+	b.open("/dashboard")
+	b.do("sign-in page", chromedp.WaitVisible(chromedp.ID("api_key")))
+	b.shot("sign-in")
+	b.do("type the key", chromedp.SendKeys(chromedp.ID("api_key"), testAdminToken))
+	b.load("sign in", chromedp.Submit(chromedp.ID("api_key")))
+	b.see("after sign-in", "Connections", "ROLECALL_ADMIN_TOKEN")
+	if text := b.text(); strings.Contains(text, testAdminToken) {
+		t.Fatal("a page shows the API key")
+	}
+
+	// Create a connection (SCIM on) and generate a token.
+	b.do("connection name", chromedp.SendKeys(chromedp.ID("name"), "acme-okta"))
+	b.load("create connection", chromedp.Click(chromedp.Search(`//button[normalize-space()="Create"]`)))
+	b.see("connection page", "Connection acme-okta created", "SCIM endpoint URL", "No tokens yet")
+	endpoint := b.value("#scim-endpoint")
+	if !strings.HasPrefix(endpoint, s.URL+"/scim/v2/connections/con_") {
+		t.Fatalf("SCIM endpoint %q, want one under %s", endpoint, s.URL)
+	}
+	b.load("generate token", chromedp.Click(chromedp.Search(`//button[normalize-space()="Generate token"]`)))
+	b.see("token page", "Copy this token now", "shown only once")
+	conID := strings.TrimPrefix(endpoint, s.URL+"/scim/v2/connections/")
+	token := b.value("#token-secret")
+	if token == "" {
+		t.Fatal("the token page shows no token")
+	}
+	b.shot("token-once")
+
+	// Provision over SCIM with the token the browser got.
+	alice := scimPostUser(t, endpoint, token, "alice@acme.example", "alice@acme.example")
+	bob := scimPostUser(t, endpoint, token, "bob@acme.example", "bob@acme.example")
+	carol := scimPostUser(t, endpoint, token, "carol@acme.example", "carol@acme.example")
+	eng := scimPostGroup(t, endpoint, token, "Engineering", alice, bob)
+	support := scimPostGroup(t, endpoint, token, "Support", carol)
+
+	b.load("back to the connection", chromedp.Click(chromedp.Search(`//a[starts-with(normalize-space(), "I have copied it")]`)))
+	b.see("connection with a token", "All ten SCIM scopes")
+	if strings.Contains(b.text(), token) {
+		t.Error("the connection page shows the token's secret")
+	}
+	b.shot("connection")
+	b.open("/dashboard/connections")
+	b.shot("connections")
+
+	// Roles, created in the browser.
+	b.open("/dashboard/roles")
+	for _, r := range [][2]string{{"admin", "Full access"}, {"viewer", "Read only"}, {"billing", "Invoices and payments"}} {
+		b.do("role form", chromedp.SendKeys(chromedp.ID("name"), r[0]), chromedp.SendKeys(chromedp.ID("description"), r[1]))
+		b.load("create role", chromedp.Click(chromedp.Search(`//button[normalize-space()="Create"]`)))
+		b.see("role page", "Role "+r[0]+" created")
+		b.open("/dashboard/roles")
+	}
+	b.shot("roles")
+	// An API refusal is shown with its message and code, the form kept.
+	b.do("duplicate role", chromedp.SendKeys(chromedp.ID("name"), "admin"))
+	b.load("create duplicate", chromedp.Click(chromedp.Search(`//button[normalize-space()="Create"]`)))
+	b.see("API error", "Conflict", "role_conflict", "HTTP 409")
+	if v := b.value("#name"); v != "admin" {
+		t.Errorf("the refused form lost what was typed: name %q", v)
+	}
+	b.shot("api-error")
+
+	// User Management > Enterprise Groups: search, open, Roles tab, Assign Roles.
+	b.open("/dashboard/groups")
+	b.do("search groups", chromedp.SendKeys(chromedp.ID("search"), "engin"))
+	b.load("search", chromedp.Submit(chromedp.ID("search")))
+	b.see("group search", "Engineering", "acme-okta")
+	if strings.Contains(b.text(), "Support") {
+		t.Error("the search for 'engin' lists Support")
+	}
+	b.shot("enterprise-groups")
+	b.load("open the group", chromedp.Click(chromedp.Search(`//a[text()="Engineering"]`)))
+	b.see("group page", "acme-okta", "ext-Engineering", "alice@acme.example", "bob@acme.example")
+	b.shot("enterprise-group-members")
+	b.load("Roles tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Group"]/a[text()="Roles"]`)))
+	b.see("empty Roles tab", "No roles assigned to this group yet")
+	b.load("Assign Roles", chromedp.Click(chromedp.Search(`//a[text()="Assign Roles"]`)))
+	// The filter narrows the list as you type; picks survive it.
+	b.do("filter roles", chromedp.SendKeys(chromedp.ID("role-search"), "view"))
+	if b.visibleChoices() != "viewer" {
+		t.Errorf("typing 'view' leaves %q visible, want viewer only", b.visibleChoices())
+	}
+	b.do("pick viewer", chromedp.Click(chromedp.Search(`//label[strong[text()="viewer"]]`)))
+	b.do("clear the filter", chromedp.SendKeys(chromedp.ID("role-search"), "\b\b\b\b"))
+	b.do("pick admin", chromedp.Click(chromedp.Search(`//label[strong[text()="admin"]]`)))
+	b.shot("assign-roles")
+	b.load("Assign", chromedp.Click(chromedp.Search(`//button[normalize-space()="Assign"]`)))
+	b.see("Roles tab", "2 roles assigned", "admin", "viewer")
+	b.shot("enterprise-group-roles")
+	want := map[string][]string{"admin": {"group:Engineering:tenant"}, "viewer": {"group:Engineering:tenant"}}
+	if got := effectiveRoleNames(t, s, alice, ""); !mapsEqual(got, want) {
+		t.Errorf("alice's effective roles after Assign: %v, want %v", got, want)
+	}
+
+	// The trash icon, with confirmation; the role disappears.
+	b.do("trash viewer", chromedp.Click(chromedp.CSS(`button[aria-label="Remove role viewer"]`)))
+	b.confirmDialog("Remove role viewer from group Engineering?", "remove-role-dialog")
+	b.see("after removal", "Role viewer removed")
+	if b.has(`button[aria-label="Remove role viewer"]`) {
+		t.Error("viewer is still listed after its removal")
+	}
+	want = map[string][]string{"admin": {"group:Engineering:tenant"}}
+	if got := effectiveRoleNames(t, s, bob, ""); !mapsEqual(got, want) {
+		t.Errorf("bob's effective roles after the removal: %v, want %v", got, want)
+	}
+
+	// Users: search and the user's page with effective roles and why.
+	b.open("/dashboard/users")
+	b.do("search users", chromedp.SendKeys(chromedp.ID("search"), "alice@"))
+	b.load("search", chromedp.Submit(chromedp.ID("search")))
+	b.shot("users")
+	b.load("open alice", chromedp.Click(chromedp.Search(`//a[text()="alice@acme.example"]`)))
+	b.see("user page", "Active", "Effective roles", "admin", "member of Engineering", "tenant scope")
+	b.shot("user-effective-roles")
+
+	// Organizations: create, enable the connection with auto-membership off.
+	b.open("/dashboard/organizations")
+	b.do("organization form", chromedp.SendKeys(chromedp.ID("name"), "acme"), chromedp.SendKeys(chromedp.ID("display_name"), "Acme Inc."))
+	b.load("create organization", chromedp.Click(chromedp.Search(`//button[normalize-space()="Create"]`)))
+	b.see("organization page", "Organization acme created", "Acme Inc.")
+	orgID := strings.TrimPrefix(b.location(), s.URL+"/dashboard/organizations/")
+	b.load("Connections tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[text()="Connections"]`)))
+	b.load("enable acme-okta", chromedp.Click(chromedp.Search(`//button[normalize-space()="Enable"]`)))
+	b.see("enabled", "Connection enabled", "acme-okta", "Off")
+	b.shot("organization-connections")
+	b.load("Groups tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[text()="Groups"]`)))
+	b.see("organization groups", "Engineering", "Support", "Off: group roles have no effect")
+	b.shot("organization-groups")
+	b.load("open Support", chromedp.Click(chromedp.Search(`//a[text()="Support"]`)))
+	b.load("Assign Roles", chromedp.Click(chromedp.Search(`//a[text()="Assign Roles"]`)))
+	b.do("pick billing and viewer",
+		chromedp.Click(chromedp.Search(`//label[strong[text()="billing"]]`)),
+		chromedp.Click(chromedp.Search(`//label[strong[text()="viewer"]]`)))
+	b.load("Assign", chromedp.Click(chromedp.Search(`//button[normalize-space()="Assign"]`)))
+	b.see("inert bindings", "These role bindings have no effect until auto-membership is turned on",
+		"No effect: auto-membership is off", "billing", "viewer")
+	b.shot("organization-group-inert")
+	if got := effectiveRoleNames(t, s, carol, orgID); len(got) != 0 {
+		t.Errorf("carol's roles in acme with auto-membership off: %v, want none", got)
+	}
+	for _, r := range s.api(t, "GET", "/organizations/"+orgID+"/groups/"+support+"/roles", nil, http.StatusOK)["roles"].([]any) {
+		if role := r.(map[string]any); role["effective"] != false || role["reason"] != "auto_membership_disabled" {
+			t.Errorf("binding %v with auto-membership off: want effective false, reason auto_membership_disabled", role)
+		}
+	}
+
+	// The trash icon by keyboard: focus, Enter, Tab to the confirm button, Enter.
+	b.do("focus the trash icon", chromedp.Focus(chromedp.CSS(`button[aria-label="Remove role viewer"]`)), chromedp.KeyEvent("\r"))
+	b.do("dialog open", chromedp.WaitVisible(chromedp.ID("confirm-dialog")))
+	b.load("confirm by keyboard", chromedp.KeyEvent("\t\r"))
+	b.see("after keyboard removal", "Role viewer removed", "billing")
+	if b.has(`button[aria-label="Remove role viewer"]`) {
+		t.Error("viewer is still bound to Support after its removal")
+	}
+
+	// Turn auto-membership on from the warning: the binding takes effect.
+	b.load("turn on", chromedp.Click(chromedp.Search(`//button[starts-with(normalize-space(), "Turn on auto-membership")]`)))
+	b.see("effective bindings", "Auto-membership turned on", "Effective", "billing")
+	if strings.Contains(b.text(), "have no effect until") {
+		t.Error("the page still says the bindings have no effect")
+	}
+	b.shot("organization-group-effective")
+	want = map[string][]string{"billing": {"group:Support:organization"}}
+	if got := effectiveRoleNames(t, s, carol, orgID); !mapsEqual(got, want) {
+		t.Errorf("carol's roles in acme with auto-membership on: %v, want %v", got, want)
+	}
+	b.open("/dashboard/users/" + carol + "?organization_id=" + orgID)
+	b.see("carol in acme", "Effective roles in acme", "billing", "member of Support", "organization scope")
+	b.shot("user-effective-roles-in-organization")
+
+	// The role page and its delete confirmation (listing the bindings).
+	b.open("/dashboard/roles/" + roleIDByName(t, s, "admin"))
+	b.see("role page", "Enterprise Groups with this role", "Engineering")
+	b.shot("role")
+	b.load("delete role", chromedp.Click(chromedp.Search(`//a[text()="Delete role"]`)))
+	b.see("delete confirmation", "Delete role admin?", "Engineering")
+	b.shot("role-delete-confirmation")
+
+	// The audit log, newest first, filtered by type.
+	b.open("/dashboard/logs")
+	b.see("audit log", "organization.connection.updated", "API key bootstrap")
+	b.do("open the newest entry's before/after", chromedp.Click(chromedp.CSS("table.log summary")))
+	if got := strings.Fields(b.textOf("table.changes tr.changed")); !slices.Equal(got, []string{"assign_membership_on_login", "false", "true"}) {
+		t.Errorf("the newest entry's changed field reads %q, want auto-membership false → true", got)
+	}
+	b.shot("audit-log")
+	b.do("filter", chromedp.SetValue(chromedp.ID("type"), "group.role.deleted"))
+	b.load("filter the log", chromedp.Submit(chromedp.ID("target_id")))
+	b.see("filtered log", "group.role.deleted", eng)
+	if strings.Contains(b.textOf("table.log"), "group.role.assigned") {
+		t.Error("the log filtered by group.role.deleted lists other types")
+	}
+
+	// Sign out.
+	b.load("sign out", chromedp.Click(chromedp.Search(`//button[text()="Sign out"]`)))
+	b.see("signed out", "You have signed out")
+	b.shot("signed-out")
+	b.open("/dashboard/roles")
+	b.do("back at sign-in", chromedp.WaitVisible(chromedp.ID("api_key")))
+
+	// A key with read scopes only sees no action it cannot take.
+	reader := s.api(t, "POST", "/api-keys", map[string]any{"name": "auditor", "scopes": []string{
+		"read:connections", "read:groups", "read:users", "read:roles", "read:organizations", "read:organization_groups", "read:logs",
+	}}, http.StatusCreated)["key"].(string)
+	b.do("type the reader key", chromedp.SendKeys(chromedp.ID("api_key"), reader))
+	b.load("sign in as the reader", chromedp.Submit(chromedp.ID("api_key")))
+	b.open("/dashboard/organizations/" + orgID + "/groups/" + support)
+	b.see("read-only organization group", "auditor", "billing", "Effective")
+	for _, sel := range []string{`button[aria-label^="Remove role"]`, `a[href$="/roles/assign"]`, `form[action$="/connections/` + conID + `"]`} {
+		if b.has(sel) {
+			t.Errorf("a read-only key is offered %s", sel)
+		}
+	}
+	b.shot("read-only-key")
+
+	t.Logf("browser flow took %s; screenshots in %s", time.Since(start).Round(time.Millisecond), b.shots)
+}
+
+// visibleChoices lists the role names the assign page's list shows.
+func (b *e2e) visibleChoices() string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](
+		`[...document.querySelectorAll("#role-choices li:not([hidden]) strong")].map(e => e.textContent).join(",")`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return s
+}
+
+func (b *e2e) location() string {
+	b.t.Helper()
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return loc
+}
+
+func mapsEqual(a, b map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !slices.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}

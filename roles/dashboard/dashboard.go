@@ -1,0 +1,392 @@
+package dashboard
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Defaults of Options.
+const (
+	DefaultBasePath        = "/dashboard/"
+	DefaultSessionLifetime = 8 * time.Hour
+	DefaultIdleTimeout     = time.Hour
+)
+
+// Options configure the dashboard. The zero value is usable.
+type Options struct {
+	// BasePath is where the dashboard is mounted, with slashes on both ends
+	// (default "/dashboard/"). The session cookie is scoped to it.
+	BasePath string
+	// APIPrefix is the path the Management API handler serves (default "/api/v2").
+	APIPrefix string
+	// PublicURL is the externally visible scheme://host[:port]. When set, a
+	// POST must come from exactly that origin, and an https URL makes the
+	// session cookie Secure. Empty means "the Host the request was sent to".
+	PublicURL string
+	// SecureCookies marks the session cookie Secure on every response; it is
+	// Secure anyway on a request that came over TLS or with an https PublicURL.
+	SecureCookies bool
+	// SessionLifetime is the absolute lifetime of a session (default 8 h).
+	SessionLifetime time.Duration
+	// IdleTimeout ends a session unused this long (default 1 h).
+	IdleTimeout time.Duration
+	// Now is the clock (default time.Now); tests inject their own.
+	Now func() time.Time
+}
+
+// Dashboard is the web admin handler. Mount it at Options.BasePath. It is
+// safe for concurrent use.
+type Dashboard struct {
+	api       http.Handler
+	opts      Options
+	base      string // BasePath without its trailing slash, e.g. "/dashboard"
+	sessions  *sessionStore
+	pages     map[string]*template.Template
+	staticTag string // content hash of the static files, busts caches on change
+	mux       *http.ServeMux
+}
+
+// New returns the dashboard over api, the Management API's handler (a
+// *roles.API), which it calls in-process for everything it shows and does.
+// It panics if the embedded templates do not parse: that is a build defect,
+// caught by any test.
+func New(api http.Handler, opts Options) *Dashboard {
+	if opts.BasePath == "" {
+		opts.BasePath = DefaultBasePath
+	}
+	if !strings.HasPrefix(opts.BasePath, "/") {
+		opts.BasePath = "/" + opts.BasePath
+	}
+	if !strings.HasSuffix(opts.BasePath, "/") {
+		opts.BasePath += "/"
+	}
+	if opts.APIPrefix == "" {
+		opts.APIPrefix = "/api/v2"
+	}
+	opts.APIPrefix = strings.TrimRight(opts.APIPrefix, "/")
+	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
+	if opts.SessionLifetime <= 0 {
+		opts.SessionLifetime = DefaultSessionLifetime
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	d := &Dashboard{
+		api:      api,
+		opts:     opts,
+		base:     strings.TrimSuffix(opts.BasePath, "/"),
+		sessions: newSessionStore(opts.Now, opts.SessionLifetime, opts.IdleTimeout),
+		mux:      http.NewServeMux(),
+	}
+	d.pages = mustParsePages()
+	d.staticTag = staticHash()
+	d.routes()
+	return d
+}
+
+// ServeHTTP serves the dashboard's pages, forms and static files.
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	// Pages hold tenant data and, once, a token secret: never cached, never
+	// framed, no script or style but our own.
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	d.mux.ServeHTTP(w, r)
+}
+
+// path is an absolute dashboard path: path("/roles") = "/dashboard/roles".
+func (d *Dashboard) path(p string) string { return d.base + p }
+
+// handlerFunc is a page or form handler of a signed-in session. It returns an
+// error instead of writing one; see fail.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, s *session) error
+
+// handle registers a handler that needs a session. Every POST is checked for
+// its origin and CSRF token before the handler runs.
+func (d *Dashboard) handle(method, pattern string, h handlerFunc) {
+	d.mux.HandleFunc(method+" "+d.path(pattern), func(w http.ResponseWriter, r *http.Request) {
+		s := d.sessions.fromRequest(r)
+		if s == nil {
+			d.toSignIn(w, r, d.sessions.whyMissing(r))
+			return
+		}
+		if r.Method == http.MethodPost {
+			if err := d.checkOrigin(r); err != nil {
+				d.forbidden(w, r, s, err)
+				return
+			}
+			if !s.validCSRF(r.PostFormValue(csrfField)) {
+				d.forbidden(w, r, s, errors.New("The form's security token is missing or stale (it changes when you sign in again), so it was refused and nothing changed. Reload the page and try again."))
+				return
+			}
+		}
+		if err := h(w, r, s); err != nil {
+			d.fail(w, r, s, err)
+		}
+	})
+}
+
+// fail answers a handler's error: an API answer of 401 (the key was revoked or
+// is no longer valid) ends the session and sends the user to sign in; any
+// other error is shown on an error page with the API's message and code.
+func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized {
+		d.sessions.end(s)
+		d.clearCookie(w, r)
+		d.toSignIn(w, r, reasonRevoked)
+		return
+	}
+	status := http.StatusInternalServerError
+	if ae != nil {
+		status = ae.StatusCode
+	} else {
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("dashboard error")
+		err = &APIError{StatusCode: status, Title: http.StatusText(status), Message: "Something went wrong on the server; the log has the details.", ErrorCode: "internal_error"}
+	}
+	d.render(w, r, s, status, "error", pageData{Title: http.StatusText(status), Error: err})
+}
+
+// forbidden answers a POST refused before it reached the API.
+func (d *Dashboard) forbidden(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	d.render(w, r, s, http.StatusForbidden, "error", pageData{Title: "Request refused", Error: &APIError{
+		StatusCode: http.StatusForbidden, Title: http.StatusText(http.StatusForbidden), Message: err.Error(), ErrorCode: "csrf_check_failed",
+	}})
+}
+
+// redirect answers a form with 303 See Other, so reloading the page that
+// follows repeats nothing.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// done ends a form handler: an error from the API is flashed (and shown on
+// the next page) unless it ended the session; success flashes ok. Either way
+// the browser goes to back.
+func (d *Dashboard) done(w http.ResponseWriter, r *http.Request, s *session, back string, err error, ok string) error {
+	var ae *APIError
+	switch {
+	case errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized:
+		return err
+	case ae != nil:
+		s.setFlash(flash{Error: ae, Form: formValues(r)})
+	case err != nil:
+		return err
+	default:
+		s.setFlash(flash{OK: ok})
+	}
+	redirect(w, r, back)
+	return nil
+}
+
+// formValues keeps what the user typed, minus the CSRF token and anything
+// secret-looking, so a refused form comes back filled in.
+func formValues(r *http.Request) url.Values {
+	v := url.Values{}
+	for k, vals := range r.PostForm {
+		if k == csrfField || k == "confirm" || k == "api_key" {
+			continue
+		}
+		v[k] = vals
+	}
+	return v
+}
+
+// pageData is what every template gets.
+type pageData struct {
+	Title   string
+	Section string // the navigation entry to highlight
+	Base    string // the dashboard's base path without the trailing slash
+	Static  string // cache-busting tag for static URLs
+	CSRF    string
+	Key     *keyInfo // nil on the sign-in page
+	Flash   flash
+	Error   error // the page's own error, shown in place of its content
+	Data    any
+	scopes  map[string]bool
+}
+
+// Can reports whether the signed-in key holds scope; pages use it to hide
+// what the key cannot do.
+func (p pageData) Can(scope string) bool { return p.scopes[scope] }
+
+// Value is what the user last typed into a form field that was refused, or
+// def.
+func (p pageData) Value(field, def string) string {
+	if p.Flash.Form != nil {
+		if v, ok := p.Flash.Form[field]; ok && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return def
+}
+
+// TargetURL is the dashboard page of an audit entry's target, or "".
+func (p pageData) TargetURL(typ, id string) string {
+	section := map[string]string{
+		"connection": "/connections/", "group": "/groups/", "user": "/users/",
+		"role": "/roles/", "organization": "/organizations/",
+	}[typ]
+	if section == "" || id == "" {
+		return ""
+	}
+	return p.Base + section + url.PathEscape(id)
+}
+
+// render writes a page. s may be nil (sign-in page).
+func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, s *session, status int, name string, p pageData) {
+	t, ok := d.pages[name]
+	if !ok {
+		panic("dashboard: no template " + name)
+	}
+	p.Base, p.Static = d.base, d.staticTag
+	if s != nil {
+		p.CSRF = s.csrf
+		p.Key = &s.key
+		p.scopes = s.scopes
+		if f, ok := s.takeFlash(); ok && p.Flash.empty() {
+			p.Flash = f
+		}
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		zerolog.Ctx(r.Context()).Error().Err(err).Str("template", name).Msg("dashboard: render")
+		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (d *Dashboard) routes() {
+	static, _ := fs.Sub(staticFS, "static")
+	files := http.StripPrefix(d.path("/static/"), http.FileServerFS(static))
+	d.mux.Handle("GET "+d.path("/static/"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	}))
+	d.mux.HandleFunc("GET "+d.path("/login"), d.signInPage)
+	d.mux.HandleFunc("POST "+d.path("/login"), d.signIn)
+	d.handle("POST", "/logout", d.signOut)
+	d.handle("GET", "/{$}", d.home)
+
+	d.handle("GET", "/connections", d.connections)
+	d.handle("POST", "/connections", d.createConnection)
+	d.handle("GET", "/connections/{id}", d.connection)
+	d.handle("POST", "/connections/{id}/delete", d.deleteConnection)
+	d.handle("POST", "/connections/{id}/scim", d.enableSCIM)
+	d.handle("POST", "/connections/{id}/tokens", d.createToken)
+	d.handle("POST", "/connections/{id}/tokens/{token_id}/revoke", d.revokeToken)
+
+	d.handle("GET", "/groups", d.groups)
+	d.handle("GET", "/groups/{id}", d.group)
+	d.handle("GET", "/groups/{id}/roles", d.groupRoles)
+	d.handle("GET", "/groups/{id}/roles/assign", d.assignRolesPage)
+	d.handle("POST", "/groups/{id}/roles", d.assignRoles)
+	d.handle("POST", "/groups/{id}/roles/remove", d.removeRole)
+
+	d.handle("GET", "/users", d.users)
+	d.handle("GET", "/users/{id}", d.user)
+	d.handle("GET", "/users/{id}/roles/assign", d.assignRolesPage)
+	d.handle("POST", "/users/{id}/roles", d.assignRoles)
+	d.handle("POST", "/users/{id}/roles/remove", d.removeRole)
+
+	d.handle("GET", "/roles", d.roles)
+	d.handle("POST", "/roles", d.createRole)
+	d.handle("GET", "/roles/{id}", d.role)
+	d.handle("POST", "/roles/{id}", d.updateRole)
+	d.handle("GET", "/roles/{id}/delete", d.deleteRolePage)
+	d.handle("POST", "/roles/{id}/delete", d.deleteRole)
+	d.handle("POST", "/roles/{id}/permissions", d.addPermission)
+	d.handle("POST", "/roles/{id}/permissions/remove", d.removePermission)
+
+	d.handle("GET", "/organizations", d.organizations)
+	d.handle("POST", "/organizations", d.createOrganization)
+	d.handle("GET", "/organizations/{id}", d.organization)
+	d.handle("POST", "/organizations/{id}", d.updateOrganization)
+	d.handle("POST", "/organizations/{id}/delete", d.deleteOrganization)
+	d.handle("GET", "/organizations/{id}/connections", d.organizationConnections)
+	d.handle("POST", "/organizations/{id}/connections", d.enableOrganizationConnection)
+	d.handle("POST", "/organizations/{id}/connections/{connection_id}", d.updateOrganizationConnection)
+	d.handle("POST", "/organizations/{id}/connections/{connection_id}/remove", d.disableOrganizationConnection)
+	d.handle("GET", "/organizations/{id}/groups", d.organizationGroups)
+	d.handle("GET", "/organizations/{id}/groups/{group_id}", d.organizationGroup)
+	d.handle("GET", "/organizations/{id}/groups/{group_id}/roles/assign", d.assignRolesPage)
+	d.handle("POST", "/organizations/{id}/groups/{group_id}/roles", d.assignRoles)
+	d.handle("POST", "/organizations/{id}/groups/{group_id}/roles/remove", d.removeRole)
+
+	d.handle("GET", "/logs", d.logs)
+
+	// Anything else under the base path is a plain 404 page.
+	d.handle("GET", "/", func(w http.ResponseWriter, r *http.Request, s *session) error {
+		return &APIError{StatusCode: http.StatusNotFound, Title: "Not Found", Message: "There is no dashboard page at " + r.URL.Path + ".", ErrorCode: "not_found"}
+	})
+}
+
+// home sends the user to the first section the key can read.
+func (d *Dashboard) home(w http.ResponseWriter, r *http.Request, s *session) error {
+	for _, sec := range sections {
+		if s.scopes[sec.Scope] {
+			redirect(w, r, d.path(sec.Path))
+			return nil
+		}
+	}
+	d.render(w, r, s, http.StatusOK, "home", pageData{Title: "Rolecall"})
+	return nil
+}
+
+func mustParsePages() map[string]*template.Template {
+	layout := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		pages[name] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, n))
+	}
+	return pages
+}
+
+func staticHash() string {
+	h := sha256.New()
+	_ = fs.WalkDir(staticFS, "static", func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			b, _ := staticFS.ReadFile(p)
+			h.Write([]byte(p))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}

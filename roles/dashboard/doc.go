@@ -1,0 +1,26 @@
+// Package dashboard owns Rolecall's web admin, served at /dashboard/: the
+// pages for connections and their SCIM tokens, Enterprise Groups and their
+// roles, users and their effective roles (with why), roles, organizations
+// with their groups' roles, and the audit log, plus the signed-in session
+// that drives them.
+//
+// Every page reads and every form writes through the Management API, called
+// in-process: the dashboard builds an *http.Request carrying the session's API
+// key as a bearer token and serves it with the API's own handler. Scopes,
+// validation, error messages and audit entries (whose actor is the signed-in
+// key) therefore come from the API and nowhere else; the dashboard only
+// decides what to show, hiding actions the key's scopes do not allow (the API
+// still refuses them if a form is forced).
+//
+// Sessions live in memory: a random 256-bit id in an HttpOnly, SameSite=Strict
+// cookie names a server-side record holding the key's secret, which never
+// reaches a cookie or a page. Every POST carries the session's CSRF token and
+// must come from the dashboard's own origin; GET never changes state.
+//
+// Pages are html/template, with one hand-written CSS file and a little
+// hand-written JavaScript (copy buttons, confirmation dialogs, the role
+// filter), all embedded; every page works without the script.
+//
+// It must not import store or scim: the Management API is its only way to
+// the data. It imports roles only for the scope names.
+package dashboard

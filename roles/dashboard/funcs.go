@@ -1,0 +1,197 @@
+package dashboard
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rolecall/rolecall/roles"
+)
+
+// sections are the navigation entries, each shown when the key can read it.
+var sections = []struct {
+	Key, Name, Group, Path, Scope string
+}{
+	{"connections", "Connections", "", "/connections", roles.ScopeReadConnections},
+	{"groups", "Enterprise Groups", "User Management", "/groups", roles.ScopeReadGroups},
+	{"users", "Users", "User Management", "/users", roles.ScopeReadUsers},
+	{"roles", "Roles", "", "/roles", roles.ScopeReadRoles},
+	{"organizations", "Organizations", "", "/organizations", roles.ScopeReadOrganizations},
+	{"logs", "Audit log", "", "/logs", roles.ScopeReadLogs},
+}
+
+// strategies are the connection strategies the API accepts, as Auth0 names
+// the identity providers behind them.
+var strategies = []struct{ Value, Label string }{
+	{"okta", "Okta Workforce"},
+	{"waad", "Microsoft Entra ID"},
+	{"google-apps", "Google Workspace"},
+	{"samlp", "SAML"},
+	{"oidc", "OpenID Connect"},
+	{"adfs", "ADFS"},
+	{"pingfederate", "PingFederate"},
+	{"scim", "Other SCIM client"},
+}
+
+// scimScopes are the scopes a SCIM token can hold, in the API's order.
+var scimScopes = []string{
+	"get:users", "post:users", "put:users", "patch:users", "delete:users",
+	"get:groups", "post:groups", "put:groups", "patch:groups", "delete:groups",
+}
+
+// eventTypes are the audit event types, for the log's type filter.
+var eventTypes = []string{
+	"api_key.created", "api_key.deleted",
+	"connection.created", "connection.deleted", "connection.updated",
+	"group.created", "group.deleted", "group.member.added", "group.member.deleted",
+	"group.role.assigned", "group.role.deleted", "group.updated",
+	"organization.connection.added", "organization.connection.removed", "organization.connection.updated",
+	"organization.created", "organization.deleted",
+	"organization.group.role.assigned", "organization.group.role.deleted",
+	"organization.member.added", "organization.member.deleted",
+	"organization.member.role.assigned", "organization.member.role.deleted",
+	"organization.updated",
+	"role.created", "role.deleted", "role.updated",
+	"scim_configuration.created", "scim_configuration.deleted", "scim_configuration.updated",
+	"scim_token.created", "scim_token.deleted",
+	"user.created", "user.deleted", "user.role.assigned", "user.role.deleted", "user.updated",
+}
+
+// reasons explain why an organization group binding has no effect.
+var reasons = map[string]string{
+	"auto_membership_disabled": "No effect: auto-membership is off for this group's connection",
+	"connection_not_enabled":   "No effect: this group's connection is not enabled on the organization",
+}
+
+var funcs = template.FuncMap{
+	"sections":   func() any { return sections },
+	"strategies": func() any { return strategies },
+	"scimScopes": func() []string { return scimScopes },
+	"eventTypes": func() []string { return eventTypes },
+	"when":       when,
+	"whenPtr": func(t *time.Time, none string) string {
+		if t == nil {
+			return none
+		}
+		return when(*t)
+	},
+	"iso":         func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"whenSeconds": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"plural": func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(n) + " " + many
+	},
+	"strategyLabel": func(v string) string {
+		for _, s := range strategies {
+			if s.Value == v {
+				return s.Label
+			}
+		}
+		return v
+	},
+	"reason": func(code string) string {
+		if r, ok := reasons[code]; ok {
+			return r
+		}
+		return "No effect (" + code + ")"
+	},
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			k, _ := kv[i].(string)
+			m[k] = kv[i+1]
+		}
+		return m
+	},
+	"changes":    changes,
+	"errinfo":    errInfo,
+	"join":       strings.Join,
+	"hasPrefix":  strings.HasPrefix,
+	"pathEscape": url.PathEscape,
+	"sortedKeys": func(m map[string]string) []string {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return keys
+	},
+}
+
+// when formats a time for people: UTC, to the minute.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// change is one field of an audit entry's before/after.
+type change struct {
+	Field, Before, After string
+	Changed              bool
+}
+
+// changes lists an audit entry's before/after field by field: every field
+// of either side, each value as compact JSON, marking those that differ. A
+// side that is not an object is shown whole as the field "value".
+func changes(before, after json.RawMessage) []change {
+	fields := func(raw json.RawMessage) map[string]string {
+		out := map[string]string{}
+		if len(raw) == 0 || string(raw) == "null" {
+			return out
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			out["value"] = string(raw)
+			return out
+		}
+		for k, v := range obj {
+			var buf bytes.Buffer
+			if json.Compact(&buf, v) == nil {
+				v = buf.Bytes()
+			}
+			out[k] = string(v)
+		}
+		return out
+	}
+	b, a := fields(before), fields(after)
+	keys := map[string]bool{}
+	for k := range b {
+		keys[k] = true
+	}
+	for k := range a {
+		keys[k] = true
+	}
+	out := make([]change, 0, len(keys))
+	for k := range keys {
+		out = append(out, change{Field: k, Before: b[k], After: a[k], Changed: b[k] != a[k]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}
+
+// shownError is an error as pages show it.
+type shownError struct {
+	Status  int
+	Title   string
+	Message string
+	Code    string
+}
+
+func errInfo(err error) shownError {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return shownError{Status: ae.StatusCode, Title: ae.Title, Message: ae.Message, Code: ae.ErrorCode}
+	}
+	return shownError{Status: http.StatusBadRequest, Message: err.Error()}
+}

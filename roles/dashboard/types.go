@@ -1,0 +1,201 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The Management API's answers, as far as the pages show them.
+
+type connection struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	DisplayName  string    `json:"display_name"`
+	Strategy     string    `json:"strategy"`
+	CreatedAt    time.Time `json:"created_at"`
+	SCIMEndpoint string    `json:"scim_endpoint"`
+}
+
+type connectionList struct {
+	Connections []connection `json:"connections"`
+	Next        string       `json:"next"`
+}
+
+type scimToken struct {
+	TokenID    string     `json:"token_id"`
+	Token      string     `json:"token"`
+	Scopes     []string   `json:"scopes"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ValidUntil *time.Time `json:"valid_until"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+type group struct {
+	ID             string    `json:"id"`
+	Name           string    `json:"name"`
+	ExternalID     string    `json:"external_id"`
+	ConnectionID   string    `json:"connection_id"`
+	MembersCount   int       `json:"members_count"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	AutoMembership bool      `json:"auto_membership"` // organization group listings only
+}
+
+type groupList struct {
+	Groups []group `json:"groups"`
+	Next   string  `json:"next"`
+}
+
+type member struct {
+	UserID      string `json:"user_id"`
+	UserName    string `json:"user_name"`
+	DisplayName string `json:"display_name"`
+	Active      bool   `json:"active"`
+	Type        string `json:"type"`
+}
+
+type memberList struct {
+	Members []member `json:"members"`
+	Next    string   `json:"next"`
+}
+
+type role struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Organization group bindings only: whether the binding takes effect,
+	// and why not.
+	Effective *bool  `json:"effective"`
+	Reason    string `json:"reason"`
+}
+
+// HasState reports whether the binding says if it takes effect.
+func (r role) HasState() bool { return r.Effective != nil }
+
+// Inert reports a binding that is kept but has no effect.
+func (r role) Inert() bool { return r.Effective != nil && !*r.Effective }
+
+type roleList struct {
+	Roles []role `json:"roles"`
+	Next  string `json:"next"`
+}
+
+type permission struct {
+	ResourceServerIdentifier string `json:"resource_server_identifier"`
+	PermissionName           string `json:"permission_name"`
+}
+
+type permissionList struct {
+	Permissions []permission `json:"permissions"`
+}
+
+type email struct {
+	Value   string `json:"value"`
+	Type    string `json:"type"`
+	Primary bool   `json:"primary"`
+}
+
+type user struct {
+	UserID       string    `json:"user_id"`
+	ConnectionID string    `json:"connection_id"`
+	UserName     string    `json:"user_name"`
+	ExternalID   string    `json:"external_id"`
+	Active       bool      `json:"active"`
+	Emails       []email   `json:"emails"`
+	DisplayName  string    `json:"display_name"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Email is the user's primary (or first) email address.
+func (u user) Email() string {
+	for _, e := range u.Emails {
+		if e.Primary {
+			return e.Value
+		}
+	}
+	if len(u.Emails) > 0 {
+		return u.Emails[0].Value
+	}
+	return ""
+}
+
+type userList struct {
+	Users []user `json:"users"`
+	Next  string `json:"next"`
+}
+
+type source struct {
+	Type      string `json:"type"` // direct or group
+	GroupID   string `json:"group_id"`
+	GroupName string `json:"group_name"`
+	Scope     string `json:"scope"` // tenant or organization
+}
+
+type effectiveRole struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Scope       string   `json:"scope"`
+	Sources     []source `json:"sources"`
+}
+
+type effectiveRoles struct {
+	UserID       string `json:"user_id"`
+	Active       bool   `json:"active"`
+	Organization *struct {
+		ID             string `json:"id"`
+		Member         bool   `json:"member"`
+		AutoMembership bool   `json:"auto_membership"`
+	} `json:"organization"`
+	Roles []effectiveRole `json:"roles"`
+}
+
+type organization struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	DisplayName string    `json:"display_name"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+type organizationList struct {
+	Organizations []organization `json:"organizations"`
+	Next          string         `json:"next"`
+}
+
+type enabledConnection struct {
+	ConnectionID            string `json:"connection_id"`
+	AssignMembershipOnLogin bool   `json:"assign_membership_on_login"`
+	Connection              struct {
+		Name     string `json:"name"`
+		Strategy string `json:"strategy"`
+	} `json:"connection"`
+}
+
+type enabledConnectionList struct {
+	EnabledConnections []enabledConnection `json:"enabled_connections"`
+}
+
+type logEntry struct {
+	ID      string    `json:"id"`
+	Date    time.Time `json:"date"`
+	Type    string    `json:"type"`
+	Channel string    `json:"channel"`
+	Actor   struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	} `json:"actor"`
+	Target struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	} `json:"target"`
+	Before    json.RawMessage `json:"before"`
+	After     json.RawMessage `json:"after"`
+	RequestID string          `json:"request_id"`
+	Revision  uint64          `json:"revision"`
+}
+
+type logList struct {
+	Logs []logEntry `json:"logs"`
+	Next string     `json:"next"`
+}
