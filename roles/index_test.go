@@ -549,7 +549,10 @@ func TestNestedGroupRolesFollowTheTenantSettingThroughCycles(t *testing.T) {
 	check("Backend out of Engineering", aliceTenant, "backend-role:group/tenant/Backend")
 
 	// Off again: back to direct groups, with the member groups kept.
-	w.do(func(tx *store.Tx) error { _, err := tx.AddMembers(c.ID, eng.ID, []store.Member{{ID: backend.ID}}); return err })
+	w.do(func(tx *store.Tx) error {
+		_, err := tx.AddMembers(c.ID, eng.ID, []store.Member{{ID: backend.ID}})
+		return err
+	})
 	setNested(false)
 	check("off again", aliceTenant, "backend-role:group/tenant/Backend")
 	setNested(true)
