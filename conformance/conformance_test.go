@@ -13,7 +13,7 @@ import (
 )
 
 // refTarget starts a reference server with the given defects and returns a Target on a fresh
-// connection, with a read-only token and a foreign connection.
+// connection, with a read-only token, a foreign connection and the Management API.
 func refTarget(t *testing.T, defects ...string) (*refServer, conformance.Target) {
 	t.Helper()
 	ref := newRefServer(defects...)
@@ -32,6 +32,11 @@ func newRefTarget(ref *refServer, srv *httptest.Server) conformance.Target {
 		ReadOnlyToken:  readOnly,
 		ForeignBaseURL: srv.URL + "/scim/v2/connections/" + foreign,
 		ForeignToken:   foreignToken,
+		ManagementURL:  srv.URL + "/api/v2",
+		APIKey:         ref.newAPIKey(),
+		ConnectionID:   con,
+		// Scenarios run one at a time and turn the settings they flip back.
+		MayChangeTenantSettings: true,
 	}
 }
 
@@ -72,6 +77,12 @@ func TestCheckCleanupDeletesWhatItCreated(t *testing.T) {
 			t.Errorf("connection %s keeps %d users and %d groups after cleanup", id, len(con.users), len(con.groups))
 		}
 	}
+	if n := len(ref.api.roles) + len(ref.api.orgs); n > 0 {
+		t.Errorf("the Management API keeps %d roles and %d organizations after cleanup", len(ref.api.roles), len(ref.api.orgs))
+	}
+	if n := len(ref.api.keys); n != 1 {
+		t.Errorf("%d API keys after cleanup, want only the target's own", n)
+	}
 }
 
 // Each deliberate defect of the reference server must make the scenarios that record the
@@ -88,6 +99,13 @@ func TestCheckCatchesDefects(t *testing.T) {
 		{defectPartialPatch, "rfc/unknown-member-rejected", "the members are unchanged"},
 		{defectIgnoreAttributes, "entra/group-lookup-excluding-members", "by displayName without members"},
 		{defectIgnoreAttributes, "rfc/attributes-and-excluded-attributes", "attributes=userName"},
+		{defectOrgGroupRolesWithoutAutoMembership, "roles/organization-group-role-inert-without-auto-membership", "the explicit member gets the tenant role but not the inert group role"},
+		{defectDeactivatedKeepsRoles, "roles/deactivated-user-has-no-roles", "deactivated: active false and nothing granted"},
+		{defectRoleDeleteKeepsBindings, "roles/role-deletion-cascades", "the group lost it"},
+		{defectMissingUserIsEmpty, "roles/deleted-user-is-an-error", "its effective roles are 404"},
+		{defectMissingUserIsEmpty, "roles/unknown-subject-is-an-error", "effective roles of an unknown user"},
+		{defectNestedAlwaysOn, "roles/nested-group-roles-do-not-flow-by-default", "only the child's role reaches its member"},
+		{defectNestedAlwaysOn, "roles/nested-group-roles-flow-when-enabled", "off: only the direct group's role"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.defect+"/"+tt.scenario, func(t *testing.T) {
@@ -178,6 +196,42 @@ func TestCheckSkipsWhatTheTargetCannotDo(t *testing.T) {
 	}
 }
 
+// Without the Management API every role scenario is skipped as a whole, saying why; without the
+// connection id only those that enable it on an organization or name users by it.
+func TestCheckSkipsRoleScenariosWithoutTheManagementAPI(t *testing.T) {
+	_, target := refTarget(t)
+	target.ConnectionID = ""
+	for _, r := range conformance.Check(t.Context(), target, "roles") {
+		needsConnection := slices.Contains(scenarioNeeds(t, r.Scenario), conformance.NeedsConnectionID)
+		switch {
+		case needsConnection && (!r.Skipped || r.SkipReason != "the target has no connection id"):
+			t.Errorf("%s: %+v, want skipped for want of the connection id", r.Scenario, r)
+		case !needsConnection && !r.Passed:
+			t.Errorf("%s: %+v, want passed", r.Scenario, r)
+		}
+	}
+	target.ManagementURL = ""
+	results := conformance.Check(t.Context(), target, "roles")
+	if len(results) < 20 {
+		t.Fatalf("%d role scenarios", len(results))
+	}
+	for _, r := range results {
+		if !r.Skipped || r.SkipReason != "the target has no Management API URL and API key" {
+			t.Errorf("%s: %+v, want skipped for want of the Management API", r.Scenario, r)
+		}
+	}
+}
+
+func scenarioNeeds(t *testing.T, name string) []string {
+	for _, s := range conformance.Scenarios() {
+		if s.Name == name {
+			return s.Needs
+		}
+	}
+	t.Fatalf("no scenario %s", name)
+	return nil
+}
+
 func TestCheckSelectsScenarios(t *testing.T) {
 	_, target := refTarget(t)
 	names := func(only ...string) []string {
@@ -200,11 +254,15 @@ func TestCheckSelectsScenarios(t *testing.T) {
 	}
 }
 
-var rfcSection = regexp.MustCompile(`^RFC \d+ §\d`)
+var (
+	rfcSection   = regexp.MustCompile(`^RFC \d+ §\d`)
+	scenarioDirs = []string{"okta", "entra", "rfc", "roles"}
+)
 
-// The scenario data: every file parses (Scenarios panics otherwise), lives under okta, entra or
-// rfc, cites a document with a URL or an RFC section and a quote, has a unique name, and uses
-// only known matcher kinds.
+// The scenario data: every file parses (Scenarios panics otherwise), lives under okta, entra, rfc
+// or roles, cites a document with a URL or an RFC section and a quote, has a unique name, and uses
+// only known matcher kinds. Role scenarios need the Management API as a whole, so a target
+// without it skips them rather than running their SCIM steps alone; their names carry {{run}}.
 func TestScenarioData(t *testing.T) {
 	scenarios := conformance.Scenarios()
 	if len(scenarios) < 40 {
@@ -215,8 +273,11 @@ func TestScenarioData(t *testing.T) {
 	for _, s := range scenarios {
 		dir, _, _ := strings.Cut(s.Name, "/")
 		perDir[dir]++
-		if !slices.Contains([]string{"okta", "entra", "rfc"}, dir) {
-			t.Errorf("%s: not under okta/, entra/ or rfc/", s.Name)
+		if !slices.Contains(scenarioDirs, dir) {
+			t.Errorf("%s: not under okta/, entra/, rfc/ or roles/", s.Name)
+		}
+		if dir == "roles" && !slices.Contains(s.Needs, conformance.NeedsManagementAPI) {
+			t.Errorf("%s: a role scenario must need %q at the scenario level", s.Name, conformance.NeedsManagementAPI)
 		}
 		if seen[s.Name] {
 			t.Errorf("%s: duplicate name", s.Name)
@@ -236,7 +297,7 @@ func TestScenarioData(t *testing.T) {
 			}
 		}
 	}
-	for _, dir := range []string{"okta", "entra", "rfc"} {
+	for _, dir := range scenarioDirs {
 		if perDir[dir] < 5 {
 			t.Errorf("%s/ has %d scenarios", dir, perDir[dir])
 		}

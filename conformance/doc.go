@@ -1,8 +1,10 @@
 // Package conformance is a black-box HTTP conformance suite for SCIM 2.0 servers, as a library.
 //
 // It replays recorded scenarios — what Okta, Microsoft Entra ID and RFC 7644 clients really send,
-// each citing the document that shows it — against any SCIM base URL and checks the answers. A
-// server's tests run it in a few lines:
+// each citing the document that shows it — against any SCIM base URL and checks the answers.
+// Scenarios under roles/ also drive an Auth0-shaped Management API beside the SCIM endpoint
+// (Rolecall's /api/v2): they bind roles to what SCIM provisioned and check the effective roles a
+// login server would be given. A server's tests run it in a few lines:
 //
 //	func TestSCIMConformance(t *testing.T) {
 //		conformance.Run(t, func(t *testing.T) conformance.Target {
@@ -10,8 +12,8 @@
 //		})
 //	}
 //
-// and a command line checks a live server with [Check]. [Scenarios] exposes the parsed data, for
-// listing and for fuzz seeds.
+// and a command line checks a live server with [Check] (Rolecall's is `rolecall conformance`).
+// [Scenarios] exposes the parsed data, for listing and for fuzz seeds.
 //
 // The package imports the standard library only and nothing from this repository, so that it can
 // test any SCIM server, Rolecall's included. Keep it that way. Its own tests replay every
@@ -22,12 +24,15 @@
 //
 // Scenarios never assume an empty connection: every userName, displayName and externalId they
 // create carries the per-run variable {{run}}, and they assert on filtered lookups of those names,
-// never on global totals. [Target.Cleanup] deletes what a run created, for live servers.
+// never on global totals. Role scenarios do the same with role and organization names, and filter
+// the audit log by the ids they created. [Target.Cleanup] deletes what a run created, for live
+// servers: users and groups over SCIM, and roles, organizations and API keys over the Management
+// API.
 //
 // # Scenario files
 //
-// Scenarios live in testdata/{okta,entra,rfc}/<name>.json, one per file, named for the behaviour
-// they record. A file holds one object:
+// Scenarios live in testdata/{okta,entra,rfc,roles}/<name>.json, one per file, named for the
+// behaviour they record. A file holds one object:
 //
 //	{
 //	  "name": "entra/capitalized-patch-ops",        // "<dir>/<file name>", unique
@@ -44,7 +49,7 @@
 //	  "name": "create the user",                     // unique within the scenario
 //	  "needs": ["etag"],                             // optional: skip just this step without it
 //	  "auth": "token",                               // token (default) | none | read_only | foreign | invalid
-//	  "base": "self",                                // self (default) | foreign
+//	  "base": "self",                                // self (default) | foreign | api
 //	  "request": {
 //	    "method": "PATCH",
 //	    "path": "/Users/{{u}}?aadOptscim062020",     // relative to the base, query written unencoded
@@ -61,25 +66,44 @@
 //	  "capture": {"u": "id", "etag": "header ETag"}
 //	}
 //
-// Auth "token" sends the bearer token of the step's base (Target.Token, or Target.ForeignToken on
-// the foreign base); "foreign" sends Target.ForeignToken whatever the base; "invalid" sends a
-// well-formed token no server issued; "none" sends no Authorization header, so a step can set a
-// malformed one in "headers". Requests with a body carry Content-Type: application/scim+json.
+// Auth "token" sends the bearer token of the step's base (Target.Token, Target.ForeignToken on
+// the foreign base, Target.APIKey on the api base); "foreign" sends Target.ForeignToken whatever
+// the base; "invalid" sends a well-formed token no server issued; "none" sends no Authorization
+// header, so a step can set a malformed one in "headers", or a key an earlier step minted
+// ("Authorization": "Bearer {{key}}"). Requests with a body carry Content-Type:
+// application/scim+json, or application/json on the api base.
 //
 // Needs are "read_only_token" and "foreign" (the Target fields are set; implied by auth
-// "read_only", auth "foreign" and base "foreign"), and "etag" and "sort" (the target's
-// ServiceProviderConfig advertises etag.supported or sort.supported; fetched once per Target).
-// A scenario or step whose needs are not met is skipped (t.Skip, Result.Skipped,
-// Result.SkippedSteps), never failed.
+// "read_only", auth "foreign" and base "foreign"), "management_api" (Target.ManagementURL and
+// Target.APIKey are set; implied by base "api"), "connection_id" (Target.ConnectionID is set;
+// implied by using {{connectionID}}), "tenant_settings" (Target.MayChangeTenantSettings: the
+// scenario flips a tenant-wide setting and turns it back), and "etag" and "sort" (the target's
+// ServiceProviderConfig advertises etag.supported or sort.supported; fetched once per Target). A
+// scenario or step whose needs are not met is skipped (t.Skip, Result.Skipped,
+// Result.SkippedSteps), never failed. Role scenarios declare "management_api" for the whole
+// scenario, so a target without the API skips them instead of running their SCIM steps alone.
+//
+// # The Management API
+//
+// A step with "base": "api" is sent to Target.ManagementURL (e.g. http://host/api/v2), the
+// Auth0-shaped Management API described in Rolecall's DESIGN.md §3: roles and their permissions,
+// bindings of roles to groups and users at tenant scope and inside organizations, organizations
+// and their enabled connections (assign_membership_on_login), API keys, the audit log, and the
+// effective-role answers (GET /users/{id}/effective-roles, POST /effective-roles/query). Its
+// errors are not SCIM errors, so the scimError shorthand is refused on that base; scenarios
+// assert the API's own shape {"statusCode","error","message","errorCode"} with body matchers.
+// A JSON body's variables are substituted inside strings; where the API wants a number from a
+// variable (min_revision from a captured Rolecall-Revision header), the step sends a rawBody.
 //
 // # Variables
 //
 // {{name}} is replaced in the path, header values, the strings (and keys) of a JSON body, a raw
 // body, matcher paths and matcher arguments. {{name|upper}} and {{name|lower}} change its case.
 // Built in, fresh for each run of a scenario: run (a unique lowercase token), guid and guid2
-// (random UUIDs), baseURL (Target.BaseURL). Others come from "capture": a body path, or
-// "header <Name>". A capture that finds nothing fails its step. The loader rejects a variable
-// that no earlier step captures, or that comes from a step with needs this step lacks.
+// (random UUIDs), baseURL (Target.BaseURL), connectionID (Target.ConnectionID). Others come from
+// "capture": a body path, or "header <Name>". A capture that finds nothing fails its step. The
+// loader rejects a variable that no earlier step captures, or that comes from a step with needs
+// this step lacks.
 //
 // # Body paths
 //
@@ -121,4 +145,10 @@
 //
 // Where clients accept several answers the scenarios do too: a PATCH may answer 200 with the
 // resource or 204, an empty list may omit Resources, and error detail wording is free.
+//
+// The role scenarios cite Auth0's documentation of the behaviour (Enterprise Groups, Organization
+// Groups and auto-membership, organization member roles, inbound SCIM deactivation) and, in
+// source.section, the section of Rolecall's DESIGN.md that makes it exact. What one request at a
+// time cannot express (no answer that starts after a revoking write returned may still grant the
+// role) is left to the server's own tests.
 package conformance

@@ -31,6 +31,7 @@ type refServer struct {
 	tokens      map[string]tokenGrant
 	seq         int
 	defects     map[string]bool // deliberate bugs, to prove the scenarios catch them
+	api         *refAPI         // the Management API (refserver_api_test.go)
 }
 
 type tokenGrant struct {
@@ -67,6 +68,7 @@ func newRefServer(defects ...string) *refServer {
 	for _, d := range defects {
 		s.defects[d] = true
 	}
+	s.api = newRefAPI(s)
 	return s
 }
 
@@ -120,6 +122,10 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 func (s *refServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
+		s.api.mux.ServeHTTP(w, r)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/scim/v2/connections/")
 	if !ok {
 		writeError(w, fail(404, "", "no such endpoint"))
@@ -151,6 +157,11 @@ func (s *refServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r.Method != http.MethodGet {
+		// Every write advances the revision the Management API's queries wait for.
+		s.api.revision++
+		w.Header().Set(revisionHdr, strconv.Itoa(s.api.revision))
+	}
 	con := s.connections[conID]
 	collection, id, hasID := strings.Cut(route, "/")
 	switch collection {
@@ -269,6 +280,7 @@ func (h *handler) serve(id string, hasID bool) error {
 			return h.respond(200, res)
 		case http.MethodDelete:
 			delete(h.store, id)
+			h.s.api.resourceDeleted(h.rt, id)
 			h.w.WriteHeader(http.StatusNoContent)
 			return nil
 		case http.MethodPut, http.MethodPatch:

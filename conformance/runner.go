@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// Target is one SCIM endpoint under test.
+// Target is one SCIM endpoint under test, and optionally the Management API beside it.
 type Target struct {
 	BaseURL string       // SCIM root without a trailing slash or a query, e.g. http://127.0.0.1:8080/scim/v2/connections/con_x
 	Token   string       // bearer token holding every SCIM scope
@@ -29,8 +29,20 @@ type Target struct {
 	ForeignBaseURL string // another connection on the same server …
 	ForeignToken   string // … and a valid token of it
 
-	// Cleanup deletes, best effort, the users and groups a scenario created once it ends. Set it
-	// for a live server whose connection is shared; leave it off for a fresh connection per run.
+	// The Management API (Auth0-shaped, see the package documentation), for the scenarios that
+	// bind roles to what SCIM provisioned and ask for effective roles. Optional like the above.
+	ManagementURL string // API root without a trailing slash, e.g. http://127.0.0.1:8080/api/v2
+	APIKey        string // bearer API key holding every Management API scope
+	ConnectionID  string // the id of BaseURL's connection in the Management API, {{connectionID}}
+	// MayChangeTenantSettings lets scenarios flip tenant-wide settings (PATCH /tenants/settings)
+	// and turn them back. Set it only for a server that serves nothing but the test run: while a
+	// scenario has a setting on, every user's answers change.
+	MayChangeTenantSettings bool
+
+	// Cleanup deletes, best effort, what a scenario created once it ends: the users and groups
+	// it POSTed over SCIM and the roles, organizations and API keys it POSTed to the Management
+	// API. Set it for a live server whose connection is shared; leave it off for a fresh
+	// connection per run.
 	Cleanup bool
 }
 
@@ -178,6 +190,18 @@ func (c *capabilities) missing(ctx context.Context, needs []string) string {
 			if c.target.ForeignBaseURL == "" || c.target.ForeignToken == "" {
 				return "the target has no foreign connection"
 			}
+		case NeedsManagementAPI:
+			if c.target.ManagementURL == "" || c.target.APIKey == "" {
+				return "the target has no Management API URL and API key"
+			}
+		case NeedsConnectionID:
+			if c.target.ConnectionID == "" {
+				return "the target has no connection id"
+			}
+		case NeedsTenantSettings:
+			if !c.target.MayChangeTenantSettings {
+				return "the target may not change tenant settings"
+			}
 		case NeedsETag, NeedsSort:
 			if err := c.discover(ctx); err != nil {
 				return "ServiceProviderConfig unavailable: " + err.Error()
@@ -238,10 +262,11 @@ func runScenario(ctx context.Context, target Target, s Scenario, caps *capabilit
 		return res
 	}
 	run := &scenarioRun{target: target, vars: map[string]string{
-		VarRun:     "rc" + randomHex(5),
-		VarGUID:    randomGUID(),
-		VarGUID2:   randomGUID(),
-		VarBaseURL: target.BaseURL,
+		VarRun:          "rc" + randomHex(5),
+		VarGUID:         randomGUID(),
+		VarGUID2:        randomGUID(),
+		VarBaseURL:      target.BaseURL,
+		VarConnectionID: target.ConnectionID,
 	}}
 	if target.Cleanup {
 		defer run.cleanup(context.WithoutCancel(ctx))
@@ -267,8 +292,11 @@ func (r *scenarioRun) step(ctx context.Context, st Step) []string {
 		return []string{fmt.Sprintf("%s %s: ", method, reqPath) + fmt.Sprintf(format, args...)}
 	}
 	base, token := r.target.BaseURL, r.target.Token
-	if st.Base == BaseForeign {
+	switch st.Base {
+	case BaseForeign:
 		base, token = r.target.ForeignBaseURL, r.target.ForeignToken
+	case BaseAPI:
+		base, token = r.target.ManagementURL, r.target.APIKey
 	}
 	switch st.Auth {
 	case AuthNone:
@@ -298,9 +326,13 @@ func (r *scenarioRun) step(ctx context.Context, st Step) []string {
 	if err != nil {
 		return fail("%v", err)
 	}
-	req.Header.Set("Accept", "application/scim+json")
+	mediaType := "application/scim+json"
+	if st.Base == BaseAPI {
+		mediaType = "application/json"
+	}
+	req.Header.Set("Accept", mediaType)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
+		req.Header.Set("Content-Type", mediaType)
 	}
 	if st.Request.PadTo != nil {
 		// Lets a server refuse the body by its Content-Length before it is sent; otherwise a
@@ -583,13 +615,23 @@ func queryEscape(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
 
+// cleanedUp lists, per base, the collections whose POSTs create what Target.Cleanup deletes.
+var cleanedUp = map[string][]string{
+	BaseSelf:    {"/Users", "/Groups"},
+	BaseForeign: {"/Users", "/Groups"},
+	BaseAPI:     {"/roles", "/organizations", "/api-keys"},
+}
+
 // recordCreated remembers a resource created by a POST to a collection, for Target.Cleanup.
 func (r *scenarioRun) recordCreated(base, baseURL, reqPath string, raw []byte) {
 	if !r.target.Cleanup {
 		return
 	}
+	if base == "" {
+		base = BaseSelf
+	}
 	collection, _, _ := strings.Cut(reqPath, "?")
-	if collection != "/Users" && collection != "/Groups" {
+	if !slices.Contains(cleanedUp[base], collection) {
 		return
 	}
 	var created struct {
@@ -601,14 +643,18 @@ func (r *scenarioRun) recordCreated(base, baseURL, reqPath string, raw []byte) {
 	r.created = append(r.created, createdResource{base: base, url: strings.TrimRight(baseURL, "/") + collection + "/" + url.PathEscape(created.ID)})
 }
 
-// cleanup deletes what the scenario created, newest first; errors are ignored.
+// cleanup deletes what the scenario created, newest first; errors are ignored (a scenario may
+// have deleted it already).
 func (r *scenarioRun) cleanup(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for _, c := range slices.Backward(r.created) {
 		token := r.target.Token
-		if c.base == BaseForeign {
+		switch c.base {
+		case BaseForeign:
 			token = r.target.ForeignToken
+		case BaseAPI:
+			token = r.target.APIKey
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.url, nil)
 		if err != nil {

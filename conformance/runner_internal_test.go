@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -292,5 +293,100 @@ func TestPaddedBodyHasExactSize(t *testing.T) {
 	}
 	if !strings.Contains(string(body), `"n":1.50`) {
 		t.Errorf("numbers must be sent as written: %.80s", body)
+	}
+}
+
+// A step on the api base goes to Target.ManagementURL with the API key and JSON media types; its
+// needs (the Management API, and the connection id for {{connectionID}}) are implied; auth
+// "none" lets a step send a key it minted itself.
+func TestAPIBase(t *testing.T) {
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		seen = append(seen, strings.Join([]string{r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"),
+			r.Header.Get("Content-Type"), r.Header.Get("Accept"), string(body)}, " | "))
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			w.WriteHeader(201)
+			w.Write([]byte(`{"id":"rol_1","key":"minted"}`))
+			return
+		}
+		w.WriteHeader(403)
+		w.Write([]byte(`{"statusCode":403,"error":"Forbidden","message":"Insufficient scope","errorCode":"insufficient_scope"}`))
+	}))
+	t.Cleanup(srv.Close)
+	s := Scenario{Name: "roles/fake", Steps: []Step{
+		{Name: "create", Base: BaseAPI, Request: Request{Method: "POST", Path: "/roles", Body: json.RawMessage(`{"name":"{{run}}","connection":"{{connectionID}}"}`)},
+			Expect: Expect{Status: StatusSet{201}}, Capture: map[string]string{"r": "id", "key": "key"}},
+		{Name: "refused", Base: BaseAPI, Auth: AuthNone, Request: Request{Method: "GET", Path: "/roles/{{r}}", Headers: map[string]string{"Authorization": "Bearer {{key}}"}},
+			Expect: Expect{Status: StatusSet{403}, Body: []Matcher{{Path: "errorCode", Kind: "equals", Want: json.RawMessage(`"insufficient_scope"`)}}}},
+	}}
+	if got := s.Steps[0].allNeeds(nil); !slices.Equal(got, []string{NeedsConnectionID, NeedsManagementAPI}) {
+		t.Errorf("allNeeds = %v, want connection_id and management_api", got)
+	}
+	target := Target{BaseURL: srv.URL + "/scim", Token: "scim-token", Client: srv.Client(),
+		ManagementURL: srv.URL + "/api/v2", APIKey: "api-key", ConnectionID: "con_1", Cleanup: true}
+	r := runScenario(t.Context(), target, s, newCapabilities(target))
+	if !r.Passed {
+		t.Fatalf("result %+v", r)
+	}
+	want := []string{
+		`POST | /api/v2/roles | Bearer api-key | application/json | application/json | {"connection":"con_1","name":"rc`,
+		`GET | /api/v2/roles/rol_1 | Bearer minted |  | application/json | `,
+		`DELETE | /api/v2/roles/rol_1 | Bearer api-key | `, // Cleanup, with the API key
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("requests %q, want %d", seen, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(seen[i], want[i]) {
+			t.Errorf("request %d = %q, want prefix %q", i, seen[i], want[i])
+		}
+	}
+
+	// Without the Management API (or the connection id) the scenario is skipped, not failed.
+	for _, tt := range []struct {
+		mutate func(*Target)
+		reason string
+	}{
+		{func(t *Target) { t.APIKey = "" }, "no Management API"},
+		{func(t *Target) { t.ConnectionID = "" }, "no connection id"},
+	} {
+		bare := target
+		tt.mutate(&bare)
+		s.Needs = nil
+		r := runScenario(t.Context(), bare, s, newCapabilities(bare))
+		if !r.Passed || len(r.SkippedSteps) == 0 || !strings.Contains(r.SkippedSteps[0], tt.reason) {
+			t.Errorf("%s: result %+v, want the steps skipped", tt.reason, r)
+		}
+		s.Needs = []string{NeedsManagementAPI, NeedsConnectionID}
+		if r := runScenario(t.Context(), bare, s, newCapabilities(bare)); !r.Skipped || !strings.Contains(r.SkipReason, tt.reason) {
+			t.Errorf("%s: result %+v, want the scenario skipped", tt.reason, r)
+		}
+	}
+}
+
+// The loader knows the api base and its needs: the SCIM error shorthand does not apply to it, and
+// a variable captured from a step that used {{connectionID}} carries that need.
+func TestLoadAPIBase(t *testing.T) {
+	fsys := fstest.MapFS{"data/roles/bad.json": {Data: []byte(`{
+		"name": "roles/bad",
+		"description": "d",
+		"source": {"title": "t", "url": "https://example.com", "quote": "q"},
+		"steps": [
+			{"name": "a", "base": "api", "request": {"method": "POST", "path": "/organizations/{{connectionID}}"}, "expect": {"status": 201}, "capture": {"o": "id"}},
+			{"name": "b", "base": "api", "request": {"method": "GET", "path": "/organizations/{{o}}"}, "expect": {"status": 404, "scimError": {}}}
+		]}`)}}
+	_, err := loadScenarios(fsys, "data")
+	if err == nil {
+		t.Fatal("loadScenarios accepted a broken scenario")
+	}
+	for _, want := range []string{
+		`step 2 "b": scimError asserts the SCIM error shape; on the api base`,
+		`step 2 "b": {{o}} comes from a step that needs "connection_id", which this step does not`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
 	}
 }

@@ -50,7 +50,7 @@ type Step struct {
 	Name    string            `json:"name"`
 	Needs   []string          `json:"needs,omitempty"` // the step alone is skipped when one is missing
 	Auth    string            `json:"auth,omitempty"`  // Auth*; default AuthToken
-	Base    string            `json:"base,omitempty"`  // Base*; default BaseSelf
+	Base    string            `json:"base,omitempty"`  // Base*; default BaseSelf; BaseAPI for the Management API
 	Request Request           `json:"request"`
 	Expect  Expect            `json:"expect"`
 	Capture map[string]string `json:"capture,omitempty"` // variable → body path, or "header <Name>"
@@ -160,23 +160,27 @@ const (
 	AuthInvalid  = "invalid"   // a well-formed bearer token that no server issued
 )
 
-// Bases of a step: which SCIM root its path is relative to.
+// Bases of a step: which root its path is relative to.
 const (
 	BaseSelf    = "self"    // Target.BaseURL (default)
 	BaseForeign = "foreign" // Target.ForeignBaseURL
+	BaseAPI     = "api"     // Target.ManagementURL, the Management API; auth "token" sends Target.APIKey
 )
 
 // Needs: what a scenario or step requires; it is skipped when the target lacks it. Steps using
-// the read_only auth, the foreign auth or the foreign base need the matching target field
-// without saying so.
+// the read_only auth, the foreign auth, the foreign or api base, or the variable {{connectionID}}
+// need the matching target field without saying so.
 const (
-	NeedsReadOnlyToken = "read_only_token" // Target.ReadOnlyToken is set
-	NeedsForeign       = "foreign"         // Target.ForeignBaseURL and Target.ForeignToken are set
-	NeedsETag          = "etag"            // ServiceProviderConfig advertises etag.supported
-	NeedsSort          = "sort"            // ServiceProviderConfig advertises sort.supported
+	NeedsReadOnlyToken  = "read_only_token" // Target.ReadOnlyToken is set
+	NeedsForeign        = "foreign"         // Target.ForeignBaseURL and Target.ForeignToken are set
+	NeedsETag           = "etag"            // ServiceProviderConfig advertises etag.supported
+	NeedsSort           = "sort"            // ServiceProviderConfig advertises sort.supported
+	NeedsManagementAPI  = "management_api"  // Target.ManagementURL and Target.APIKey are set
+	NeedsConnectionID   = "connection_id"   // Target.ConnectionID is set
+	NeedsTenantSettings = "tenant_settings" // Target.MayChangeTenantSettings is set
 )
 
-var knownNeeds = []string{NeedsReadOnlyToken, NeedsForeign, NeedsETag, NeedsSort}
+var knownNeeds = []string{NeedsReadOnlyToken, NeedsForeign, NeedsETag, NeedsSort, NeedsManagementAPI, NeedsConnectionID, NeedsTenantSettings}
 
 // Built-in variables, fresh for every run of a scenario.
 const (
@@ -184,9 +188,12 @@ const (
 	VarGUID    = "guid"    // a random UUID
 	VarGUID2   = "guid2"   // another random UUID
 	VarBaseURL = "baseURL" // Target.BaseURL
+	// VarConnectionID is Target.ConnectionID, the id of the connection under test as the
+	// Management API knows it; a step that uses it needs NeedsConnectionID.
+	VarConnectionID = "connectionID"
 )
 
-var builtinVars = []string{VarRun, VarGUID, VarGUID2, VarBaseURL}
+var builtinVars = []string{VarRun, VarGUID, VarGUID2, VarBaseURL, VarConnectionID}
 
 //go:embed testdata
 var testdata embed.FS
@@ -262,7 +269,7 @@ var (
 	rfcSection    = regexp.MustCompile(`^RFC \d+ §\d+(\.\d+)*`)
 	knownMethods  = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	knownAuths    = []string{"", AuthToken, AuthNone, AuthReadOnly, AuthForeign, AuthInvalid}
-	knownBases    = []string{"", BaseSelf, BaseForeign}
+	knownBases    = []string{"", BaseSelf, BaseForeign, BaseAPI}
 	knownFilters  = []string{"", "upper", "lower"}
 	captureHeader = "header "
 )
@@ -331,6 +338,9 @@ func (s Scenario) validate() error {
 		}
 		if r.PadTo != nil && (len(r.Body) == 0 || r.PadTo.Attribute == "" || r.PadTo.Bytes <= 0) {
 			bad("%s: padTo needs a JSON body, an attribute and a size", where)
+		}
+		if st.Expect.SCIMError != nil && st.Base == BaseAPI {
+			bad("%s: scimError asserts the SCIM error shape; on the api base assert the Management API's error with body matchers (statusCode, errorCode, message)", where)
 		}
 		if len(st.Expect.Status) == 0 {
 			bad("%s: expect.status is required", where)
@@ -439,6 +449,15 @@ func (st Step) allNeeds(scenarioNeeds []string) []string {
 	}
 	if st.Auth == AuthForeign || st.Base == BaseForeign {
 		needs = append(needs, NeedsForeign)
+	}
+	if st.Base == BaseAPI {
+		needs = append(needs, NeedsManagementAPI)
+	}
+	for _, ref := range st.variableRefs() {
+		if ref[0] == VarConnectionID {
+			needs = append(needs, NeedsConnectionID)
+			break
+		}
 	}
 	slices.Sort(needs)
 	return slices.Compact(needs)

@@ -21,8 +21,10 @@ import (
 const usage = `rolecall: SCIM 2.0 provisioning with role mapping
 
 Usage:
-  rolecall serve [flags]     start the server (rolecall serve -h lists the flags)
-  rolecall version           print the version
+  rolecall serve [flags]        start the server (rolecall serve -h lists the flags)
+  rolecall conformance [flags]  run the SCIM and role conformance scenarios against a
+                                running server (rolecall conformance -h lists the flags)
+  rolecall version              print the version
 
 Every serve flag has an environment twin: --addr is ROLECALL_ADDR, and so on.
 ROLECALL_ADMIN_TOKEN, when set, is accepted as an API key with every scope.
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 1
 		}
 		return 0
+	case "conformance":
+		return runConformance(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "rolecall", version)
 		return 0

@@ -179,7 +179,7 @@ func uniqueName(prefix string) string {
 }
 
 // target is a fresh, empty connection with every kind of credential the
-// conformance scenarios can use.
+// conformance scenarios can use, and the Management API beside it.
 func (s *testServer) target(t *testing.T) conformance.Target {
 	t.Helper()
 	id, base := s.connection(t, uniqueName("conformance"))
@@ -190,11 +190,17 @@ func (s *testServer) target(t *testing.T) conformance.Target {
 		ReadOnlyToken:  s.scimToken(t, id, "get:users", "get:groups"),
 		ForeignBaseURL: foreignBase,
 		ForeignToken:   s.scimToken(t, foreignID),
+		ManagementURL:  s.URL + "/api/v2",
+		APIKey:         testAdminToken,
+		ConnectionID:   id,
+		// The in-process server serves only the test: scenarios may flip
+		// tenant settings (they run one at a time and turn them back).
+		MayChangeTenantSettings: true,
 	}
 }
 
-// TestConformance replays every recorded Okta, Entra ID and RFC scenario
-// against the real server over HTTP.
+// TestConformance replays every recorded Okta, Entra ID, RFC and role
+// scenario against the real server over HTTP.
 func TestConformance(t *testing.T) {
 	s := startServer(t)
 	conformance.Run(t, s.target)
