@@ -282,18 +282,48 @@ func (a *API) removeRolePermissions(w http.ResponseWriter, r *http.Request, c ca
 	return nil
 }
 
+// includeTotals reads ?include_totals=true|false (default false). With it,
+// the role's binding listings carry "total": every binding of the kind
+// listed, on every page, as Auth0's listings do.
+func includeTotals(r *http.Request) (bool, error) {
+	switch r.URL.Query().Get("include_totals") {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, badQuery("include_totals must be true or false")
+}
+
+// roleBindingTotal is, when asked (include_totals=true), the number of a
+// role's bindings of one kind, or nil.
+func roleBindingTotal(tx *store.ReadTx, totals bool, roleID string, pick func(store.RoleBindingCounts) int) (*int, error) {
+	if !totals {
+		return nil, nil
+	}
+	counts, err := tx.RoleBindingCounts(roleID)
+	n := pick(counts)
+	return &n, err
+}
+
 // listRoleGroups pages the groups a role is bound to at tenant scope.
 func (a *API) listRoleGroups(w http.ResponseWriter, r *http.Request, _ caller) error {
 	from, take, err := page(r)
 	if err != nil {
 		return err
 	}
+	totals, err := includeTotals(r)
+	if err != nil {
+		return err
+	}
 	out := struct {
 		Groups []groupView `json:"groups"`
 		Next   string      `json:"next,omitempty"`
+		Total  *int        `json:"total,omitempty"`
 	}{Groups: []groupView{}}
 	err = a.view(w, func(tx *store.ReadTx) error {
-		ids, next, err := tx.RoleGroups(r.PathValue("id"), from, take)
+		roleID := r.PathValue("id")
+		ids, next, err := tx.RoleGroups(roleID, from, take)
 		if err != nil {
 			return err
 		}
@@ -305,7 +335,147 @@ func (a *API) listRoleGroups(w http.ResponseWriter, r *http.Request, _ caller) e
 			out.Groups = append(out.Groups, viewGroup(tx, g))
 		}
 		out.Next = next
-		return nil
+		out.Total, err = roleBindingTotal(tx, totals, roleID, func(c store.RoleBindingCounts) int { return c.Groups })
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// listRoleUsers answers Auth0's GET /roles/{id}/users: the users assigned
+// the role directly (not through a group), in user id order, paged with
+// from/take.
+func (a *API) listRoleUsers(w http.ResponseWriter, r *http.Request, _ caller) error {
+	from, take, err := page(r)
+	if err != nil {
+		return err
+	}
+	totals, err := includeTotals(r)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Users []organizationMemberView `json:"users"`
+		Next  string                   `json:"next,omitempty"`
+		Total *int                     `json:"total,omitempty"`
+	}{Users: []organizationMemberView{}}
+	err = a.view(w, func(tx *store.ReadTx) error {
+		roleID := r.PathValue("id")
+		ids, next, err := tx.RoleUsers(roleID, from, take)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			u, err := tx.UserByID(id)
+			if err != nil {
+				return err
+			}
+			v, err := viewOrganizationMember(u)
+			if err != nil {
+				return err
+			}
+			out.Users = append(out.Users, v)
+		}
+		out.Next = next
+		out.Total, err = roleBindingTotal(tx, totals, roleID, func(c store.RoleBindingCounts) int { return c.Users })
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// organizationBindingView is one binding of a role inside an organization:
+// to one of its groups (type "group") or to one of its members (type
+// "member"), with the names a person needs to recognise it.
+type organizationBindingView struct {
+	Type             string `json:"type"`
+	OrganizationID   string `json:"organization_id"`
+	OrganizationName string `json:"organization_name"`
+	GroupID          string `json:"group_id,omitempty"`
+	GroupName        string `json:"group_name,omitempty"`
+	UserID           string `json:"user_id,omitempty"`
+	UserName         string `json:"user_name,omitempty"`
+	ConnectionID     string `json:"connection_id"`
+}
+
+// listRoleOrganizationBindings answers GET /roles/{id}/organization-bindings
+// ?type=group|member: the role's bindings at organization scope, ordered by
+// organization, then group before member, paged with from/take.
+func (a *API) listRoleOrganizationBindings(w http.ResponseWriter, r *http.Request, _ caller) error {
+	from, take, err := page(r)
+	if err != nil {
+		return err
+	}
+	totals, err := includeTotals(r)
+	if err != nil {
+		return err
+	}
+	kinds := store.AllOrganizationBindings
+	switch r.URL.Query().Get("type") {
+	case "":
+	case "group":
+		kinds = store.OrganizationGroupBindings
+	case "member":
+		kinds = store.OrganizationMemberBindings
+	default:
+		return badQuery("type must be group or member")
+	}
+	out := struct {
+		Bindings []organizationBindingView `json:"bindings"`
+		Next     string                    `json:"next,omitempty"`
+		Total    *int                      `json:"total,omitempty"`
+	}{Bindings: []organizationBindingView{}}
+	err = a.view(w, func(tx *store.ReadTx) error {
+		roleID := r.PathValue("id")
+		list, next, err := tx.RoleOrganizationBindings(roleID, kinds, from, take)
+		if err != nil {
+			return err
+		}
+		orgNames := map[string]string{}
+		for _, b := range list {
+			v := organizationBindingView{OrganizationID: b.OrganizationID}
+			name, ok := orgNames[b.OrganizationID]
+			if !ok {
+				o, err := tx.Organization(b.OrganizationID)
+				if err != nil {
+					return err
+				}
+				name, orgNames[b.OrganizationID] = o.Name, o.Name
+			}
+			v.OrganizationName = name
+			if b.GroupID != "" {
+				g, err := tx.GroupByID(b.GroupID)
+				if err != nil {
+					return err
+				}
+				v.Type, v.GroupID, v.GroupName, v.ConnectionID = "group", g.ID, g.DisplayName, g.ConnectionID
+			} else {
+				u, err := tx.UserByID(b.UserID)
+				if err != nil {
+					return err
+				}
+				v.Type, v.UserID, v.UserName, v.ConnectionID = "member", u.ID, u.UserName, u.ConnectionID
+			}
+			out.Bindings = append(out.Bindings, v)
+		}
+		out.Next = next
+		out.Total, err = roleBindingTotal(tx, totals, roleID, func(c store.RoleBindingCounts) int {
+			n := 0
+			if kinds&store.OrganizationGroupBindings != 0 {
+				n += c.OrganizationGroups
+			}
+			if kinds&store.OrganizationMemberBindings != 0 {
+				n += c.OrganizationMembers
+			}
+			return n
+		})
+		return err
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,8 @@
 package roles_test
 
 import (
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -173,4 +175,129 @@ func TestDeletingARoleRemovesItsBindingsEverywhere(t *testing.T) {
 			t.Errorf("%s entries %v: want one, in the cascade channel", typ, logs)
 		}
 	}
+}
+
+// TestARolesUsersAndOrganizationBindingsListFromTheRoleSide: GET
+// /roles/{id}/users (Auth0's direct assignments) and GET
+// /roles/{id}/organization-bindings page with from/take, name what they
+// list, count with include_totals, and need read:roles.
+func TestARolesUsersAndOrganizationBindingsListFromTheRoleSide(t *testing.T) {
+	m := newMgmt(t)
+	con := m.connection("acme")
+	alice := m.userDoc(con, "alice", "ext-alice", `{"userName":"alice","displayName":"Alice A.","emails":[{"value":"alice@acme.example","primary":true}]}`)
+	bob, carol := m.user(con, "bob"), m.user(con, "carol")
+	eng := m.group(con, "Engineering", alice, bob)
+	globex, initech := m.org("globex"), m.org("initech")
+	for _, org := range []string{globex, initech} {
+		m.do("POST", "/organizations/"+org+"/enabled_connections", map[string]any{"connection_id": con, "assign_membership_on_login": true}, 201)
+	}
+	role, other := m.role("admin"), m.role("viewer")
+	one := map[string]any{"roles": []string{role}}
+	for _, u := range []string{alice, bob, carol} {
+		m.do("POST", "/users/"+u+"/roles", one, 204)
+	}
+	m.do("POST", "/users/"+bob+"/roles", map[string]any{"roles": []string{other}}, 204)
+	m.do("POST", "/groups/"+eng+"/roles", one, 204) // tenant scope: neither list shows it
+	m.do("POST", "/organizations/"+globex+"/groups/"+eng+"/roles", one, 204)
+	m.do("POST", "/organizations/"+globex+"/members/"+carol+"/roles", one, 204)
+	m.do("POST", "/organizations/"+initech+"/members/"+alice+"/roles", one, 204)
+	m.do("POST", "/organizations/"+initech+"/members/"+bob+"/roles", map[string]any{"roles": []string{other}}, 204)
+
+	users := "/roles/" + role + "/users"
+	for _, take := range []int{1, 2, 50} {
+		m.sameIDs("users of admin", m.pageThrough(users, "users", "user_id", take), sortedCopy(alice, bob, carol))
+	}
+	got := m.do("GET", users+"?take=1", nil, 200)
+	u := got["users"].([]any)[0].(map[string]any)
+	if u["user_id"] != sortedCopy(alice, bob, carol)[0] || got["total"] != nil {
+		t.Errorf("first page %v: want the lowest user id and no total unless asked", got)
+	}
+	for _, v := range m.do("GET", users, nil, 200)["users"].([]any) {
+		if v := v.(map[string]any); v["user_id"] == alice && (v["user_name"] != "alice" || v["email"] != "alice@acme.example" ||
+			v["display_name"] != "Alice A." || v["connection_id"] != con || v["active"] != true) {
+			t.Errorf("alice as a user of the role: %v", v)
+		}
+	}
+	if got := m.do("GET", users+"?take=1&include_totals=true", nil, 200); got["total"] != float64(3) || got["next"] == nil {
+		t.Errorf("include_totals: %v, want total 3 and a next cursor", got)
+	}
+	m.sameIDs("users of viewer", listField(m.do("GET", "/roles/"+other+"/users", nil, 200), "users", "user_id"), []string{bob})
+
+	// Organization bindings: by organization, a group's before a member's.
+	bindings := "/roles/" + role + "/organization-bindings"
+	key := func(b map[string]any) string {
+		id, _ := b["group_id"].(string)
+		if id == "" {
+			id, _ = b["user_id"].(string)
+		}
+		return b["organization_id"].(string) + "/" + b["type"].(string) + "/" + id
+	}
+	want := []string{globex + "/group/" + eng, globex + "/member/" + carol, initech + "/member/" + alice}
+	if initech < globex {
+		want = []string{initech + "/member/" + alice, globex + "/group/" + eng, globex + "/member/" + carol}
+	}
+	for _, take := range []int{1, 2, 50} {
+		var all []string
+		for from := ""; ; {
+			path := bindings + "?take=" + strconv.Itoa(take)
+			if from != "" {
+				path += "&from=" + url.QueryEscape(from)
+			}
+			out := m.do("GET", path, nil, 200)
+			for _, b := range out["bindings"].([]any) {
+				all = append(all, key(b.(map[string]any)))
+			}
+			if from, _ = out["next"].(string); from == "" {
+				break
+			}
+		}
+		m.sameIDs("organization bindings, take "+strconv.Itoa(take), all, want)
+	}
+	for _, b := range m.do("GET", bindings, nil, 200)["bindings"].([]any) {
+		b := b.(map[string]any)
+		switch b["type"] {
+		case "group":
+			if b["group_name"] != "Engineering" || b["organization_name"] != "globex" || b["connection_id"] != con || b["user_id"] != nil {
+				t.Errorf("group binding %v", b)
+			}
+		case "member":
+			if b["user_name"] == nil || b["organization_name"] == nil || b["group_id"] != nil {
+				t.Errorf("member binding %v", b)
+			}
+		default:
+			t.Errorf("binding of type %v", b["type"])
+		}
+	}
+	groupsOnly := m.do("GET", bindings+"?type=group&include_totals=true", nil, 200)
+	m.sameIDs("group bindings", listField(groupsOnly, "bindings", "group_id"), []string{eng})
+	if groupsOnly["total"] != float64(1) {
+		t.Errorf("group bindings total %v, want 1", groupsOnly["total"])
+	}
+	members := m.do("GET", bindings+"?type=member&include_totals=true", nil, 200)
+	wantMembers := []string{carol, alice} // by organization: carol's globex, then alice's initech
+	if initech < globex {
+		wantMembers = []string{alice, carol}
+	}
+	m.sameIDs("member bindings", listField(members, "bindings", "user_id"), wantMembers)
+	if members["total"] != float64(2) || m.do("GET", bindings+"?include_totals=true", nil, 200)["total"] != float64(3) {
+		t.Errorf("member bindings total %v, want 2 (and 3 for both kinds)", members["total"])
+	}
+	if total := m.do("GET", "/roles/"+role+"/groups?include_totals=true", nil, 200)["total"]; total != float64(1) {
+		t.Errorf("GET /roles/{id}/groups?include_totals=true: total %v, want 1", total)
+	}
+
+	for _, path := range []string{users, bindings} {
+		m.fails("GET", path+"?take=0", nil, 400, "invalid_query_string")
+		m.fails("GET", path+"?include_totals=yes", nil, 400, "invalid_query_string")
+		m.fails("GET", strings.Replace(path, role, "rol_0000000000000000", 1), nil, 404, "inexistent_role")
+		rec, out := m.send(m.keyWithout(roles.ScopeReadRoles), "GET", path, nil)
+		assertMgmtError(t, path+" without read:roles", rec, out, 403, "insufficient_scope")
+	}
+	m.fails("GET", bindings+"?type=user", nil, 400, "invalid_query_string")
+
+	// Deleting the role's last bindings empties the lists.
+	m.do("DELETE", "/users/"+alice+"/roles", one, 204)
+	m.do("DELETE", "/organizations/"+globex+"/groups/"+eng+"/roles", one, 204)
+	m.sameIDs("users after a removal", listField(m.do("GET", users, nil, 200), "users", "user_id"), sortedCopy(bob, carol))
+	m.sameIDs("group bindings after a removal", listField(m.do("GET", bindings+"?type=group", nil, 200), "bindings", "group_id"), []string{})
 }

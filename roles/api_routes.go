@@ -13,6 +13,8 @@ func (a *API) roleRoutes(p string) {
 	a.handle("GET "+p+"/roles/{id}/groups", ScopeReadRoles, "role", a.listRoleGroups)
 	a.handle("POST "+p+"/roles/{id}/groups", ScopeUpdateGroups, "role", a.bindRoleGroups)
 	a.handle("DELETE "+p+"/roles/{id}/groups", ScopeUpdateGroups, "role", a.unbindRoleGroups)
+	a.handle("GET "+p+"/roles/{id}/users", ScopeReadRoles, "role", a.listRoleUsers)
+	a.handle("GET "+p+"/roles/{id}/organization-bindings", ScopeReadRoles, "role", a.listRoleOrganizationBindings)
 
 	a.handle("GET "+p+"/groups", ScopeReadGroups, "group", a.listGroups)
 	a.handle("GET "+p+"/groups/{id}", ScopeReadGroups, "group", a.getGroup)

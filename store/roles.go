@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -235,6 +236,124 @@ func pageIDs(all []string, after string, take int) ([]string, string, error) {
 		return all[:take], all[take-1], nil
 	}
 	return all, "", nil
+}
+
+// RoleUsers lists the users a role is assigned to directly, in user id
+// order, after the user id `after`, at most take (take <= 0: all); next is
+// the last id returned while more remain. ErrNotFound for an unknown role.
+func (r *ReadTx) RoleUsers(roleID, after string, take int) (ids []string, next string, err error) {
+	if _, err := r.Role(roleID); err != nil {
+		return nil, "", err
+	}
+	ids, next = r.pageSuffixes(bucketRoleUsers, roleID, after, take)
+	return ids, next, nil
+}
+
+// OrganizationRoleBinding is one binding of a role inside an organization:
+// to one of its groups (GroupID set) or to one of its members (UserID set).
+type OrganizationRoleBinding struct {
+	OrganizationID string
+	GroupID        string
+	UserID         string
+}
+
+// BindingKinds selects the kinds of organization-scope bindings
+// RoleOrganizationBindings lists.
+type BindingKinds uint8
+
+// The kinds of organization-scope bindings.
+const (
+	OrganizationGroupBindings  BindingKinds = 1 << iota // (organization, group) → role
+	OrganizationMemberBindings                          // (organization, member) → role
+	AllOrganizationBindings    = OrganizationGroupBindings | OrganizationMemberBindings
+)
+
+// RoleOrganizationBindings lists a role's organization-scope bindings of the
+// given kinds, ordered by organization id, then group or user id (a group's
+// before a user's). after and next are opaque cursors: next is set while
+// more remain. take <= 0 means all. ErrNotFound for an unknown role.
+func (r *ReadTx) RoleOrganizationBindings(roleID string, kinds BindingKinds, after string, take int) (list []OrganizationRoleBinding, next string, err error) {
+	if _, err := r.Role(roleID); err != nil {
+		return nil, "", err
+	}
+	// Both indexes are rolID|orgID|subjectID, and group ids sort before user
+	// ids, so the suffixes of the two merge into one order without ties.
+	var groups, members []string
+	var more bool
+	if kinds&OrganizationGroupBindings != 0 {
+		var n string
+		groups, n = r.pageSuffixes(bucketRoleOrgGroups, roleID, after, take)
+		more = n != ""
+	}
+	if kinds&OrganizationMemberBindings != 0 {
+		var n string
+		members, n = r.pageSuffixes(bucketRoleOrgMembers, roleID, after, take)
+		more = more || n != ""
+	}
+	all := append(groups, members...)
+	slices.Sort(all)
+	if take > 0 && len(all) >= take && (len(all) > take || more) {
+		all, next = all[:take], all[take-1]
+	}
+	for _, s := range all {
+		if len(s) != 2*IDLen {
+			continue
+		}
+		b := OrganizationRoleBinding{OrganizationID: s[:IDLen]}
+		if strings.HasPrefix(s[IDLen:], PrefixGroup+"_") {
+			b.GroupID = s[IDLen:]
+		} else {
+			b.UserID = s[IDLen:]
+		}
+		list = append(list, b)
+	}
+	return list, next, nil
+}
+
+// RoleBindingCounts counts a role's bindings of each kind.
+type RoleBindingCounts struct {
+	Groups              int // tenant scope, Enterprise Groups
+	Users               int // tenant scope, direct
+	OrganizationGroups  int
+	OrganizationMembers int
+}
+
+// RoleBindingCounts counts every binding of a role, reading keys only.
+// ErrNotFound for an unknown role.
+func (r *ReadTx) RoleBindingCounts(roleID string) (RoleBindingCounts, error) {
+	var c RoleBindingCounts
+	if _, err := r.Role(roleID); err != nil {
+		return c, err
+	}
+	count := func(bucket []byte) int {
+		n := 0
+		r.scanPrefix(bucket, []byte(roleID), func(_, _ []byte) bool { n++; return true })
+		return n
+	}
+	c.Groups, c.Users = count(bucketRoleGroups), count(bucketRoleUsers)
+	c.OrganizationGroups, c.OrganizationMembers = count(bucketRoleOrgGroups), count(bucketRoleOrgMembers)
+	return c, nil
+}
+
+// pageSuffixes lists, in key order, what follows prefix in the keys of
+// bucket that start with it, beginning after the suffix `after`, at most
+// take (take <= 0: all). It seeks instead of reading the whole range, so a
+// page costs O(take + log n). next is the last suffix returned while more
+// remain.
+func (r *ReadTx) pageSuffixes(bucket []byte, prefix, after string, take int) (out []string, next string) {
+	p := []byte(prefix)
+	c := r.bucket(bucket).Cursor()
+	for k, _ := c.Seek(catS(prefix, after)); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		s := string(k[len(p):])
+		if after != "" && s <= after {
+			continue
+		}
+		if take > 0 && len(out) == take {
+			return out, out[take-1]
+		}
+		out = append(out, s)
+	}
+	return out, ""
 }
 
 // BindGroupRoles binds roles to a group at tenant scope. The group and every

@@ -208,3 +208,65 @@ func TestOrganizationGroupRolesOverTheRealServer(t *testing.T) {
 	resp, body = call(t, "GET", s.URL+"/api/v2"+p+"/members/"+alice+"/roles", testAdminToken, nil)
 	assertAPIError(t, resp, body, 404, "inexistent_organization")
 }
+
+// TestARolesBindingsListFromTheRoleSideOverHTTP: before deleting a role, an
+// admin can list every binding the delete removes: Enterprise Groups
+// (/roles/{id}/groups), users it is assigned to directly (Auth0's
+// /roles/{id}/users) and its bindings inside organizations
+// (/roles/{id}/organization-bindings), each paged with from/take.
+func TestARolesBindingsListFromTheRoleSideOverHTTP(t *testing.T) {
+	s := startServer(t)
+	conID, base := s.connection(t, "acme-okta")
+	token := s.scimToken(t, conID)
+	alice := scimPostUser(t, base, token, "alice", "alice@acme.example")
+	bob := scimPostUser(t, base, token, "bob", "bob@acme.example")
+	eng := scimPostGroup(t, base, token, "Engineering", alice)
+	admin := s.api(t, "POST", "/roles", map[string]any{"name": "admin"}, 201)["id"].(string)
+	org := s.api(t, "POST", "/organizations", map[string]any{"name": "acme"}, 201)["id"].(string)
+	s.api(t, "POST", "/organizations/"+org+"/enabled_connections", map[string]any{"connection_id": conID, "assign_membership_on_login": true}, 201)
+	one := map[string]any{"roles": []string{admin}}
+	s.api(t, "POST", "/users/"+alice+"/roles", one, 204)
+	s.api(t, "POST", "/users/"+bob+"/roles", one, 204)
+	s.api(t, "POST", "/groups/"+eng+"/roles", one, 204)
+	s.api(t, "POST", "/organizations/"+org+"/groups/"+eng+"/roles", one, 204)
+	s.api(t, "POST", "/organizations/"+org+"/members/"+bob+"/roles", one, 204)
+
+	first := s.api(t, "GET", "/roles/"+admin+"/users?take=1&include_totals=true", nil, 200)
+	next, _ := first["next"].(string)
+	if first["total"] != float64(2) || next == "" {
+		t.Fatalf("first page of users %v: want total 2 and a next cursor", first)
+	}
+	second := s.api(t, "GET", "/roles/"+admin+"/users?take=1&from="+url.QueryEscape(next), nil, 200)
+	assertIDs(t, "users of admin, page by page", append(answerIDs(first, "users", "user_id"), answerIDs(second, "users", "user_id")...), sortedCopyOf(alice, bob))
+	if second["next"] != nil {
+		t.Errorf("last page %v carries a next cursor", second)
+	}
+	if u := first["users"].([]any)[0].(map[string]any); u["email"] == nil || u["user_name"] == nil || u["connection_id"] != conID {
+		t.Errorf("user of a role %v: want its email, user_name and connection_id", u)
+	}
+
+	out := s.api(t, "GET", "/roles/"+admin+"/organization-bindings?include_totals=true", nil, 200)
+	bindings, _ := out["bindings"].([]any)
+	if out["total"] != float64(2) || len(bindings) != 2 {
+		t.Fatalf("organization bindings %v: want two, counted", out)
+	}
+	g, m := bindings[0].(map[string]any), bindings[1].(map[string]any)
+	if g["type"] != "group" || g["group_id"] != eng || g["group_name"] != "Engineering" || g["organization_id"] != org || g["organization_name"] != "acme" {
+		t.Errorf("first binding %v: want the group Engineering in acme", g)
+	}
+	if m["type"] != "member" || m["user_id"] != bob || m["user_name"] != "bob" || m["organization_id"] != org {
+		t.Errorf("second binding %v: want the member bob in acme", m)
+	}
+	assertIDs(t, "member bindings", answerIDs(s.api(t, "GET", "/roles/"+admin+"/organization-bindings?type=member", nil, 200), "bindings", "user_id"), []string{bob})
+
+	// read:roles is the scope; the role delete removes everything listed.
+	key := s.api(t, "POST", "/api-keys", map[string]any{"name": "no-roles", "scopes": []string{"read:users"}}, 201)["key"].(string)
+	for _, path := range []string{"/users", "/organization-bindings"} {
+		resp, body := call(t, "GET", s.URL+"/api/v2/roles/"+admin+path, key, nil)
+		assertAPIError(t, resp, body, 403, "insufficient_scope")
+	}
+	s.api(t, "DELETE", "/roles/"+admin, nil, 204)
+	resp, body := call(t, "GET", s.URL+"/api/v2/roles/"+admin+"/users", testAdminToken, nil)
+	assertAPIError(t, resp, body, 404, "inexistent_role")
+	assertIDs(t, "alice's direct roles after the delete", answerIDs(s.api(t, "GET", "/users/"+alice+"/roles", nil, 200), "roles", "id"), []string{})
+}

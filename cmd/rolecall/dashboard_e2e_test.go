@@ -19,7 +19,8 @@ import (
 // The dashboard's end-to-end tests drive a real headless Chromium against
 // `rolecall serve`. Without a browser they skip, unless
 // ROLECALL_REQUIRE_BROWSER=1 (CI) makes that a failure. Screenshots of each
-// main page go to ROLECALL_SCREENSHOT_DIR, or a temporary directory.
+// main page go to a directory per test under ROLECALL_SCREENSHOT_DIR, or to
+// a temporary directory.
 
 // findBrowser returns the Chromium (or Chrome) to drive.
 func findBrowser(t *testing.T) string {
@@ -55,8 +56,8 @@ func newE2E(t *testing.T, s *testServer) *e2e {
 	shots := os.Getenv("ROLECALL_SCREENSHOT_DIR")
 	if shots == "" {
 		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
+	} else if shots = filepath.Join(shots, t.Name()); os.MkdirAll(shots, 0o755) != nil {
+		t.Fatalf("cannot create the screenshot directory %s", shots)
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chrome),
@@ -474,4 +475,128 @@ func mapsEqual(a, b map[string][]string) bool {
 		}
 	}
 	return true
+}
+
+// TestDashboardKeysMembersAndNestedRolesInABrowser drives the dashboard's
+// follow-up pages in Chromium: create a login-server API key and use it on
+// the login query; turn nested group roles on and see the path on the user
+// page; add a member to an organization and assign it a role there; list
+// every binding a role delete removes; revoke the key.
+func TestDashboardKeysMembersAndNestedRolesInABrowser(t *testing.T) {
+	s := startServer(t)
+	conID, base := s.connection(t, "acme-okta")
+	idp := scimClient{t, base, s.scimToken(t, conID)}
+	alice := scimPostUser(t, base, idp.token, "alice@acme.example", "alice@acme.example")
+	bob := scimPostUser(t, base, idp.token, "bob@acme.example", "bob@acme.example")
+	dave := scimPostUser(t, base, idp.token, "dave@acme.example", "dave@acme.example")
+	backend := scimPostGroup(t, base, idp.token, "Backend", bob)
+	eng := scimPostGroup(t, base, idp.token, "Engineering", alice)
+	idp.do("PATCH", "/Groups/"+eng, patchOp(map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": backend}}}), 204)
+	engineer := s.api(t, "POST", "/roles", map[string]any{"name": "engineer", "description": "Builds things"}, http.StatusCreated)["id"].(string)
+	billing := s.api(t, "POST", "/roles", map[string]any{"name": "billing", "description": "Invoices and payments"}, http.StatusCreated)["id"].(string)
+	s.api(t, "POST", "/groups/"+eng+"/roles", map[string]any{"roles": []string{engineer}}, http.StatusNoContent)
+	org := s.api(t, "POST", "/organizations", map[string]any{"name": "acme", "display_name": "Acme Inc."}, http.StatusCreated)["id"].(string)
+	s.api(t, "POST", "/organizations/"+org+"/enabled_connections", map[string]any{"connection_id": conID, "assign_membership_on_login": false}, http.StatusCreated)
+
+	b := newE2E(t, s)
+	start := time.Now()
+	b.open("/dashboard/login")
+	b.do("type the key", chromedp.SendKeys(chromedp.ID("api_key"), testAdminToken))
+	b.load("sign in", chromedp.Submit(chromedp.ID("api_key")))
+
+	// API keys: a login-server key, created in the browser, shown once.
+	b.open("/dashboard/api-keys")
+	b.see("API keys page", "No API keys are stored yet", "Login server", "Only read:user_effective_roles")
+	b.do("key name", chromedp.SendKeys(chromedp.ID("name"), "login-server"), chromedp.Click(chromedp.ID("preset-login")))
+	b.shot("api-key-create")
+	b.load("create the key", chromedp.Click(chromedp.Search(`//button[normalize-space()="Create API key"]`)))
+	b.see("one-time key page", "Copy this key now", "shown only once", "read:user_effective_roles")
+	loginKey := b.value("#api-key-secret")
+	if loginKey == "" {
+		t.Fatal("the new key's page shows no key")
+	}
+	b.shot("api-key-once")
+	query := func() map[string]any {
+		t.Helper()
+		resp, out := call(t, "POST", s.URL+"/api/v2/effective-roles/query", loginKey, map[string]any{"subjects": []any{map[string]any{"user_id": bob}}})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("the login-server key on the login query: %d %v", resp.StatusCode, out)
+		}
+		return out["results"].([]any)[0].(map[string]any)
+	}
+	if roles := query()["roles"].([]any); len(roles) != 0 {
+		t.Errorf("bob's roles with nested group roles off: %v, want none", roles)
+	}
+	if resp, _ := call(t, "GET", s.URL+"/api/v2/roles", loginKey, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the login-server key on GET /roles: %d, want 403", resp.StatusCode)
+	}
+	b.load("back to the keys", chromedp.Click(chromedp.Search(`//a[starts-with(normalize-space(), "I have copied it")]`)))
+	b.see("keys list", "login-server", "read:user_effective_roles")
+	if strings.Contains(b.text(), loginKey) {
+		t.Error("the keys page shows the key's secret")
+	}
+	b.shot("api-keys")
+
+	// Settings: turn nested group roles on, after the dialog.
+	b.load("Settings", chromedp.Click(chromedp.Search(`//nav[@aria-label="Sections"]//a[text()="Settings"]`)))
+	b.see("settings", "Nested group roles", "Off", "Cycles")
+	b.shot("settings")
+	b.do("turn on", chromedp.Click(chromedp.Search(`//button[normalize-space()="Turn on nested group roles"]`)))
+	b.confirmDialog("Turn on nested group roles? Every role bound to a group reaches the members of its member groups at once, at any depth: this can give roles to many more users.", "settings-confirm-dialog")
+	b.see("settings on", "Nested group roles are on", "Turn off nested group roles")
+	b.shot("settings-on")
+	res := query()
+	src := res["roles"].([]any)[0].(map[string]any)["sources"].([]any)[0].(map[string]any)
+	if via, _ := src["via"].([]any); src["group_id"] != eng || len(via) != 1 || via[0].(map[string]any)["group_id"] != backend {
+		t.Errorf("bob's source with nested group roles on: %v, want Engineering via Backend", src)
+	}
+	b.open("/dashboard/users/" + bob)
+	b.see("bob's page", "engineer", "member of Backend → in Engineering (tenant scope)")
+	b.shot("user-nested-via")
+	b.load("follow the path", chromedp.Click(chromedp.Search(`//ul[@class="sources"]//a[text()="Backend"]`)))
+	b.see("Backend's page", "Backend", "bob@acme.example")
+
+	// Organizations > Members: add dave by search, then a role for him there.
+	b.open("/dashboard/organizations/" + org)
+	b.load("Members tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[text()="Members"]`)))
+	b.see("empty members", "No explicit members yet")
+	b.load("Add Members", chromedp.Click(chromedp.Search(`//a[text()="Add Members"]`)))
+	b.do("search dave", chromedp.SendKeys(chromedp.ID("search"), "dave"))
+	b.load("search", chromedp.Submit(chromedp.ID("search")))
+	b.do("pick dave", chromedp.Click(chromedp.Search(`//label[strong[text()="dave@acme.example"]]`)))
+	b.shot("organization-members-add")
+	b.load("Add", chromedp.Click(chromedp.Search(`//button[normalize-space()="Add"]`)))
+	b.see("members", "1 member added", "dave@acme.example")
+	b.shot("organization-members")
+	b.load("open dave", chromedp.Click(chromedp.Search(`//a[text()="dave@acme.example"]`)))
+	b.see("member page", "Roles in acme", "Explicit")
+	b.load("Assign Roles", chromedp.Click(chromedp.Search(`//a[text()="Assign Roles"]`)))
+	b.do("pick billing", chromedp.Click(chromedp.Search(`//label[strong[text()="billing"]]`)))
+	b.load("Assign", chromedp.Click(chromedp.Search(`//button[normalize-space()="Assign"]`)))
+	b.see("member roles", "1 role assigned", "billing", "assigned to the user in this organization")
+	b.shot("organization-member")
+	assertIDs(t, "dave's roles in acme", answerIDs(s.api(t, "GET", "/organizations/"+org+"/members/"+dave+"/roles", nil, http.StatusOK), "roles", "id"), []string{billing})
+	if got := effectiveRoleNames(t, s, dave, org); !mapsEqual(got, map[string][]string{"billing": {"direct::organization"}}) {
+		t.Errorf("dave's effective roles in acme: %v, want billing, direct in the organization", got)
+	}
+
+	// The role delete page lists a direct user binding and an org binding.
+	s.api(t, "POST", "/users/"+alice+"/roles", map[string]any{"roles": []string{billing}}, http.StatusNoContent)
+	s.api(t, "POST", "/organizations/"+org+"/groups/"+backend+"/roles", map[string]any{"roles": []string{billing}}, http.StatusNoContent)
+	b.open("/dashboard/roles/" + billing)
+	b.load("delete role", chromedp.Click(chromedp.Search(`//a[text()="Delete role"]`)))
+	b.see("delete confirmation", "Delete role billing?", "removes 3 bindings", "No Enterprise Group carries it",
+		"Users assigned directly", "alice@acme.example", "Organization Groups", "Backend in organization acme",
+		"Organization members", "dave@acme.example in organization acme")
+	b.shot("role-delete-all-kinds")
+
+	// Revoke the login-server key with the trash icon: it stops working.
+	b.open("/dashboard/api-keys")
+	b.do("trash the key", chromedp.Click(chromedp.CSS(`button[aria-label="Revoke API key login-server"]`)))
+	b.confirmDialog("Revoke API key login-server? Anything that uses it is refused from now on.", "api-key-revoke-dialog")
+	b.see("revoked", "API key login-server revoked")
+	if resp, _ := call(t, "POST", s.URL+"/api/v2/effective-roles/query", loginKey, map[string]any{"subjects": []any{map[string]any{"user_id": bob}}}); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the revoked key on the login query: %d, want 401", resp.StatusCode)
+	}
+	t.Logf("browser flow took %s; screenshots in %s", time.Since(start).Round(time.Millisecond), b.shots)
 }

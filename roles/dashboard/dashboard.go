@@ -250,10 +250,31 @@ func (p pageData) TargetURL(typ, id string) string {
 		"connection": "/connections/", "group": "/groups/", "user": "/users/",
 		"role": "/roles/", "organization": "/organizations/",
 	}[typ]
+	switch typ {
+	case "tenant":
+		return p.Base + "/settings"
+	case "api_key":
+		return p.Base + "/api-keys"
+	}
 	if section == "" || id == "" {
 		return ""
 	}
 	return p.Base + section + url.PathEscape(id)
+}
+
+// Checked reports whether a refused form had value among the values of
+// field (a checkbox or radio to show as it was), or def when there was no
+// refused form.
+func (p pageData) Checked(field, value string, def bool) bool {
+	if p.Flash.Form == nil {
+		return def
+	}
+	for _, v := range p.Flash.Form[field] {
+		if v == value {
+			return true
+		}
+	}
+	return false
 }
 
 // render writes a page. s may be nil (sign-in page).
@@ -335,13 +356,28 @@ func (d *Dashboard) routes() {
 	d.handle("POST", "/organizations/{id}/connections", d.enableOrganizationConnection)
 	d.handle("POST", "/organizations/{id}/connections/{connection_id}", d.updateOrganizationConnection)
 	d.handle("POST", "/organizations/{id}/connections/{connection_id}/remove", d.disableOrganizationConnection)
+	d.handle("GET", "/organizations/{id}/members", d.organizationMembers)
+	d.handle("POST", "/organizations/{id}/members", d.addMembers)
+	d.handle("GET", "/organizations/{id}/members/add", d.addMembersPage)
+	d.handle("POST", "/organizations/{id}/members/remove", d.removeMember)
+	d.handle("GET", "/organizations/{id}/members/{user_id}", d.organizationMember)
+	d.handle("GET", "/organizations/{id}/members/{user_id}/roles/assign", d.assignRolesPage)
+	d.handle("POST", "/organizations/{id}/members/{user_id}/roles", d.assignRoles)
+	d.handle("POST", "/organizations/{id}/members/{user_id}/roles/remove", d.removeRole)
 	d.handle("GET", "/organizations/{id}/groups", d.organizationGroups)
 	d.handle("GET", "/organizations/{id}/groups/{group_id}", d.organizationGroup)
 	d.handle("GET", "/organizations/{id}/groups/{group_id}/roles/assign", d.assignRolesPage)
 	d.handle("POST", "/organizations/{id}/groups/{group_id}/roles", d.assignRoles)
 	d.handle("POST", "/organizations/{id}/groups/{group_id}/roles/remove", d.removeRole)
 
+	d.handle("GET", "/api-keys", d.apiKeys)
+	d.handle("POST", "/api-keys", d.createAPIKey)
+	d.handle("POST", "/api-keys/{id}/revoke", d.revokeAPIKey)
+
 	d.handle("GET", "/logs", d.logs)
+
+	d.handle("GET", "/settings", d.settings)
+	d.handle("POST", "/settings", d.updateSettings)
 
 	// Anything else under the base path is a plain 404 page.
 	d.handle("GET", "/", func(w http.ResponseWriter, r *http.Request, s *session) error {

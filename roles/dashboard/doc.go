@@ -1,8 +1,10 @@
 // Package dashboard owns Rolecall's web admin, served at /dashboard/: the
 // pages for connections and their SCIM tokens, Enterprise Groups and their
-// roles, users and their effective roles (with why), roles, organizations
-// with their groups' roles, and the audit log, plus the signed-in session
-// that drives them.
+// roles, users and their effective roles (with why, including the path of
+// member groups when nested group roles are on), roles (whose delete
+// confirmation lists every binding it removes), organizations with their
+// members' and groups' roles, Management API keys, the tenant's settings and
+// the audit log, plus the signed-in session that drives them.
 //
 // Every page reads and every form writes through the Management API, called
 // in-process: the dashboard builds an *http.Request carrying the session's API
@@ -16,6 +18,10 @@
 // cookie names a server-side record holding the key's secret, which never
 // reaches a cookie or a page. Every POST carries the session's CSRF token and
 // must come from the dashboard's own origin; GET never changes state.
+//
+// Secrets (a new SCIM token, a new API key) are shown once, on the answer
+// to the form that creates them: rendered with Cache-Control: no-store,
+// never redirected to, never kept in the session or a flash.
 //
 // Pages are html/template, with one hand-written CSS file and a little
 // hand-written JavaScript (copy buttons, confirmation dialogs, the role

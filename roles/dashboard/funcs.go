@@ -24,7 +24,9 @@ var sections = []struct {
 	{"users", "Users", "User Management", "/users", roles.ScopeReadUsers},
 	{"roles", "Roles", "", "/roles", roles.ScopeReadRoles},
 	{"organizations", "Organizations", "", "/organizations", roles.ScopeReadOrganizations},
+	{"api-keys", "API keys", "", "/api-keys", roles.ScopeReadAPIKeys},
 	{"logs", "Audit log", "", "/logs", roles.ScopeReadLogs},
+	{"settings", "Settings", "", "/settings", roles.ScopeReadTenantSettings},
 }
 
 // strategies are the connection strategies the API accepts, as Auth0 names
@@ -61,6 +63,7 @@ var eventTypes = []string{
 	"role.created", "role.deleted", "role.updated",
 	"scim_configuration.created", "scim_configuration.deleted", "scim_configuration.updated",
 	"scim_token.created", "scim_token.deleted",
+	"tenant.settings.updated",
 	"user.created", "user.deleted", "user.role.assigned", "user.role.deleted", "user.updated",
 }
 
@@ -112,11 +115,20 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"changes":    changes,
-	"errinfo":    errInfo,
-	"join":       strings.Join,
-	"hasPrefix":  strings.HasPrefix,
-	"pathEscape": url.PathEscape,
+	// more is how many of total a list leaves out after showing shown.
+	"more": func(total, shown int) int {
+		if total > shown {
+			return total - shown
+		}
+		return 0
+	},
+	"scopeSummary":   scopeSummary,
+	"memberQuestion": removeMemberQuestion,
+	"changes":        changes,
+	"errinfo":        errInfo,
+	"join":           strings.Join,
+	"hasPrefix":      strings.HasPrefix,
+	"pathEscape":     url.PathEscape,
 	"sortedKeys": func(m map[string]string) []string {
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -125,6 +137,59 @@ var funcs = template.FuncMap{
 		sort.Strings(keys)
 		return keys
 	},
+}
+
+// keyPreset is a ready-made set of scopes for a new API key.
+type keyPreset struct {
+	Value, Label, Help string
+	Scopes             []string // nil for "choose scopes"
+}
+
+// readScopes are every read:… scope, the Read-only preset.
+var readScopes = func() []string {
+	var out []string
+	for _, s := range roles.AllScopes {
+		if strings.HasPrefix(s, "read:") {
+			out = append(out, s)
+		}
+	}
+	return out
+}()
+
+// keyPresets are the scope presets the API keys page offers, the login
+// server's first: it is what most keys are for.
+var keyPresets = []keyPreset{
+	{"login", "Login server", "Only read:user_effective_roles: enough for POST /api/v2/effective-roles/query at login, and nothing else.", []string{roles.ScopeReadUserEffectiveRoles}},
+	{"read-only", "Read-only", "Every read:… scope: sees everything, including the audit log, and changes nothing.", readScopes},
+	{"full", "Full access", "Every scope, including creating and revoking API keys. Keep it for administrators.", roles.AllScopes},
+	{"custom", "Choose scopes", "Pick the scopes below.", nil},
+}
+
+// scopeSummary names a scope list the way the presets do when it is one of
+// them, else "" (pages then list the scopes).
+func scopeSummary(scopes []string) string {
+	same := func(want []string) bool {
+		if len(scopes) != len(want) {
+			return false
+		}
+		set := map[string]bool{}
+		for _, s := range scopes {
+			set[s] = true
+		}
+		for _, s := range want {
+			if !set[s] {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case same(roles.AllScopes):
+		return "Full access (every scope)"
+	case same(readScopes):
+		return "Read-only (every read:… scope)"
+	}
+	return ""
 }
 
 // when formats a time for people: UTC, to the minute.

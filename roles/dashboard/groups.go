@@ -132,9 +132,10 @@ func (d *Dashboard) groupRoles(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 // bindingTarget is what roles are assigned to from a page: an Enterprise
-// Group (tenant scope), an Organization Group, or a user (directly).
+// Group (tenant scope), an Organization Group, an organization's member, or
+// a user (directly).
 type bindingTarget struct {
-	Kind        string // "group", "organization group", "user"
+	Kind        string // "group", "organization group", "organization member", "user"
 	API         string // the API's roles collection of the target
 	Page        string // the dashboard page listing the target's roles
 	Self        string // the dashboard path the assign/remove routes hang off
@@ -145,6 +146,11 @@ type bindingTarget struct {
 
 func (d *Dashboard) targetOf(r *http.Request) bindingTarget {
 	switch {
+	case strings.HasPrefix(r.URL.Path, d.path("/organizations/")) && r.PathValue("user_id") != "":
+		org, u := seg(r.PathValue("id")), seg(r.PathValue("user_id"))
+		self := d.path("/organizations/" + org + "/members/" + u)
+		return bindingTarget{Kind: "organization member", API: "/organizations/" + org + "/members/" + u + "/roles", Page: self, Self: self,
+			AssignScope: roles.ScopeCreateOrganizationMemberRoles, RemoveScope: roles.ScopeDeleteOrganizationMemberRoles, Section: "organizations"}
 	case strings.HasPrefix(r.URL.Path, d.path("/organizations/")):
 		org, g := seg(r.PathValue("id")), seg(r.PathValue("group_id"))
 		self := d.path("/organizations/" + org + "/groups/" + g)
@@ -168,6 +174,20 @@ func (d *Dashboard) targetName(r *http.Request, s *session, t bindingTarget) (st
 		var u user
 		err := d.call(r, s, "GET", "/users/"+seg(r.PathValue("id")), nil, &u)
 		return "user " + u.UserName, err
+	case "organization member":
+		var o organization
+		if err := d.call(r, s, "GET", "/organizations/"+seg(r.PathValue("id")), nil, &o); err != nil {
+			return "", err
+		}
+		name := r.PathValue("user_id")
+		if s.scopes[roles.ScopeReadUsers] {
+			var u user
+			if err := d.call(r, s, "GET", "/users/"+seg(name), nil, &u); err != nil {
+				return "", err
+			}
+			name = u.UserName
+		}
+		return "member " + name + " of organization " + o.Name, nil
 	case "organization group":
 		var o organization
 		if err := d.call(r, s, "GET", "/organizations/"+seg(r.PathValue("id")), nil, &o); err != nil {

@@ -59,7 +59,7 @@ func TestEveryPageRenders(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	b.signIn(adminToken)
-	empty := []string{"/dashboard/connections", "/dashboard/groups", "/dashboard/users", "/dashboard/roles", "/dashboard/organizations", "/dashboard/logs"}
+	empty := []string{"/dashboard/connections", "/dashboard/groups", "/dashboard/users", "/dashboard/roles", "/dashboard/organizations", "/dashboard/logs", "/dashboard/api-keys"}
 	for _, path := range empty {
 		p := b.visit(path)
 		mustContain(t, path+" empty", p.body, `class="empty"`)
@@ -69,28 +69,38 @@ func TestEveryPageRenders(t *testing.T) {
 	e.apiCall("POST", "/organizations/"+f.org+"/enabled_connections", map[string]any{"connection_id": f.con, "assign_membership_on_login": true}, 201)
 	e.apiCall("POST", "/organizations/"+f.org+"/groups/"+f.ops+"/roles", map[string]any{"roles": []string{f.viewer}}, 204)
 	e.apiCall("POST", "/roles/"+f.admin+"/permissions", map[string]any{"permissions": []map[string]string{{"resource_server_identifier": "https://api.acme.example", "permission_name": "write:all"}}}, 201)
+	e.apiCall("POST", "/organizations/"+f.org+"/members", map[string]any{"members": []string{f.alice}}, 204)
+	e.apiCall("POST", "/organizations/"+f.org+"/members/"+f.alice+"/roles", map[string]any{"roles": []string{f.viewer}}, 204)
+	e.key("login server", roles.ScopeReadUserEffectiveRoles)
 	pages := map[string][]string{
-		"/dashboard/":                                                              {"Connections"},
-		"/dashboard/connections":                                                   {"acme-okta"},
-		"/dashboard/connections/" + f.con:                                          {"/scim/v2/connections/" + f.con, "Generate New Token"},
-		"/dashboard/groups?search=eng":                                             {"Engineering"},
-		"/dashboard/groups/" + f.eng:                                               {"alice", "bob", "acme-okta"},
-		"/dashboard/groups/" + f.eng + "/roles":                                    {"admin", "Remove role admin", "Assign Roles"},
-		"/dashboard/groups/" + f.eng + "/roles/assign":                             {"viewer", "Already assigned"},
-		"/dashboard/users?search=alice@":                                           {"alice", "ext-alice"},
-		"/dashboard/users/" + f.alice:                                              {"Active", "Engineering", "admin", "Enterprise Group"},
-		"/dashboard/users/" + f.bob + "?organization_id=" + f.org:                  {"viewer", "organization scope"},
-		"/dashboard/roles":                                                         {"admin", "viewer"},
-		"/dashboard/roles/" + f.admin:                                              {"write:all", "Engineering"},
-		"/dashboard/roles/" + f.admin + "/delete":                                  {"Engineering", "Delete role and its bindings"},
-		"/dashboard/organizations":                                                 {"acme"},
-		"/dashboard/organizations/" + f.org:                                        {"Acme Inc.", "Delete organization"},
-		"/dashboard/organizations/" + f.org + "/connections":                       {"acme-okta", "Turn off"},
-		"/dashboard/organizations/" + f.org + "/groups":                            {"Operations", "Engineering"},
-		"/dashboard/organizations/" + f.org + "/groups/" + f.ops:                   {"viewer", "Effective"},
-		"/dashboard/organizations/" + f.org + "/groups/" + f.ops + "/roles/assign": {"admin"},
-		"/dashboard/logs":                                                          {"group.role.assigned", "bootstrap"},
-		"/dashboard/logs?type=role.created":                                        {"role.created"},
+		"/dashboard/":                                                                 {"Connections"},
+		"/dashboard/connections":                                                      {"acme-okta"},
+		"/dashboard/connections/" + f.con:                                             {"/scim/v2/connections/" + f.con, "Generate New Token"},
+		"/dashboard/groups?search=eng":                                                {"Engineering"},
+		"/dashboard/groups/" + f.eng:                                                  {"alice", "bob", "acme-okta"},
+		"/dashboard/groups/" + f.eng + "/roles":                                       {"admin", "Remove role admin", "Assign Roles"},
+		"/dashboard/groups/" + f.eng + "/roles/assign":                                {"viewer", "Already assigned"},
+		"/dashboard/users?search=alice@":                                              {"alice", "ext-alice"},
+		"/dashboard/users/" + f.alice:                                                 {"Active", "Engineering", "admin", "Enterprise Group"},
+		"/dashboard/users/" + f.bob + "?organization_id=" + f.org:                     {"viewer", "organization scope"},
+		"/dashboard/roles":                                                            {"admin", "viewer"},
+		"/dashboard/roles/" + f.admin:                                                 {"write:all", "Engineering"},
+		"/dashboard/roles/" + f.admin + "/delete":                                     {"Engineering", "Delete role and its bindings"},
+		"/dashboard/roles/" + f.viewer + "/delete":                                    {"Operations", "alice", "Organization members"},
+		"/dashboard/organizations":                                                    {"acme"},
+		"/dashboard/organizations/" + f.org:                                           {"Acme Inc.", "Delete organization"},
+		"/dashboard/organizations/" + f.org + "/connections":                          {"acme-okta", "Turn off"},
+		"/dashboard/organizations/" + f.org + "/groups":                               {"Operations", "Engineering"},
+		"/dashboard/organizations/" + f.org + "/groups/" + f.ops:                      {"viewer", "Effective"},
+		"/dashboard/organizations/" + f.org + "/groups/" + f.ops + "/roles/assign":    {"admin"},
+		"/dashboard/organizations/" + f.org + "/members":                              {"alice", "Add Members", "Remove member alice"},
+		"/dashboard/organizations/" + f.org + "/members/add?search=bob":               {"bob", "Add"},
+		"/dashboard/organizations/" + f.org + "/members/" + f.alice:                   {"Roles in acme", "viewer", "Remove role viewer", "Effective roles in acme"},
+		"/dashboard/organizations/" + f.org + "/members/" + f.alice + "/roles/assign": {"admin", "Already assigned"},
+		"/dashboard/api-keys":                                                         {"login server", "read:user_effective_roles", "Create API key"},
+		"/dashboard/settings":                                                         {"Nested group roles", "Turn on nested group roles"},
+		"/dashboard/logs":                                                             {"group.role.assigned", "bootstrap"},
+		"/dashboard/logs?type=role.created":                                           {"role.created"},
 	}
 	for path, wants := range pages {
 		p := b.visit(path)

@@ -91,18 +91,32 @@ func (d *Dashboard) updateRole(w http.ResponseWriter, r *http.Request, s *sessio
 	return d.done(w, r, s, d.path("/roles/"+seg(id)), err, "Role saved.")
 }
 
-// deleteListLimit bounds the groups the delete confirmation lists by name.
+// deleteListLimit bounds how many bindings of each kind the delete
+// confirmation lists by name; it counts the rest.
 const deleteListLimit = 100
 
 type deleteRolePage struct {
-	Role       role
-	Groups     []group
-	Names      map[string]string
-	MoreGroups bool
+	Role            role
+	Names           map[string]string // connection names
+	Groups          []group
+	GroupsTotal     int
+	Users           []member
+	UsersTotal      int
+	OrgGroups       []orgBinding
+	OrgGroupsTotal  int
+	OrgMembers      []orgBinding
+	OrgMembersTotal int
 }
 
-// deleteRolePage confirms a role's deletion, listing the Enterprise Group
-// bindings it removes.
+// Total is how many bindings the delete removes.
+func (p deleteRolePage) Total() int {
+	return p.GroupsTotal + p.UsersTotal + p.OrgGroupsTotal + p.OrgMembersTotal
+}
+
+// deleteRolePage confirms a role's deletion, listing the bindings it removes,
+// of all four kinds: Enterprise Groups, users directly, and inside
+// organizations, groups and members. Each list shows its first
+// deleteListLimit and counts the rest.
 func (d *Dashboard) deleteRolePage(w http.ResponseWriter, r *http.Request, s *session) error {
 	id := r.PathValue("id")
 	var p deleteRolePage
@@ -113,11 +127,26 @@ func (d *Dashboard) deleteRolePage(w http.ResponseWriter, r *http.Request, s *se
 	if _, p.Names, err = d.connectionNames(r, s); err != nil {
 		return err
 	}
+	first := query("take", strconv.Itoa(deleteListLimit), "include_totals", "true")
 	var groups groupList
-	if err := d.call(r, s, "GET", "/roles/"+seg(id)+"/groups"+query("take", strconv.Itoa(deleteListLimit)), nil, &groups); err != nil {
+	if err := d.call(r, s, "GET", "/roles/"+seg(id)+"/groups"+first, nil, &groups); err != nil {
 		return err
 	}
-	p.Groups, p.MoreGroups = groups.Groups, groups.Next != ""
+	p.Groups, p.GroupsTotal = groups.Groups, groups.Total
+	var users roleUserList
+	if err := d.call(r, s, "GET", "/roles/"+seg(id)+"/users"+first, nil, &users); err != nil {
+		return err
+	}
+	p.Users, p.UsersTotal = users.Users, users.Total
+	var og, om orgBindingList
+	if err := d.call(r, s, "GET", "/roles/"+seg(id)+"/organization-bindings"+first+"&type=group", nil, &og); err != nil {
+		return err
+	}
+	p.OrgGroups, p.OrgGroupsTotal = og.Bindings, og.Total
+	if err := d.call(r, s, "GET", "/roles/"+seg(id)+"/organization-bindings"+first+"&type=member", nil, &om); err != nil {
+		return err
+	}
+	p.OrgMembers, p.OrgMembersTotal = om.Bindings, om.Total
 	d.render(w, r, s, http.StatusOK, "role_delete", pageData{Title: "Delete " + p.Role.Name, Section: "roles", Data: p})
 	return nil
 }

@@ -280,3 +280,59 @@ func TestPagesAreNeitherCachedNorFramed(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryFormRouteRefusesAPostWithoutTheToken: each of the dashboard's
+// forms, old and new, refuses a same-origin POST without the session's CSRF
+// token (even confirmed) and changes nothing.
+func TestEveryFormRouteRefusesAPostWithoutTheToken(t *testing.T) {
+	e := newEnv(t)
+	f := e.fixture()
+	e.apiCall("POST", "/organizations/"+f.org+"/members", map[string]any{"members": []string{f.alice}}, 204)
+	keyID, _ := e.key("victim", roles.ScopeReadRoles)
+	tok := e.apiCall("POST", "/connections/"+f.con+"/scim-configuration/tokens", map[string]any{}, 201)["token_id"].(string)
+	b := e.browser()
+	b.signIn(adminToken)
+	org := "/dashboard/organizations/" + f.org
+	forms := map[string]url.Values{
+		"/dashboard/connections":                                         {"name": {"x"}, "strategy": {"okta"}},
+		"/dashboard/connections/" + f.con + "/delete":                    {},
+		"/dashboard/connections/" + f.con + "/scim":                      {},
+		"/dashboard/connections/" + f.con + "/tokens":                    {},
+		"/dashboard/connections/" + f.con + "/tokens/" + tok + "/revoke": {},
+		"/dashboard/groups/" + f.eng + "/roles":                          {"roles": {f.admin}},
+		"/dashboard/groups/" + f.eng + "/roles/remove":                   {"role": {f.admin}},
+		"/dashboard/users/" + f.alice + "/roles":                         {"roles": {f.admin}},
+		"/dashboard/users/" + f.alice + "/roles/remove":                  {"role": {f.admin}},
+		"/dashboard/roles":                                               {"name": {"x"}},
+		"/dashboard/roles/" + f.admin:                                    {"name": {"x"}},
+		"/dashboard/roles/" + f.admin + "/delete":                        {},
+		"/dashboard/roles/" + f.admin + "/permissions":                   {"resource_server_identifier": {"a"}, "permission_name": {"b"}},
+		"/dashboard/roles/" + f.admin + "/permissions/remove":            {"resource_server_identifier": {"a"}, "permission_name": {"b"}},
+		"/dashboard/organizations":                                       {"name": {"x"}},
+		org:                                                              {"name": {"x"}},
+		org + "/delete":                                                  {},
+		org + "/connections":                                             {"connection_id": {f.con}},
+		org + "/connections/" + f.con:                                    {"assign_membership_on_login": {"on"}},
+		org + "/connections/" + f.con + "/remove":                        {},
+		org + "/groups/" + f.eng + "/roles":                              {"roles": {f.admin}},
+		org + "/groups/" + f.eng + "/roles/remove":                       {"role": {f.admin}},
+		org + "/members":                                                 {"members": {f.bob}},
+		org + "/members/remove":                                          {"user_id": {f.alice}},
+		org + "/members/" + f.alice + "/roles":                           {"roles": {f.admin}},
+		org + "/members/" + f.alice + "/roles/remove":                    {"role": {f.admin}},
+		"/dashboard/api-keys":                                            {"name": {"x"}, "preset": {"login"}},
+		"/dashboard/api-keys/" + keyID + "/revoke":                       {},
+		"/dashboard/settings":                                            {"nested_group_roles": {"on"}},
+	}
+	for path, form := range forms {
+		t.Run(path, func(t *testing.T) {
+			form.Set("confirm", "yes")
+			e.unchanged(func() {
+				p := b.postWith(path, form, nil)
+				if p.status != http.StatusForbidden || !strings.Contains(p.body, "nothing changed") {
+					t.Errorf("POST %s without the CSRF token: %d, want 403 saying nothing changed", path, p.status)
+				}
+			})
+		})
+	}
+}

@@ -44,19 +44,50 @@ type group struct {
 type groupList struct {
 	Groups []group `json:"groups"`
 	Next   string  `json:"next"`
+	Total  int     `json:"total"` // with include_totals=true
 }
 
+// member is a group's member (a user, or a group when Type is "group"), an
+// organization's explicit member, or a user a role is assigned to directly.
 type member struct {
-	UserID      string `json:"user_id"`
-	UserName    string `json:"user_name"`
-	DisplayName string `json:"display_name"`
-	Active      bool   `json:"active"`
-	Type        string `json:"type"`
+	UserID       string `json:"user_id"`
+	ConnectionID string `json:"connection_id"`
+	UserName     string `json:"user_name"`
+	DisplayName  string `json:"display_name"`
+	Email        string `json:"email"`
+	Active       bool   `json:"active"`
+	Type         string `json:"type"`
 }
 
 type memberList struct {
 	Members []member `json:"members"`
 	Next    string   `json:"next"`
+}
+
+// roleUserList is GET /roles/{id}/users.
+type roleUserList struct {
+	Users []member `json:"users"`
+	Next  string   `json:"next"`
+	Total int      `json:"total"`
+}
+
+// orgBinding is one binding of a role inside an organization, to a group
+// (Type "group") or to a member (Type "member").
+type orgBinding struct {
+	Type             string `json:"type"`
+	OrganizationID   string `json:"organization_id"`
+	OrganizationName string `json:"organization_name"`
+	GroupID          string `json:"group_id"`
+	GroupName        string `json:"group_name"`
+	UserID           string `json:"user_id"`
+	UserName         string `json:"user_name"`
+	ConnectionID     string `json:"connection_id"`
+}
+
+type orgBindingList struct {
+	Bindings []orgBinding `json:"bindings"`
+	Next     string       `json:"next"`
+	Total    int          `json:"total"`
 }
 
 type role struct {
@@ -130,6 +161,13 @@ type source struct {
 	GroupID   string `json:"group_id"`
 	GroupName string `json:"group_name"`
 	Scope     string `json:"scope"` // tenant or organization
+	// Via is the path from the user's own group up to, not including, the
+	// group above (nested group roles on): the user is in Via[0], which is
+	// in Via[1], …, which is in the group the role is bound to.
+	Via []struct {
+		GroupID   string `json:"group_id"`
+		GroupName string `json:"group_name"`
+	} `json:"via"`
 }
 
 type effectiveRole struct {
@@ -198,4 +236,23 @@ type logEntry struct {
 type logList struct {
 	Logs []logEntry `json:"logs"`
 	Next string     `json:"next"`
+}
+
+type apiKey struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Scopes     []string   `json:"scopes"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	Key        string     `json:"key"` // the secret: only in the create answer
+}
+
+type apiKeyList struct {
+	APIKeys []apiKey `json:"api_keys"`
+}
+
+type tenantSettings struct {
+	Flags struct {
+		NestedGroupRoles bool `json:"nested_group_roles"`
+	} `json:"flags"`
 }

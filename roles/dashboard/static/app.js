@@ -1,5 +1,6 @@
 // Rolecall dashboard: a little hand-written script. Every page works without
-// it; it adds copy buttons, confirmation dialogs and the role filter.
+// it; it adds copy buttons, confirmation dialogs, the role filter, and
+// selects "Choose scopes" when a scope is ticked.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -69,5 +70,16 @@ document.addEventListener("DOMContentLoaded", function () {
       if (none) none.hidden = shown !== 0;
     };
     input.addEventListener("input", apply);
+  });
+
+  // Scope checkboxes: <fieldset data-preset-custom="RADIO"> ticks the radio
+  // RADIO ("Choose scopes") when one of its boxes is ticked, since the
+  // server reads the boxes only with that choice.
+  document.querySelectorAll("fieldset[data-preset-custom]").forEach(function (set) {
+    var radio = document.getElementById(set.getAttribute("data-preset-custom"));
+    if (!radio || radio.disabled) return;
+    set.addEventListener("change", function (event) {
+      if (event.target.checked) radio.checked = true;
+    });
   });
 });
