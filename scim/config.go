@@ -8,22 +8,27 @@ import (
 const documentationURI = "https://github.com/rolecall/rolecall#readme"
 
 // serviceProviderConfig tells the truth about what this server supports
-// (RFC 7643 §5): PATCH, filtering, sorting and ETags yes; bulk and password
-// changes no. The library's own answer hard-codes every optional feature off.
-func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request, st *request) {
-	if r.Method != http.MethodGet {
-		writeError(w, r, scimErr(http.StatusMethodNotAllowed, "", "ServiceProviderConfig is read-only; use GET."))
-		return
-	}
+// (RFC 7643 §5, RFC 9865 §4): PATCH, bulk, filtering, sorting, ETags and
+// both index and cursor pagination yes; password changes no. The library's
+// own answer hard-codes every optional feature off.
+func (h *Handler) serviceProviderConfig(w http.ResponseWriter, _ *http.Request, st *request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
 		"documentationUri": documentationURI,
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"bulk":             map[string]any{"supported": true, "maxOperations": h.bulkMaxOps, "maxPayloadSize": h.bulkMaxPayload},
 		"filter":           map[string]any{"supported": true, "maxResults": h.maxResults},
 		"changePassword":   map[string]any{"supported": false},
 		"sort":             map[string]any{"supported": true},
 		"etag":             map[string]any{"supported": true},
+		"pagination": map[string]any{
+			"cursor":                  true,
+			"index":                   true,
+			"defaultPaginationMethod": "index",
+			"defaultPageSize":         h.maxResults,
+			"maxPageSize":             h.maxResults,
+			"cursorTimeout":           cursorTimeout,
+		},
 		"authenticationSchemes": []map[string]any{{
 			"type":             "oauthbearertoken",
 			"name":             "OAuth Bearer Token",
@@ -36,10 +41,4 @@ func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request, 
 			"location":     st.baseURL + "/ServiceProviderConfig",
 		},
 	})
-}
-
-// bulk answers /Bulk. Bulk is not supported (and ServiceProviderConfig says
-// so): 501 is RFC 7644's answer for an unsupported operation.
-func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, _ []byte) {
-	writeError(w, r, scimErr(http.StatusNotImplemented, "", "Bulk operations are not supported by this server (see ServiceProviderConfig)."))
 }

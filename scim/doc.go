@@ -1,31 +1,41 @@
-// Package scim is the SCIM 2.0 surface (RFC 7643/7644) over the store, at
-// /scim/v2/connections/{connection_id}/.
+// Package scim is the SCIM 2.0 surface (RFC 7643/7644, RFC 9865) over the
+// store, at /scim/v2/connections/{connection_id}/.
 //
-// It is built on github.com/elimity-com/scim, which routes and validates
-// resource requests and writes list envelopes, with our ResourceHandlers for
-// Users and Groups behind it. In front of the library, Handler does what the
-// library cannot or must not do:
+// Handler decides every route itself (see ServeHTTP and parseRoute): it
+// authenticates the bearer token against the connection in the URL (a token
+// reaches only its own connection), parses the path relative to the
+// connection (endpoint names case-insensitively, each segment unescaped
+// once), checks the method and then the token's scopes for that route, reads
+// the body under the size limit (413), and serves the request. A path that
+// names no endpoint is a 404; there is no other way in. The endpoints:
 //
-//   - bearer-token authentication scoped to the connection in the URL (a token
-//     reaches only its own connection) and per-operation scopes;
-//   - reading the body under the size limit (413) and normalising the quirky
-//     bodies Okta and Entra ID send before the library validates them;
-//   - PATCH, which the library would validate by re-parsing every path with
-//     filter-parser (~0.1–0.8 ms each, fatal for 1,000-operation PATCHes):
-//     we apply it ourselves with document's cached parser;
-//   - list GETs, for the same reason: the library re-parses the filter and
-//     rebuilds schemas on every request, three quarters of the cost of the
-//     userName lookup Okta and Entra send before every create;
-//   - POST, the hottest write: our normalisation already validates the body
-//     against the same elimity schema definitions, and the response is
-//     rendered from the document in hand; the library's second decode,
-//     validation and render cost a fifth of the request;
-//   - POST /.search, ServiceProviderConfig (the library's hard-codes every
-//     optional feature off), If-None-Match → 304, Bulk.
+//   - /Users and /Groups, with /{id} and /.search: reads, lists, POST, PUT,
+//     PATCH and DELETE, all rendered here (resource.go), so every endpoint
+//     renders a resource the same way and the projection rules (RFC 7643
+//     §3.1's "returned") hold everywhere. PATCH is applied with document's
+//     cached parser: the library would re-parse every path with
+//     filter-parser (~0.1–0.8 ms each, fatal for 1,000-operation PATCHes).
+//   - / and /.search: queries across Users and Groups (RFC 7644 §3.4.2.1),
+//     which need both read scopes.
+//   - /Bulk (bulk.go): each operation goes through the same route, scope
+//     check, handler and audit as its single request.
+//   - /ServiceProviderConfig, which tells the truth about what is supported.
+//   - /Schemas and /ResourceTypes, which github.com/elimity-com/scim serves
+//     from its schema definitions; nothing else reaches the library.
+//   - /Me answers 501.
+//
+// Lists (list.go) page by startIndex/count or by cursor (cursor.go): the
+// cheapest plan is chosen (creation-order indexes, an index lookup, a
+// member's groups, a scan) and every plan lists in creation order unless
+// sorted, so a query pages the same whichever way its filter is written.
+//
+// A User's representation lists its groups, so its ETag covers them (see
+// userVersion); a Group's is its record's revision, which membership changes
+// move.
 //
 // Every error leaving this package is a SCIM error body: store errors are
-// mapped in exactly one function (scimError), and nothing else ever reaches
-// the library, which would turn it into a 500 carrying the raw error text.
+// mapped in exactly one function (scimError), and internal errors are logged,
+// never shown.
 //
 // It depends on store and scim/document and never imports roles.
 package scim

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/rs/zerolog"
@@ -58,6 +59,11 @@ func scimError(r *http.Request, err error) scimerrors.ScimError {
 
 // writeError writes err as a SCIM error body.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var mna methodNotAllowed
+	if errors.As(err, &mna) {
+		w.Header().Set("Allow", strings.Join(mna.allowed, ", "))
+		err = mna.ScimError
+	}
 	se := scimError(r, err)
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="rolecall"`)

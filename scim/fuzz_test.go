@@ -103,14 +103,26 @@ var fuzzSeeds = []struct {
 	{"PATCH", "/Users/{{u1}}", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"userName","value":"u2@fuzz.test"}]}`},
 	{"POST", "/Users/.search", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"emails[type eq \"work\"]","startIndex":-1,"count":1e3}`},
 	{"POST", "/Bulk", `{}`},
+	{"POST", "/Bulk", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"failOnErrors":2,"Operations":[{"method":"POST","path":"/Groups","bulkId":"g","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"bulk","members":[{"value":"bulkId:u"}]}},{"method":"POST","path":"/Users","bulkId":"u","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bulk@fuzz.test"}},{"method":"PATCH","path":"/Groups/{{g}}","version":"W/\"1\"","data":{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"bulkId:u"}]}]}},{"method":"DELETE","path":"/Users/bulkId:nowhere"},{"method":"PUT","path":"/Users/{{u2}}","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"u2@fuzz.test"}}]}`},
+	{"POST", "/Bulk", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{"method":"POST","path":"/Groups","bulkId":"a","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"a","members":[{"value":"bulkId:b"}]}},{"method":"POST","path":"/Groups","bulkId":"b","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"b","members":[{"value":"bulkId:a"}]}}]}`},
+	{"GET", "/?filter=userName sw \"u\" or displayName pr&sortBy=displayName&count=2", ""},
+	{"POST", "/.search", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"meta.resourceType eq \"Group\"","cursor":"","count":1}`},
+	{"GET", "/Users?cursor&count=1", ""},
+	{"GET", "/Users?cursor=eyJxIjoieCJ9&count=1", ""},
+	{"GET", "/Groups?cursor&sortBy=displayName&filter=members eq \"{{u1}}\"", ""},
+	{"POST", "/Users/.search", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"cursor":"","startIndex":1}`},
+	{"HEAD", "/users/{{u1}}", ""},
+	{"DELETE", "/v2/Users/{{u1}}", ""},
+	{"GET", "/Me", ""},
+	{"PATCH", "/Users/{{u1}}", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"x509Certificates","value":[{"value":"not base64!"}]}]}`},
 	{"FROB", "/Users", ""},
 }
 
 // FuzzSCIMRequest sends arbitrary requests, with a valid all-scopes token, to
 // a connection holding users u1 and u2 and a group g with u1. Properties: no
 // panic; no 5xx (but the documented 501s); a 4xx or 5xx is a SCIM error and
-// changes nothing (the store revision stays); a successful write answers
-// Rolecall-Revision.
+// changes nothing (the store revision stays); a successful write (Bulk
+// included) answers Rolecall-Revision.
 func FuzzSCIMRequest(f *testing.F) {
 	db := storetest.Open(f, store.Options{NoSync: true})
 	h := limitBody(1<<20, scim.NewHandler(db, scim.Options{PublicURL: "https://rolecall.test"}))

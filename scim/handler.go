@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -31,15 +30,27 @@ type Options struct {
 	// PublicURL is the externally visible scheme://host[:port] used in
 	// meta.location and Location headers; empty means derived per request.
 	PublicURL string
-	// MaxResults caps count on list requests (default 1000).
+	// MaxResults caps count on list requests (default 1000); it is also the
+	// default page size.
 	MaxResults int
+	// BulkMaxOperations caps the operations of one bulk request (default
+	// 1000).
+	BulkMaxOperations int
+	// BulkMaxPayload caps the size in bytes of a bulk request body (default
+	// 1 MiB). The server's own body limit applies first: keep this at or
+	// below it, so that ServiceProviderConfig tells the truth.
+	BulkMaxPayload int
 }
 
 // Handler serves SCIM for every connection. It is safe for concurrent use.
 type Handler struct {
-	db            *store.DB
-	publicURL     string
-	maxResults    int
+	db             *store.DB
+	publicURL      string
+	maxResults     int
+	bulkMaxOps     int
+	bulkMaxPayload int
+	// resourceTypes describe Users and Groups to the library, which serves
+	// /Schemas and /ResourceTypes and nothing else.
 	resourceTypes []scimlib.ResourceType
 	users         *resource
 	groups        *resource
@@ -47,9 +58,18 @@ type Handler struct {
 
 // NewHandler returns the SCIM surface over db.
 func NewHandler(db *store.DB, opts Options) *Handler {
-	h := &Handler{db: db, publicURL: strings.TrimRight(opts.PublicURL, "/"), maxResults: opts.MaxResults}
+	h := &Handler{
+		db: db, publicURL: strings.TrimRight(opts.PublicURL, "/"),
+		maxResults: opts.MaxResults, bulkMaxOps: opts.BulkMaxOperations, bulkMaxPayload: opts.BulkMaxPayload,
+	}
 	if h.maxResults <= 0 {
 		h.maxResults = 1000
+	}
+	if h.bulkMaxOps <= 0 {
+		h.bulkMaxOps = 1000
+	}
+	if h.bulkMaxPayload <= 0 {
+		h.bulkMaxPayload = 1 << 20
 	}
 	h.users = &resource{h: h, kind: kindUser, doc: document.User}
 	h.groups = &resource{h: h, kind: kindGroup, doc: document.Group}
@@ -61,21 +81,18 @@ func NewHandler(db *store.DB, opts Options) *Handler {
 			SchemaExtensions: []scimlib.SchemaExtension{
 				{Schema: schema.ExtensionEnterpriseUser()},
 			},
-			Handler: h.users,
 		},
 		{
 			ID: optional.NewString("Group"), Name: "Group", Endpoint: "/Groups",
 			Description: optional.NewString("Group"),
 			Schema:      schema.CoreGroupSchema(),
-			Handler:     h.groups,
 		},
 	}
 	return h
 }
 
-// request is the per-request state. elimity's ResourceHandler methods receive
-// only the *http.Request, so the authenticated connection travels to them in
-// the request context under an unexported key; nothing else is kept there.
+// request is the per-request state, kept in the request context under an
+// unexported key; nothing else is kept there.
 type request struct {
 	connectionID string
 	token        store.SCIMToken
@@ -93,11 +110,15 @@ type requestKey struct{}
 func stateOf(r *http.Request) *request {
 	st, _ := r.Context().Value(requestKey{}).(*request)
 	if st == nil {
-		// Only reachable if the library is called around ServeHTTP, which
+		// Only reachable if a handler is called around ServeHTTP, which
 		// never happens; fail closed with an empty connection.
 		return &request{}
 	}
 	return st
+}
+
+func withState(r *http.Request, st *request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), requestKey{}, st))
 }
 
 func (st *request) origin(r *http.Request) store.Origin {
@@ -113,15 +134,18 @@ func (h *Handler) update(r *http.Request, fn func(*store.Tx) error) error {
 	st := stateOf(r)
 	rev, err := h.db.Update(r.Context(), st.origin(r), fn)
 	if err == nil {
-		st.revision = rev
+		st.revision = max(st.revision, rev)
 	}
 	return err
 }
 
-// ServeHTTP authenticates, scopes and dispatches one SCIM request.
+// ServeHTTP authenticates, routes, scopes and serves one SCIM request. Every
+// route is decided here: the path relative to the connection is matched
+// (endpoint names case-insensitively, each segment unescaped once), the
+// method checked, then the token's scopes for that route, and only then is
+// the body read and the request served. Unknown paths are 404s.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	connectionID, sub, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
-	sub = "/" + strings.TrimSuffix(sub, "/")
+	connectionID, sub, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), PathPrefix), "/")
 	secret, ok := bearer(r)
 	if !ok {
 		writeError(w, r, scimErr(http.StatusUnauthorized, "", "Authentication required: send a SCIM bearer token in the Authorization header."))
@@ -141,12 +165,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return l.Str("connection_id", connectionID).Str("scim_token_id", token.ID)
 	})
 
-	endpoint, id := route(sub)
-	if scope := requiredScope(r.Method, endpoint, id); scope != "" && !token.HasScope(scope) {
-		writeError(w, r, scimErr(http.StatusForbidden, "", "This token lacks the %q scope this request needs.", scope))
+	st := &request{connectionID: connectionID, token: token, baseURL: h.baseURL(r) + PathPrefix + connectionID}
+	r = withState(r, st)
+	rw := &revisionWriter{ResponseWriter: w, st: st}
+
+	rt := h.parseRoute(sub)
+	if err := h.authorize(r.Method, rt, token); err != nil {
+		writeError(rw, r, err)
 		return
 	}
-
 	var body []byte
 	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
 		if body, err = readBody(r); err != nil {
@@ -154,45 +181,207 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if !errors.As(err, &tooBig) {
 				err = scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
 			}
-			writeError(w, r, err)
-			return
-		}
-	}
-
-	st := &request{connectionID: connectionID, token: token, baseURL: h.baseURL(r) + PathPrefix + connectionID}
-	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, st))
-	rw := &revisionWriter{ResponseWriter: w, st: st}
-
-	res := h.resourceFor(endpoint)
-	switch {
-	case sub == "/ServiceProviderConfig":
-		h.serviceProviderConfig(rw, r, st)
-	case sub == "/" || sub == "/.search":
-		writeError(rw, r, scimErr(http.StatusNotImplemented, "", "Queries against the server root are not supported; query /Users or /Groups."))
-	case sub == "/Bulk":
-		h.bulk(rw, r, body)
-	case res != nil && id == ".search":
-		if r.Method != http.MethodPost {
-			writeError(rw, r, scimErr(http.StatusMethodNotAllowed, "", "Use POST for %s/.search.", endpoint))
-			return
-		}
-		res.search(rw, r, body)
-	case res != nil && id != "" && r.Method == http.MethodPatch:
-		res.patch(rw, r, id, body)
-	case res != nil && id != "" && r.Method == http.MethodGet && r.Header.Get("If-None-Match") != "" && res.notModified(r, id):
-		rw.WriteHeader(http.StatusNotModified)
-	case res != nil && r.Method == http.MethodPost && id == "":
-		res.post(rw, r, body)
-	case res != nil && r.Method == http.MethodPut && id != "":
-		if err := res.prepareWrite(r, st, body); err != nil {
 			writeError(rw, r, err)
 			return
 		}
-		h.library(rw, r, endpoint, id, nil)
-	case res != nil && id == "" && r.Method == http.MethodGet:
-		res.listFromQuery(rw, r)
+	}
+	h.dispatch(rw, r, rt, body)
+}
+
+// endpoint is what a path relative to the connection names.
+type endpoint int
+
+const (
+	endpointUnknown               endpoint = iota
+	endpointRoot                           // "/": a query across resource types
+	endpointRootSearch                     // "/.search"
+	endpointResources                      // "/Users", "/Groups"
+	endpointResource                       // "/Users/{id}"
+	endpointSearch                         // "/Users/.search"
+	endpointBulk                           // "/Bulk"
+	endpointMe                             // "/Me", "/Me/…"
+	endpointServiceProviderConfig          // "/ServiceProviderConfig"
+	endpointSchemas                        // "/Schemas", "/Schemas/{urn}"
+	endpointResourceTypes                  // "/ResourceTypes", "/ResourceTypes/{name}"
+)
+
+// route is a parsed path relative to the connection.
+type route struct {
+	endpoint endpoint
+	res      *resource // the resource type of resource endpoints
+	id       string    // a resource id, schema URN or resource type name
+}
+
+// parseRoute parses the escaped path relative to the connection ("" or
+// "/Users/usr_…"). Each segment is unescaped once, so an encoded slash stays
+// inside its segment; endpoint names match case-insensitively (clients are not
+// consistent about "/users"); a trailing slash is ignored; an empty segment
+// or a deeper path names nothing.
+func (h *Handler) parseRoute(escaped string) route {
+	escaped = strings.TrimSuffix(strings.TrimPrefix(escaped, "/"), "/")
+	if escaped == "" {
+		return route{endpoint: endpointRoot}
+	}
+	parts := strings.Split(escaped, "/")
+	for i, p := range parts {
+		s, err := url.PathUnescape(p)
+		if err != nil || s == "" {
+			return route{}
+		}
+		parts[i] = s
+	}
+	name, id, hasID := parts[0], "", len(parts) == 2
+	if hasID {
+		id = parts[1]
+	}
+	if len(parts) > 2 && !strings.EqualFold(name, "Me") {
+		return route{}
+	}
+	fold := func(s string) bool { return strings.EqualFold(name, s) }
+	switch {
+	case name == ".search" && !hasID:
+		return route{endpoint: endpointRootSearch}
+	case fold("Users") || fold("Groups"):
+		res := h.users
+		if fold("Groups") {
+			res = h.groups
+		}
+		switch {
+		case !hasID:
+			return route{endpoint: endpointResources, res: res}
+		case id == ".search":
+			return route{endpoint: endpointSearch, res: res}
+		}
+		return route{endpoint: endpointResource, res: res, id: id}
+	case fold("Bulk") && !hasID:
+		return route{endpoint: endpointBulk}
+	case fold("Me"):
+		return route{endpoint: endpointMe}
+	case fold("ServiceProviderConfig") && !hasID:
+		return route{endpoint: endpointServiceProviderConfig}
+	case fold("Schemas"):
+		return route{endpoint: endpointSchemas, id: id}
+	case fold("ResourceTypes"):
+		return route{endpoint: endpointResourceTypes, id: id}
+	}
+	return route{}
+}
+
+// methods lists the methods a route answers; HEAD goes with GET.
+func (rt route) methods() []string {
+	switch rt.endpoint {
+	case endpointRoot, endpointServiceProviderConfig, endpointSchemas, endpointResourceTypes:
+		return []string{http.MethodGet, http.MethodHead}
+	case endpointRootSearch, endpointSearch, endpointBulk:
+		return []string{http.MethodPost}
+	case endpointResources:
+		return []string{http.MethodGet, http.MethodHead, http.MethodPost}
+	case endpointResource:
+		return []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	}
+	return nil
+}
+
+// scopes lists the token scopes a request needs: none for discovery (any
+// valid token of the connection may read it) and for Bulk (each of its
+// operations is checked on its own), both read scopes for a query at the
+// root.
+func (rt route) scopes(method string) []string {
+	if rt.endpoint == endpointRoot || rt.endpoint == endpointRootSearch {
+		return []string{"get:users", "get:groups"}
+	}
+	if rt.res == nil {
+		return nil
+	}
+	noun := rt.res.noun()
+	switch {
+	case rt.endpoint == endpointSearch:
+		return []string{"get:" + noun}
+	case method == http.MethodPost:
+		return []string{"post:" + noun}
+	case method == http.MethodPut:
+		return []string{"put:" + noun}
+	case method == http.MethodPatch:
+		return []string{"patch:" + noun}
+	case method == http.MethodDelete:
+		return []string{"delete:" + noun}
+	}
+	return []string{"get:" + noun}
+}
+
+// authorize decides whether a request may be served: 404 for a path that
+// names nothing, 501 for /Me, 405 for a method the endpoint does not answer,
+// 403 for a token without the scope the operation needs.
+func (h *Handler) authorize(method string, rt route, token store.SCIMToken) error {
+	switch rt.endpoint {
+	case endpointUnknown:
+		return scimErr(http.StatusNotFound, "", "No SCIM endpoint at this path; the endpoints are /Users, /Groups, /Bulk, /.search, /ServiceProviderConfig, /ResourceTypes and /Schemas.")
+	case endpointMe:
+		return scimErr(http.StatusNotImplemented, "", "/Me is not supported: a SCIM token authenticates an identity provider, not a user.")
+	}
+	allowed := rt.methods()
+	ok := false
+	for _, m := range allowed {
+		ok = ok || m == method
+	}
+	if !ok {
+		return methodNotAllowed{scimErr(http.StatusMethodNotAllowed, "", "This endpoint answers %s, not %s.", strings.Join(allowed, ", "), method), allowed}
+	}
+	for _, scope := range rt.scopes(method) {
+		if !token.HasScope(scope) {
+			return scimErr(http.StatusForbidden, "", "This token lacks the %q scope this request needs.", scope)
+		}
+	}
+	return nil
+}
+
+// methodNotAllowed is a 405 that also says which methods are allowed.
+type methodNotAllowed struct {
+	scimerrors.ScimError
+	allowed []string
+}
+
+// dispatch serves an authorized request; body is the request body already
+// read (POST, PUT, PATCH).
+func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, rt route, body []byte) {
+	get := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch rt.endpoint {
+	case endpointServiceProviderConfig:
+		h.serviceProviderConfig(w, r, stateOf(r))
+	case endpointSchemas:
+		h.library(w, r, "/Schemas", rt.id)
+	case endpointResourceTypes:
+		h.library(w, r, "/ResourceTypes", rt.id)
+	case endpointRoot:
+		h.rootQuery(w, r)
+	case endpointRootSearch:
+		h.rootSearch(w, r, body)
+	case endpointBulk:
+		h.bulk(w, r, body)
+	case endpointSearch:
+		rt.res.search(w, r, body)
+	case endpointResources:
+		if get {
+			rt.res.listFromQuery(w, r)
+		} else {
+			rt.res.post(w, r, body)
+		}
+	case endpointResource:
+		switch {
+		case get && r.Header.Get("If-None-Match") != "" && rt.res.notModified(r, rt.id):
+			w.WriteHeader(http.StatusNotModified)
+		case get:
+			rt.res.get(w, r, rt.id)
+		case r.Method == http.MethodPut:
+			rt.res.put(w, r, rt.id, body)
+		case r.Method == http.MethodPatch:
+			rt.res.patch(w, r, rt.id, body)
+		default:
+			rt.res.delete(w, r, rt.id)
+		}
 	default:
-		h.library(rw, r, sub, "", nil)
+		// authorize lets no other route through.
+		writeError(w, r, scimErr(http.StatusNotFound, "", "No SCIM endpoint at this path."))
 	}
 }
 
@@ -210,23 +399,18 @@ func readBody(r *http.Request) ([]byte, error) {
 	return io.ReadAll(r.Body)
 }
 
-// library hands the request to elimity with the path relative to the
-// connection, an optionally rewritten query, and the body already read.
-func (h *Handler) library(w http.ResponseWriter, r *http.Request, endpoint, id string, query url.Values) {
+// library hands a discovery GET (/Schemas, /ResourceTypes, with the id the
+// route found) to elimity, which serves these and nothing else.
+func (h *Handler) library(w http.ResponseWriter, r *http.Request, endpoint, id string) {
 	r2 := r.Clone(r.Context())
+	r2.Method = http.MethodGet
 	r2.URL.Path = endpoint
 	if id != "" {
 		r2.URL.Path += "/" + id
 	}
 	r2.URL.RawPath = ""
-	if query != nil {
-		r2.URL.RawQuery = query.Encode()
-	}
-	if st := stateOf(r); st.body != nil {
-		r2.Body = io.NopCloser(bytes.NewReader(mustJSON(st.body)))
-	} else {
-		r2.Body = http.NoBody
-	}
+	r2.Body = http.NoBody
+	r2.ContentLength = 0
 	srv, err := scimlib.NewServer(&scimlib.ServerArgs{
 		ServiceProviderConfig: &scimlib.ServiceProviderConfig{MaxResults: h.maxResults, SupportFiltering: true, SupportPatch: true},
 		ResourceTypes:         h.resourceTypes,
@@ -236,63 +420,6 @@ func (h *Handler) library(w http.ResponseWriter, r *http.Request, endpoint, id s
 		return
 	}
 	srv.ServeHTTP(w, r2)
-}
-
-// route splits a path relative to the connection into its endpoint
-// ("/Users", "/Groups", …) and resource id. Resource endpoints are matched
-// case-insensitively: clients are not consistent about "/users".
-func route(sub string) (endpoint, id string) {
-	first, rest, _ := strings.Cut(strings.TrimPrefix(sub, "/"), "/")
-	switch {
-	case strings.EqualFold(first, "Users"):
-		first = "Users"
-	case strings.EqualFold(first, "Groups"):
-		first = "Groups"
-	}
-	if unescaped, err := url.PathUnescape(rest); err == nil {
-		rest = unescaped
-	}
-	return "/" + first, rest
-}
-
-func (h *Handler) resourceFor(endpoint string) *resource {
-	switch endpoint {
-	case "/Users":
-		return h.users
-	case "/Groups":
-		return h.groups
-	}
-	return nil
-}
-
-// requiredScope is the Auth0 scope an operation needs; "" for discovery, which
-// any valid token of the connection may read.
-func requiredScope(method, endpoint, id string) string {
-	var noun string
-	switch endpoint {
-	case "/Users":
-		noun = "users"
-	case "/Groups":
-		noun = "groups"
-	default:
-		return ""
-	}
-	if id == ".search" {
-		return "get:" + noun
-	}
-	switch method {
-	case http.MethodGet, http.MethodHead:
-		return "get:" + noun
-	case http.MethodPost:
-		return "post:" + noun
-	case http.MethodPut:
-		return "put:" + noun
-	case http.MethodPatch:
-		return "patch:" + noun
-	case http.MethodDelete:
-		return "delete:" + noun
-	}
-	return "get:" + noun
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -23,13 +23,15 @@ import (
 )
 
 const (
-	errorSchema   = "urn:ietf:params:scim:api:messages:2.0:Error"
-	listSchema    = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-	patchSchema   = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-	searchSchema  = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-	userSchema    = "urn:ietf:params:scim:schemas:core:2.0:User"
-	groupSchema   = "urn:ietf:params:scim:schemas:core:2.0:Group"
-	enterpriseURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	errorSchema        = "urn:ietf:params:scim:api:messages:2.0:Error"
+	listSchema         = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	patchSchema        = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	searchSchema       = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+	bulkRequestSchema  = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+	bulkResponseSchema = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+	userSchema         = "urn:ietf:params:scim:schemas:core:2.0:User"
+	groupSchema        = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	enterpriseURN      = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 )
 
 // target is the SCIM surface of one connection over a fresh store, served

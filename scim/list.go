@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
-	scimlib "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
 	filter "github.com/scim2/filter-parser/v2"
 
@@ -19,54 +20,95 @@ import (
 
 // listQuery is a list request, from query parameters or a .search body.
 type listQuery struct {
+	filterText string
 	filter     filter.Expression
-	startIndex int // 1-based
+	startIndex int // 1-based; index pagination only
 	count      int
 	sortBy     string
 	descending bool
+	// useCursor selects cursor pagination (RFC 9865): the request named a
+	// cursor, empty for the first page. cursorText is that cursor, cursor
+	// the position it decodes to.
+	useCursor  bool
+	cursorText string
+	cursor     *position
 	projection
 }
 
-// GetAll serves GET /{Users,Groups}; the library has parsed paging and
-// validated the filter.
-func (res *resource) GetAll(r *http.Request, params scimlib.ListRequestParams) (scimlib.Page, error) {
-	q := r.URL.Query()
-	lq := listQuery{startIndex: params.StartIndex, count: params.Count, sortBy: q.Get("sortBy"), projection: projectionOf(q)}
-	var err error
-	if lq.filter, err = res.parseFilter(q.Get("filter")); err != nil {
-		return scimlib.Page{}, err
-	}
-	if lq.descending, err = sortOrder(q.Get("sortOrder")); err != nil {
-		return scimlib.Page{}, err
-	}
-	st := stateOf(r)
-	page := scimlib.Page{Resources: []scimlib.Resource{}}
-	err = res.list(r, st, lq, func(total int) { page.TotalResults = total }, func(rec record, projected map[string]any) {
-		page.Resources = append(page.Resources, res.resourceOf(rec, projected))
-	})
-	if err != nil {
-		return scimlib.Page{}, scimError(r, err)
-	}
-	return page, nil
-}
-
-func (res *resource) parseFilter(raw string) (filter.Expression, error) {
-	if strings.TrimSpace(raw) == "" {
-		return nil, nil
-	}
-	expr, err := document.ParseFilter(raw)
-	if err != nil {
-		if fixed, ok := document.LenientFilter(raw); ok {
-			expr, err = document.ParseFilter(fixed)
+// listParamsFromURL reads a list request's query parameters (RFC 7644
+// §3.4.2, RFC 9865 §2). The filter and the cursor are read by prepare.
+func (h *Handler) listParamsFromURL(q url.Values) (listQuery, error) {
+	lq := listQuery{startIndex: 1, count: h.maxResults, sortBy: q.Get("sortBy"), filterText: q.Get("filter"), projection: projectionOf(q)}
+	var bad []string
+	if s := q.Get("startIndex"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil {
+			lq.startIndex = max(n, 1) // RFC 7644 §3.4.2.4: less than 1 means 1
+		} else {
+			bad = append(bad, "startIndex")
 		}
 	}
-	if err != nil {
-		return nil, err
+	if s := q.Get("count"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil {
+			lq.count = min(max(n, 0), h.maxResults)
+		} else {
+			bad = append(bad, "count")
+		}
 	}
-	if err := res.doc.ValidateFilter(expr); err != nil {
-		return nil, err
+	if len(bad) > 0 {
+		return lq, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "%s must be an integer.", strings.Join(bad, " and "))
 	}
-	return expr, nil
+	if q.Has("cursor") {
+		if q.Get("startIndex") != "" {
+			return lq, errCursorAndIndex
+		}
+		lq.useCursor, lq.cursorText = true, q.Get("cursor")
+	}
+	var err error
+	lq.descending, err = sortOrder(q.Get("sortOrder"))
+	return lq, err
+}
+
+var errCursorAndIndex = scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue,
+	"A request pages either by cursor (RFC 9865) or by startIndex (RFC 7644), not both: drop one of them.")
+
+// listParamsFromSearch reads a SearchRequest body (RFC 7644 §3.4.3, RFC
+// 9865 §3).
+func (h *Handler) listParamsFromSearch(body []byte) (listQuery, error) {
+	var req struct {
+		Schemas            []string `json:"schemas"`
+		Attributes         []string `json:"attributes"`
+		ExcludedAttributes []string `json:"excludedAttributes"`
+		Filter             string   `json:"filter"`
+		SortBy             string   `json:"sortBy"`
+		SortOrder          string   `json:"sortOrder"`
+		StartIndex         *int     `json:"startIndex"`
+		Count              *int     `json:"count"`
+		Cursor             *string  `json:"cursor"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil {
+		return listQuery{}, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The search request is not valid JSON: %v.", err)
+	}
+	const searchSchema = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+	if !slices.Contains(req.Schemas, searchSchema) {
+		return listQuery{}, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The body must list %q in \"schemas\".", searchSchema)
+	}
+	lq := listQuery{startIndex: 1, count: h.maxResults, sortBy: req.SortBy, filterText: req.Filter,
+		projection: projection{attributes: req.Attributes, excluded: req.ExcludedAttributes}}
+	if req.StartIndex != nil && *req.StartIndex > 1 {
+		lq.startIndex = *req.StartIndex
+	}
+	if req.Count != nil {
+		lq.count = min(max(*req.Count, 0), h.maxResults)
+	}
+	if req.Cursor != nil {
+		if req.StartIndex != nil {
+			return lq, errCursorAndIndex
+		}
+		lq.useCursor, lq.cursorText = true, *req.Cursor
+	}
+	var err error
+	lq.descending, err = sortOrder(req.SortOrder)
+	return lq, err
 }
 
 func sortOrder(s string) (descending bool, err error) {
@@ -79,108 +121,522 @@ func sortOrder(s string) (descending bool, err error) {
 	return false, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, `sortOrder must be "ascending" or "descending", not %q.`, s)
 }
 
-// list finds the resources of a query and emits the total and the projected
-// page. Plans, cheapest first: an unfiltered unsorted page reads only its
-// records (ordinal index); an eq on an indexed attribute reads its candidates;
-// a group filter on a member reads that member's groups; anything else scans
-// the connection in creation order. Every candidate is checked against the
-// whole filter.
-func (res *resource) list(r *http.Request, st *request, lq listQuery, total func(int), emit func(record, map[string]any)) error {
-	return res.h.db.View(func(tx *store.ReadTx) error {
-		offset := max(lq.startIndex-1, 0)
+// listFromQuery serves GET /{Users,Groups} (RFC 7644 §3.4.2).
+func (res *resource) listFromQuery(w http.ResponseWriter, r *http.Request) {
+	lq, err := res.h.listParamsFromURL(r.URL.Query())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res.h.writeList(w, r, []*resource{res}, lq)
+}
+
+// search serves POST /{Users,Groups}/.search (RFC 7644 §3.4.3).
+func (res *resource) search(w http.ResponseWriter, r *http.Request, body []byte) {
+	lq, err := res.h.listParamsFromSearch(body)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res.h.writeList(w, r, []*resource{res}, lq)
+}
+
+// rootQuery serves GET / (RFC 7644 §3.4.2.1): a query across Users and
+// Groups, users first, each in creation order unless sorted.
+func (h *Handler) rootQuery(w http.ResponseWriter, r *http.Request) {
+	lq, err := h.listParamsFromURL(r.URL.Query())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h.writeList(w, r, []*resource{h.users, h.groups}, lq)
+}
+
+// rootSearch serves POST /.search: rootQuery with a SearchRequest body.
+func (h *Handler) rootSearch(w http.ResponseWriter, r *http.Request, body []byte) {
+	lq, err := h.listParamsFromSearch(body)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h.writeList(w, r, []*resource{h.users, h.groups}, lq)
+}
+
+// prepare parses and validates the filter against the listing's resource
+// types and decodes the cursor.
+func (h *Handler) prepare(st *request, sources []*resource, lq *listQuery) error {
+	var err error
+	if lq.filter, err = parseFilter(lq.filterText, sources); err != nil {
+		return err
+	}
+	if lq.sortBy != "" {
+		// Fail early, with the resource type's own message, when no
+		// resource type can sort by it.
+		var first error
+		for _, res := range sources {
+			if _, err := res.doc.Sorter(lq.sortBy, lq.descending); err == nil {
+				first = nil
+				break
+			} else if first == nil {
+				first = err
+			}
+		}
+		if first != nil {
+			return first
+		}
+	}
+	if lq.useCursor {
+		pos, err := decodeCursor(lq.cursorText, queryHash(st, sources, lq), len(sources), lq.sortBy != "")
+		if err != nil {
+			return err
+		}
+		lq.cursor = &pos
+	}
+	return nil
+}
+
+// parseFilter parses a filter, leniently (see document.LenientFilter), and
+// validates it. For one resource type every attribute must be one of its
+// own; across several (a root query), each comparison must make sense for at
+// least one of them, and where an attribute is not a resource type's, it has
+// no value there (RFC 7644 §3.4.2.1).
+func parseFilter(raw string, sources []*resource) (filter.Expression, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	expr, err := document.ParseFilter(raw)
+	if err != nil {
+		if fixed, ok := document.LenientFilter(raw); ok {
+			expr, err = document.ParseFilter(fixed)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(sources) == 1 {
+		return expr, sources[0].doc.ValidateFilter(expr)
+	}
+	return expr, validateAcross(expr, sources)
+}
+
+func validateAcross(expr filter.Expression, sources []*resource) error {
+	switch e := expr.(type) {
+	case *filter.LogicalExpression:
+		if err := validateAcross(e.Left, sources); err != nil {
+			return err
+		}
+		return validateAcross(e.Right, sources)
+	case *filter.NotExpression:
+		return validateAcross(e.Expression, sources)
+	}
+	var first error
+	for _, res := range sources {
+		err := res.doc.ValidateFilter(expr)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// listPage is what a list query found: the total, the page, and where the
+// pages before and after it start (cursor pagination), if there are any.
+type listPage struct {
+	total      int
+	hits       []hit
+	prev, next *position
+}
+
+// hit is one resource of a listing.
+type hit struct {
+	res  *resource
+	rank int // the resource type's place in the listing
+	rec  record
+	// full is the resource's full representation, nil until decoded;
+	// derived says whether its derived attribute (and a User's version)
+	// was attached for the filter.
+	full    map[string]any
+	derived bool
+	key     document.SortKey // sorted listings
+}
+
+func (h hit) position(sorted bool) position {
+	if sorted {
+		key := h.key
+		return position{Key: &key}
+	}
+	return position{Rank: h.rank, Seq: h.rec.seq}
+}
+
+// writeList runs a list query over the resource types in sources and writes
+// its ListResponse.
+func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, sources []*resource, lq listQuery) {
+	st := stateOf(r)
+	if err := h.prepare(st, sources, &lq); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := listResponse{Resources: []any{}}
+	err := h.db.View(func(tx *store.ReadTx) error {
+		var page listPage
+		var err error
 		if lq.filter == nil && lq.sortBy == "" {
-			recs, n, err := res.page(tx, st, offset, lq.count)
+			page, err = h.inOrder(tx, st, sources, lq)
+		} else {
+			page, err = h.matching(tx, st, sources, lq)
+		}
+		if err != nil {
+			return err
+		}
+		out.TotalResults = page.total
+		for _, hit := range page.hits {
+			projected, err := hit.output(tx, st, lq.projection)
 			if err != nil {
 				return err
 			}
-			total(n)
-			for _, rec := range recs {
-				projected, err := res.render(tx, st, rec, lq.projection)
-				if err != nil {
-					return err
-				}
-				emit(rec, projected)
-			}
-			return nil
+			out.Resources = append(out.Resources, projected)
 		}
+		hash := queryHash(st, sources, &lq)
+		if page.next != nil {
+			out.NextCursor = encodeCursor(*page.next, hash)
+		}
+		if page.prev != nil {
+			out.PreviousCursor = encodeCursor(*page.prev, hash)
+		}
+		return nil
+	})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out.ItemsPerPage = len(out.Resources)
+	if !lq.useCursor {
+		out.StartIndex = lq.startIndex
+	}
+	writeJSON(w, http.StatusOK, out)
+}
 
-		var less func(a, b map[string]any) int
-		if lq.sortBy != "" {
-			var err error
-			if less, err = res.doc.Comparator(lq.sortBy, lq.descending); err != nil {
-				return err
+// output renders a hit as the projection asks.
+func (hit hit) output(tx *store.ReadTx, st *request, p projection) (map[string]any, error) {
+	res := hit.res
+	if hit.full == nil {
+		projected, _, err := res.render(tx, st, hit.rec, p)
+		return projected, err
+	}
+	if !hit.derived {
+		if _, err := res.attachForOutput(tx, st, hit.rec, hit.full, p); err != nil {
+			return nil, err
+		}
+	}
+	return output(res.doc.Project(hit.full, p.attributes, p.excluded)), nil
+}
+
+// inOrder serves a query without filter or sort from the creation-order
+// indexes: a page costs the same wherever it is.
+func (h *Handler) inOrder(tx *store.ReadTx, st *request, sources []*resource, lq listQuery) (listPage, error) {
+	var page listPage
+	add := func(rank int, res *resource, recs []record) {
+		for _, rec := range recs {
+			page.hits = append(page.hits, hit{res: res, rank: rank, rec: rec})
+		}
+	}
+	if lq.cursor == nil {
+		offset, remaining := max(lq.startIndex-1, 0), lq.count
+		for rank, res := range sources {
+			recs, n, err := res.pageAt(tx, st, offset, remaining)
+			if err != nil {
+				return page, err
+			}
+			add(rank, res, recs)
+			page.total += n
+			remaining -= len(recs)
+			offset = max(offset-n, 0)
+		}
+		return page, nil
+	}
+	counts := make([]int, len(sources))
+	for i, res := range sources {
+		counts[i] = res.count(tx, st)
+		page.total += counts[i]
+	}
+	switch c := lq.cursor; {
+	case !c.Before:
+		prev, next := false, false
+		for rank, res := range sources {
+			if rank < c.Rank {
+				prev = prev || counts[rank] > 0
+				continue
+			}
+			start := uint64(0)
+			if rank == c.Rank && c.Seq > 0 {
+				start = c.Seq
+				_, before, err := res.before(tx, st, c.Seq+1, 0)
+				if err != nil {
+					return page, err
+				}
+				prev = prev || before
+			}
+			recs, more, err := res.after(tx, st, start, lq.count-len(page.hits))
+			if err != nil {
+				return page, err
+			}
+			add(rank, res, recs)
+			next = next || more
+		}
+		page.setCursors(prev, next, false)
+		return page, nil
+	default:
+		prev, next := false, false
+		for rank := len(sources) - 1; rank >= 0; rank-- {
+			res := sources[rank]
+			switch {
+			case rank > c.Rank:
+				next = next || counts[rank] > 0
+				continue
+			case rank == c.Rank && c.Seq > 0:
+				_, after, err := res.after(tx, st, c.Seq-1, 0)
+				if err != nil {
+					return page, err
+				}
+				next = next || after
+			case rank == c.Rank:
+				next = next || counts[rank] > 0
+			}
+			end := ^uint64(0)
+			if rank == c.Rank {
+				end = c.Seq
+			}
+			recs, more, err := res.before(tx, st, end, lq.count-len(page.hits))
+			if err != nil {
+				return page, err
+			}
+			var hits []hit
+			for _, rec := range recs {
+				hits = append(hits, hit{res: res, rank: rank, rec: rec})
+			}
+			page.hits = append(hits, page.hits...)
+			prev = prev || more
+		}
+		page.setCursors(prev, next, false)
+		return page, nil
+	}
+}
+
+// setCursors sets the positions of the neighbouring pages from the page's
+// first and last hits.
+func (p *listPage) setCursors(prev, next, sorted bool) {
+	if len(p.hits) == 0 {
+		return
+	}
+	if prev {
+		pos := p.hits[0].position(sorted)
+		pos.Before = true
+		p.prev = &pos
+	}
+	if next {
+		pos := p.hits[len(p.hits)-1].position(sorted)
+		p.next = &pos
+	}
+}
+
+// matching serves a filtered or sorted query. Plans, cheapest first: an eq
+// on an indexed attribute reads its candidates; a group filter on a member
+// reads that member's groups; anything else reads the connection in creation
+// order. Every candidate is checked against the whole filter, and every
+// match counted for totalResults; unsorted, only the page is kept.
+func (h *Handler) matching(tx *store.ReadTx, st *request, sources []*resource, lq listQuery) (listPage, error) {
+	var page listPage
+	sorted := lq.sortBy != ""
+	var primary *document.Sorter
+	sorters := make([]*document.Sorter, len(sources))
+	if sorted {
+		for i, res := range sources {
+			if s, err := res.doc.Sorter(lq.sortBy, lq.descending); err == nil {
+				sorters[i] = s
+				if primary == nil {
+					primary = s
+				}
 			}
 		}
-		needDerived := lq.filter != nil && document.References(lq.filter, res.derivedName()) ||
-			lq.sortBy != "" && strings.HasPrefix(strings.ToLower(lq.sortBy), res.derivedName())
-		type hit struct {
-			rec  record
-			full map[string]any
-		}
-		var hits []hit
-		matched := 0
+	}
+	win := window{cursor: lq.cursor, offset: max(lq.startIndex-1, 0), count: lq.count}
+	var all []hit
+	for rank, res := range sources {
+		needDerived := res.needsDerived(lq)
 		err := res.candidates(tx, st, lq.filter, func(rec record) (bool, error) {
 			full, err := res.full(st, rec)
 			if err != nil {
 				return false, err
 			}
+			ht := hit{res: res, rank: rank, rec: rec, full: full, derived: needDerived}
 			if needDerived {
-				if err := res.attachDerived(tx, st, full); err != nil {
+				if _, err := res.attachDerived(tx, st, rec, full); err != nil {
 					return false, err
 				}
 			}
 			if lq.filter != nil && !res.doc.Match(lq.filter, full) {
 				return true, nil
 			}
-			// Unsorted: only the requested window is kept. Sorted: all
-			// matches are needed to know the window.
-			if less != nil || matched >= offset && matched < offset+lq.count {
-				hits = append(hits, hit{rec, full})
+			page.total++
+			if !sorted {
+				win.offer(ht)
+				return true, nil
 			}
-			matched++
+			if s := sorters[rank]; s != nil {
+				ht.key = s.Key(full)
+			} else {
+				ht.key = document.SortKey{ID: rec.id}
+			}
+			all = append(all, ht)
 			return true, nil
 		})
 		if err != nil {
-			return err
+			return page, err
 		}
-		total(matched)
-		if less != nil {
-			slices.SortStableFunc(hits, func(a, b hit) int { return less(a.full, b.full) })
-			if offset >= len(hits) {
-				hits = nil
-			} else {
-				hits = hits[offset:min(offset+lq.count, len(hits))]
-			}
+	}
+	if !sorted {
+		page.hits = win.hits
+		page.setCursors(win.prev, win.next, false)
+		return page, nil
+	}
+	slices.SortStableFunc(all, func(a, b hit) int { return primary.Compare(a.key, b.key) })
+	n := len(all)
+	var from, to int
+	switch c := lq.cursor; {
+	case c == nil:
+		from = min(max(lq.startIndex-1, 0), n)
+		to = from + min(lq.count, n-from)
+	case c.Before:
+		to = sort.Search(n, func(i int) bool { return primary.Compare(all[i].key, *c.Key) >= 0 })
+		from = max(to-lq.count, 0)
+	default:
+		from = 0
+		if c.Key != nil {
+			from = sort.Search(n, func(i int) bool { return primary.Compare(all[i].key, *c.Key) > 0 })
 		}
-		for _, h := range hits {
-			full := h.full
-			if !needDerived && res.doc.Wants(lq.attributes, lq.excluded, res.derivedName()) {
-				if err := res.attachForOutput(tx, st, full, lq.projection); err != nil {
-					return err
-				}
-			}
-			emit(h.rec, output(res.doc.Project(full, lq.attributes, lq.excluded)))
-		}
-		return nil
-	})
+		to = from + min(lq.count, n-from)
+	}
+	page.hits = all[from:to]
+	if lq.cursor != nil {
+		page.setCursors(from > 0, to < n, true)
+	}
+	return page, nil
 }
 
-// page reads records [offset, offset+limit) in creation order.
-func (res *resource) page(tx *store.ReadTx, st *request, offset, limit int) ([]record, int, error) {
+// window keeps the page of an unsorted stream of matches, which arrive in
+// position order.
+type window struct {
+	cursor        *position // nil: index pagination
+	offset, count int
+	n             int // matches seen
+	hits          []hit
+	prev, next    bool // whether matches precede or follow the page
+}
+
+func (w *window) offer(h hit) {
+	pos := h.position(false)
+	switch c := w.cursor; {
+	case c == nil:
+		if w.n >= w.offset && w.n-w.offset < w.count {
+			w.hits = append(w.hits, h)
+		}
+		w.n++
+	case c.Before:
+		if !pos.less(*c) {
+			w.next = true
+			return
+		}
+		w.hits = append(w.hits, h)
+		if len(w.hits) > w.count {
+			w.hits[0] = hit{}
+			w.hits = w.hits[1:]
+			w.prev = true
+		}
+	default:
+		if !c.less(pos) {
+			w.prev = true
+			return
+		}
+		if len(w.hits) < w.count {
+			w.hits = append(w.hits, h)
+		} else {
+			w.next = true
+		}
+	}
+}
+
+// needsDerived reports whether a listing must attach the derived attribute
+// before filtering or sorting: the filter or sortBy names it, or, for Users,
+// meta (whose version depends on the groups).
+func (res *resource) needsDerived(lq listQuery) bool {
+	names := func(attr string) bool {
+		if lq.filter != nil && document.References(lq.filter, attr) {
+			return true
+		}
+		s := strings.ToLower(strings.TrimSpace(lq.sortBy))
+		return s == strings.ToLower(attr) || strings.HasPrefix(s, strings.ToLower(attr)+".")
+	}
+	return names(res.derivedName()) || res.kind == kindUser && names("meta")
+}
+
+// count is how many resources of this type the connection has.
+func (res *resource) count(tx *store.ReadTx, st *request) int {
+	if res.kind == kindUser {
+		return tx.UserCount(st.connectionID)
+	}
+	return tx.GroupCount(st.connectionID)
+}
+
+// pageAt reads records [offset, offset+limit) in creation order, and
+// counts them all.
+func (res *resource) pageAt(tx *store.ReadTx, st *request, offset, limit int) ([]record, int, error) {
 	if res.kind == kindUser {
 		users, n, err := tx.UserPage(st.connectionID, offset, limit)
-		recs := make([]record, len(users))
-		for i, u := range users {
-			recs[i] = userRecord(u)
-		}
-		return recs, n, err
+		return userRecords(users), n, err
 	}
 	groups, n, err := tx.GroupPage(st.connectionID, offset, limit)
+	return groupRecords(groups), n, err
+}
+
+// after reads up to limit records created after sequence number seq, and
+// whether more follow.
+func (res *resource) after(tx *store.ReadTx, st *request, seq uint64, limit int) ([]record, bool, error) {
+	if res.kind == kindUser {
+		users, more, err := tx.UsersAfter(st.connectionID, seq, limit)
+		return userRecords(users), more, err
+	}
+	groups, more, err := tx.GroupsAfter(st.connectionID, seq, limit)
+	return groupRecords(groups), more, err
+}
+
+// before reads the last (up to) limit records created before sequence number
+// seq, and whether more precede them.
+func (res *resource) before(tx *store.ReadTx, st *request, seq uint64, limit int) ([]record, bool, error) {
+	if res.kind == kindUser {
+		users, more, err := tx.UsersBefore(st.connectionID, seq, limit)
+		return userRecords(users), more, err
+	}
+	groups, more, err := tx.GroupsBefore(st.connectionID, seq, limit)
+	return groupRecords(groups), more, err
+}
+
+func userRecords(users []store.User) []record {
+	recs := make([]record, len(users))
+	for i, u := range users {
+		recs[i] = userRecord(u)
+	}
+	return recs
+}
+
+func groupRecords(groups []store.Group) []record {
 	recs := make([]record, len(groups))
 	for i, g := range groups {
 		recs[i] = groupRecord(g)
 	}
-	return recs, n, err
+	return recs
 }
 
 // candidates calls fn with every record the filter could match, in creation
@@ -197,10 +653,15 @@ func (res *resource) candidates(tx *store.ReadTx, st *request, expr filter.Expre
 			if err != nil {
 				return err
 			}
-			return each(recs, fn)
+			return each(inCreationOrder(recs), fn)
 		}
 		if res.kind == kindGroup {
 			if _, member, ok := document.IndexedEquals(expr, "members"); ok {
+				// Only an id can be a member; anything else (a prefix of
+				// ids, "") would prefix-scan other members' groups.
+				if !store.ValidID(store.PrefixUser, member) && !store.ValidID(store.PrefixGroup, member) {
+					return nil
+				}
 				groups, err := tx.GroupsOf(member)
 				if err != nil {
 					return err
@@ -211,7 +672,7 @@ func (res *resource) candidates(tx *store.ReadTx, st *request, expr filter.Expre
 						recs = append(recs, groupRecord(g))
 					}
 				}
-				return each(recs, fn)
+				return each(inCreationOrder(recs), fn)
 			}
 		}
 	}
@@ -219,6 +680,20 @@ func (res *resource) candidates(tx *store.ReadTx, st *request, expr filter.Expre
 		return tx.EachUser(con, func(u store.User) (bool, error) { return fn(userRecord(u)) })
 	}
 	return tx.EachGroup(con, func(g store.Group) (bool, error) { return fn(groupRecord(g)) })
+}
+
+// inCreationOrder sorts records of one connection as a scan meets them.
+func inCreationOrder(recs []record) []record {
+	slices.SortFunc(recs, func(a, b record) int {
+		switch {
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	})
+	return recs
 }
 
 // lookup answers an indexed eq. Missing records are no candidates, not errors.
@@ -239,9 +714,7 @@ func (res *resource) lookup(tx *store.ReadTx, con, attr, value string) ([]record
 	case res.kind == kindUser:
 		var users []store.User
 		users, err = tx.UsersByExternalID(con, value)
-		for _, u := range users {
-			recs = append(recs, userRecord(u))
-		}
+		recs = userRecords(users)
 	case attr == "id":
 		var g store.Group
 		if g, err = tx.Group(con, value); err == nil {
@@ -255,9 +728,7 @@ func (res *resource) lookup(tx *store.ReadTx, con, attr, value string) ([]record
 	default:
 		var groups []store.Group
 		groups, err = tx.GroupsByExternalID(con, value)
-		for _, g := range groups {
-			recs = append(recs, groupRecord(g))
-		}
+		recs = groupRecords(groups)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -274,104 +745,16 @@ func each(recs []record, fn func(record) (bool, error)) error {
 	return nil
 }
 
-// listFromQuery serves GET /{Users,Groups} (RFC 7644 §3.4.2).
-func (res *resource) listFromQuery(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	lq := listQuery{startIndex: 1, count: res.h.maxResults, sortBy: q.Get("sortBy"), projection: projectionOf(q)}
-	var bad []string
-	if s := q.Get("startIndex"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil {
-			lq.startIndex = max(n, 1) // RFC 7644 §3.4.2.4: less than 1 means 1
-		} else {
-			bad = append(bad, "startIndex")
-		}
-	}
-	if s := q.Get("count"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil {
-			lq.count = min(max(n, 0), res.h.maxResults)
-		} else {
-			bad = append(bad, "count")
-		}
-	}
-	if len(bad) > 0 {
-		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "%s must be an integer.", strings.Join(bad, " and ")))
-		return
-	}
-	var err error
-	if lq.filter, err = res.parseFilter(q.Get("filter")); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if lq.descending, err = sortOrder(q.Get("sortOrder")); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	res.writeList(w, r, lq)
-}
-
-// writeList runs a list query and writes its ListResponse.
-func (res *resource) writeList(w http.ResponseWriter, r *http.Request, lq listQuery) {
-	out := listResponse{StartIndex: lq.startIndex, Resources: []any{}}
-	err := res.list(r, stateOf(r), lq, func(n int) { out.TotalResults = n }, func(_ record, projected map[string]any) {
-		out.Resources = append(out.Resources, projected)
-	})
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	out.ItemsPerPage = len(out.Resources)
-	writeJSON(w, http.StatusOK, out)
-}
-
-// search serves POST /{Users,Groups}/.search (RFC 7644 §3.4.3).
-func (res *resource) search(w http.ResponseWriter, r *http.Request, body []byte) {
-	var req struct {
-		Schemas            []string `json:"schemas"`
-		Attributes         []string `json:"attributes"`
-		ExcludedAttributes []string `json:"excludedAttributes"`
-		Filter             string   `json:"filter"`
-		SortBy             string   `json:"sortBy"`
-		SortOrder          string   `json:"sortOrder"`
-		StartIndex         *int     `json:"startIndex"`
-		Count              *int     `json:"count"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The search request is not valid JSON: %v.", err))
-		return
-	}
-	const searchSchema = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-	if !slices.Contains(req.Schemas, searchSchema) {
-		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The body must list %q in \"schemas\".", searchSchema))
-		return
-	}
-	lq := listQuery{startIndex: 1, count: res.h.maxResults, sortBy: req.SortBy,
-		projection: projection{attributes: req.Attributes, excluded: req.ExcludedAttributes}}
-	if req.StartIndex != nil && *req.StartIndex > 1 {
-		lq.startIndex = *req.StartIndex
-	}
-	if req.Count != nil {
-		lq.count = min(max(*req.Count, 0), res.h.maxResults)
-	}
-	var err error
-	if lq.filter, err = res.parseFilter(req.Filter); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if lq.descending, err = sortOrder(req.SortOrder); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	res.writeList(w, r, lq)
-}
-
-// listResponse is RFC 7644 §3.4.2's ListResponse. itemsPerPage is the number
-// of resources in this page, as §3.4.2.4 defines it.
+// listResponse is RFC 7644 §3.4.2's ListResponse with RFC 9865's cursors.
+// itemsPerPage is the number of resources in this page, as §3.4.2.4 defines
+// it; startIndex is left out of cursor-paged answers.
 type listResponse struct {
-	TotalResults int   `json:"totalResults"`
-	ItemsPerPage int   `json:"itemsPerPage"`
-	StartIndex   int   `json:"startIndex"`
-	Resources    []any `json:"Resources"`
+	TotalResults   int    `json:"totalResults"`
+	ItemsPerPage   int    `json:"itemsPerPage"`
+	StartIndex     int    `json:"startIndex,omitempty"`
+	NextCursor     string `json:"nextCursor,omitempty"`
+	PreviousCursor string `json:"previousCursor,omitempty"`
+	Resources      []any  `json:"Resources"`
 }
 
 func (l listResponse) MarshalJSON() ([]byte, error) {

@@ -94,10 +94,16 @@ func (res *resource) patch(w http.ResponseWriter, r *http.Request, id string, bo
 	}
 	st := stateOf(r)
 	var rec record
+	var version string
 	err = res.h.update(r, func(tx *store.Tx) error {
 		if res.kind == kindUser {
+			var groups []store.Group
 			u, err := tx.UpdateUser(st.connectionID, id, func(u *store.User) error {
-				if err := checkIfMatch(r, u.Revision); err != nil {
+				var err error
+				if groups, err = tx.GroupsOf(u.ID); err != nil {
+					return err
+				}
+				if err := checkIfMatch(r, userVersion(u.Revision, groups)); err != nil {
 					return err
 				}
 				doc, err := decodeDoc(u.Doc)
@@ -111,12 +117,12 @@ func (res *resource) patch(w http.ResponseWriter, r *http.Request, id string, bo
 				u.UserName, u.ExternalID, u.Active, u.Doc = str(doc, "userName"), str(doc, "externalId"), active, mustJSON(doc)
 				return nil
 			})
-			rec = userRecord(u)
+			rec, version = userRecord(u), userVersion(u.Revision, groups)
 			return err
 		}
 		editor := &memberEditor{tx: tx, connectionID: st.connectionID, groupID: id, state: map[string]bool{}, display: map[string]string{}}
 		g, err := tx.UpdateGroup(st.connectionID, id, func(g *store.Group) error {
-			if err := checkIfMatch(r, g.Revision); err != nil {
+			if err := checkIfMatch(r, etag(g.Revision)); err != nil {
 				return err
 			}
 			doc, err := decodeDoc(g.Doc)
@@ -138,28 +144,19 @@ func (res *resource) patch(w http.ResponseWriter, r *http.Request, id string, bo
 		if g, err = tx.Group(st.connectionID, id); err != nil {
 			return err
 		}
-		rec = groupRecord(g)
+		rec, version = groupRecord(g), etag(g.Revision)
 		return nil
 	})
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	w.Header().Set("ETag", etag(rec.revision))
-	p := projectionOf(r.URL.Query())
-	if !p.given() {
+	if !projectionOf(r.URL.Query()).given() {
+		w.Header().Set("ETag", version)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	var out map[string]any
-	if err := res.h.db.View(func(tx *store.ReadTx) error {
-		out, err = res.render(tx, st, rec, p)
-		return err
-	}); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	res.renderAfterWrite(w, r, rec, http.StatusOK)
 }
 
 // memberEditor collects the member operations of one group PATCH and applies
@@ -233,23 +230,37 @@ func (e *memberEditor) RemoveWhere(expr filter.Expression) error {
 	return nil
 }
 
-// current is the membership as the operations so far have left it.
+// current is the membership as the operations so far have left it, each
+// member with the type and display it will have once committed: a stored
+// member keeps its own (AddMembers does not relabel one the group has, even
+// after a remove-all that added it back), a new one gets the type its id
+// names and the display it was added with.
 func (e *memberEditor) current() []store.Member {
 	var out []store.Member
-	if !e.cleared {
-		stored, _ := e.tx.Members(e.groupID, "", 0)
-		for _, m := range stored {
-			if member, touched := e.state[m.ID]; !touched || member {
-				out = append(out, m)
-			}
+	stored, _ := e.tx.Members(e.groupID, "", 0)
+	for _, m := range stored {
+		if member, touched := e.state[m.ID]; touched && member || !touched && !e.cleared {
+			out = append(out, m)
 		}
 	}
 	for _, id := range e.order {
 		if e.state[id] && !e.tx.IsMember(e.groupID, id) {
-			out = append(out, store.Member{ID: id})
+			out = append(out, store.Member{ID: id, Type: memberType(id), Display: e.display[id]})
 		}
 	}
 	return out
+}
+
+// memberType is the type a member id names; "" for an id that is neither a
+// user's nor a group's (commit rejects those).
+func memberType(id string) string {
+	switch {
+	case strings.HasPrefix(id, store.PrefixUser+"_"):
+		return store.MemberUser
+	case strings.HasPrefix(id, store.PrefixGroup+"_"):
+		return store.MemberGroup
+	}
+	return ""
 }
 
 func (e *memberEditor) commit() error {

@@ -8,9 +8,7 @@ import (
 	"strings"
 	"time"
 
-	scimlib "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
-	"github.com/elimity-com/scim/optional"
 
 	"github.com/rolecall/rolecall/scim/document"
 	"github.com/rolecall/rolecall/store"
@@ -23,15 +21,14 @@ const (
 	kindGroup
 )
 
-// resource serves one resource type (Users or Groups). It implements
-// elimity's ResourceHandler; PATCH and .search are served directly by Handler.
+// resource serves one resource type (Users or Groups): reads, writes and
+// lists, each rendered here, so that every endpoint renders a resource the
+// same way.
 type resource struct {
 	h    *Handler
 	kind kind
 	doc  *document.ResourceType
 }
-
-var _ scimlib.ResourceHandler = (*resource)(nil)
 
 const (
 	userSchema       = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -53,6 +50,14 @@ func (res *resource) endpoint() string {
 	return "/Groups"
 }
 
+// noun names the resource type in token scopes ("get:users").
+func (res *resource) noun() string {
+	if res.kind == kindUser {
+		return "users"
+	}
+	return "groups"
+}
+
 func (res *resource) schemas() []string {
 	if res.kind == kindUser {
 		return []string{userSchema, enterpriseSchema}
@@ -63,20 +68,46 @@ func (res *resource) schemas() []string {
 // etag is the entity tag of a resource at a store revision.
 func etag(revision uint64) string { return `W/"` + strconv.FormatUint(revision, 10) + `"` }
 
+// userVersion is a user's entity tag (meta.version). A user's representation
+// lists its groups with their display names, so the tag must change when
+// they do, not only when the user's record does: it is the largest revision
+// among the user's record and its groups' records, and how many groups there
+// are (a user in no group has the plain tag of its record).
+//
+// The pair identifies the representation. Every change that adds to it (the
+// user changes, joins a group, a group is renamed: the group's revision moves
+// with its name and its membership) commits at a revision above all those
+// the pair saw, so the maximum grows; it can come back down only when
+// everything newer is gone again (the user left those groups, or they were
+// deleted), and then what is left is a subset of what was there, with the
+// same revisions, which the count tells apart. A change that only takes away
+// (leaving a group, a group deleted) lowers the count.
+func userVersion(revision uint64, groups []store.Group) string {
+	if len(groups) == 0 {
+		return etag(revision)
+	}
+	top := revision
+	for _, g := range groups {
+		top = max(top, g.Revision)
+	}
+	return `W/"` + strconv.FormatUint(top, 10) + "." + strconv.Itoa(len(groups)) + `"`
+}
+
 // record is the part of a user or group that rendering needs.
 type record struct {
 	id, externalID    string
 	doc               json.RawMessage
 	created, modified time.Time
 	revision          uint64
+	seq               uint64 // position in the connection's creation order
 }
 
 func userRecord(u store.User) record {
-	return record{u.ID, u.ExternalID, u.Doc, u.Created, u.Modified, u.Revision}
+	return record{u.ID, u.ExternalID, u.Doc, u.Created, u.Modified, u.Revision, u.Sequence()}
 }
 
 func groupRecord(g store.Group) record {
-	return record{g.ID, g.ExternalID, g.Doc, g.Created, g.Modified, g.Revision}
+	return record{g.ID, g.ExternalID, g.Doc, g.Created, g.Modified, g.Revision, g.Sequence()}
 }
 
 func decodeDoc(raw json.RawMessage) (map[string]any, error) {
@@ -103,9 +134,10 @@ func mustJSON(v any) []byte {
 
 // full is the complete representation of a record that filters, sorting and
 // projection work on: the document plus id, meta and schemas. Derived
-// attributes (a User's groups, a Group's members) are added by the caller.
-// meta's times keep full precision so filters on them are exact; output uses
-// whole seconds (see output), as the library does for single resources.
+// attributes (a User's groups, a Group's members) are added by the caller,
+// and so is a User's meta.version, which depends on its groups (see
+// attachDerived). meta's times keep full precision so filters on them are
+// exact; output uses whole seconds (see output).
 func (res *resource) full(st *request, rec record) (map[string]any, error) {
 	doc, err := decodeDoc(rec.doc)
 	if err != nil {
@@ -129,13 +161,13 @@ func (res *resource) fullFrom(st *request, rec record, doc map[string]any) map[s
 }
 
 // attachDerived adds a User's groups or a Group's members to full, as maps
-// that filters and sub-attribute projections can look into.
-func (res *resource) attachDerived(tx *store.ReadTx, st *request, full map[string]any) error {
-	id, _ := full["id"].(string)
+// that filters and sub-attribute projections can look into. For a User it
+// also sets meta.version, which the groups decide, and returns it.
+func (res *resource) attachDerived(tx *store.ReadTx, st *request, rec record, full map[string]any) (string, error) {
 	if res.kind == kindUser {
-		groups, err := tx.GroupsOf(id)
+		groups, err := tx.GroupsOf(rec.id)
 		if err != nil {
-			return err
+			return "", err
 		}
 		list := make([]any, 0, len(groups))
 		for _, g := range groups {
@@ -145,9 +177,13 @@ func (res *resource) attachDerived(tx *store.ReadTx, st *request, full map[strin
 			})
 		}
 		full["groups"] = list
-		return nil
+		version := userVersion(rec.revision, groups)
+		if meta, ok := full["meta"].(map[string]any); ok {
+			meta["version"] = version
+		}
+		return version, nil
 	}
-	members, _ := tx.Members(id, "", 0)
+	members, _ := tx.Members(rec.id, "", 0)
 	list := make([]any, 0, len(members))
 	for _, m := range members {
 		item := map[string]any{"value": m.ID, "type": m.Type, "$ref": memberRef(st, m)}
@@ -157,24 +193,29 @@ func (res *resource) attachDerived(tx *store.ReadTx, st *request, full map[strin
 		list = append(list, item)
 	}
 	full["members"] = list
-	return nil
+	return etag(rec.revision), nil
 }
 
 func memberRef(st *request, m store.Member) string {
 	return st.baseURL + "/" + m.Type + "s/" + m.ID
 }
 
-// attachForOutput adds the derived attribute for a response. A group's
-// members go in as encoded JSON (the bytes encoding/json would write for the
-// maps, keys sorted): a 50,000-member group then costs a few megabytes
-// instead of a hundred in maps. Projections that reach inside members
-// (attributes=members.value) get the map form.
-func (res *resource) attachForOutput(tx *store.ReadTx, st *request, full map[string]any, p projection) error {
-	if res.kind == kindUser || p.reachesInto("members") {
-		return res.attachDerived(tx, st, full)
+// attachForOutput adds the derived attribute for a response and returns the
+// resource's version. A group's members go in as encoded JSON (the bytes
+// encoding/json would write for the maps, keys sorted): a 50,000-member group
+// then costs a few megabytes instead of a hundred in maps. Projections that
+// reach inside members (attributes=members.value) get the map form. A
+// User's groups are always read: its version depends on them.
+func (res *resource) attachForOutput(tx *store.ReadTx, st *request, rec record, full map[string]any, p projection) (string, error) {
+	switch {
+	case res.kind == kindUser:
+		return res.attachDerived(tx, st, rec, full)
+	case !res.doc.Wants(p.attributes, p.excluded, "members"):
+		return etag(rec.revision), nil
+	case p.reachesInto("members"):
+		return res.attachDerived(tx, st, rec, full)
 	}
-	id, _ := full["id"].(string)
-	members, _ := tx.Members(id, "", 0)
+	members, _ := tx.Members(rec.id, "", 0)
 	b := make([]byte, 0, 2+len(members)*(100+len(st.baseURL)))
 	b = append(b, '[')
 	for i, m := range members {
@@ -194,7 +235,7 @@ func (res *resource) attachForOutput(tx *store.ReadTx, st *request, full map[str
 		b = append(b, '}')
 	}
 	full["members"] = json.RawMessage(append(b, ']'))
-	return nil
+	return etag(rec.revision), nil
 }
 
 func (res *resource) derivedName() string {
@@ -202,6 +243,19 @@ func (res *resource) derivedName() string {
 		return "groups"
 	}
 	return "members"
+}
+
+// versionIn is the current version of a record: for a User it reads the
+// user's groups.
+func (res *resource) versionIn(tx *store.ReadTx, rec record) (string, error) {
+	if res.kind == kindGroup {
+		return etag(rec.revision), nil
+	}
+	groups, err := tx.GroupsOf(rec.id)
+	if err != nil {
+		return "", err
+	}
+	return userVersion(rec.revision, groups), nil
 }
 
 // projection reads attributes= and excludedAttributes= from a query.
@@ -236,28 +290,6 @@ func (p projection) reachesInto(attr string) bool {
 	return false
 }
 
-// resourceOf turns a projected representation into what elimity renders. The
-// library adds id, schemas and meta itself, so they are taken out here.
-func (res *resource) resourceOf(rec record, projected map[string]any) scimlib.Resource {
-	attrs := make(scimlib.ResourceAttributes, len(projected))
-	for k, v := range projected {
-		switch k {
-		case "id", "schemas", "meta", "externalId":
-		default:
-			attrs[k] = v
-		}
-	}
-	out := scimlib.Resource{
-		ID:         rec.id,
-		Attributes: attrs,
-		Meta:       scimlib.Meta{Created: &rec.created, LastModified: &rec.modified, Version: etag(rec.revision)},
-	}
-	if ext, ok := projected["externalId"].(string); ok {
-		out.ExternalID = optional.NewString(ext)
-	}
-	return out
-}
-
 // load reads one record of the request's connection.
 func (res *resource) load(tx *store.ReadTx, st *request, id string) (record, error) {
 	if res.kind == kindUser {
@@ -268,22 +300,22 @@ func (res *resource) load(tx *store.ReadTx, st *request, id string) (record, err
 	return groupRecord(g), err
 }
 
-// render loads and projects one resource as the client asked.
-func (res *resource) render(tx *store.ReadTx, st *request, rec record, p projection) (map[string]any, error) {
+// render projects one resource as the client asked and returns it with its
+// version.
+func (res *resource) render(tx *store.ReadTx, st *request, rec record, p projection) (map[string]any, string, error) {
 	full, err := res.full(st, rec)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if res.doc.Wants(p.attributes, p.excluded, res.derivedName()) {
-		if err := res.attachForOutput(tx, st, full, p); err != nil {
-			return nil, err
-		}
+	version, err := res.attachForOutput(tx, st, rec, full, p)
+	if err != nil {
+		return nil, "", err
 	}
-	return output(res.doc.Project(full, p.attributes, p.excluded)), nil
+	return output(res.doc.Project(full, p.attributes, p.excluded)), version, nil
 }
 
 // output finishes a projected representation for a response: meta's times in
-// whole seconds, like every representation elimity renders.
+// whole seconds.
 func output(projected map[string]any) map[string]any {
 	meta, ok := projected["meta"].(map[string]any)
 	if !ok {
@@ -302,37 +334,61 @@ func output(projected map[string]any) map[string]any {
 	return projected
 }
 
-// Get serves GET /{Users,Groups}/{id}.
-func (res *resource) Get(r *http.Request, id string) (scimlib.Resource, error) {
+// renderAfterWrite renders the resource a write produced, as the client's
+// projection asks, with its ETag.
+func (res *resource) renderAfterWrite(w http.ResponseWriter, r *http.Request, rec record, status int) {
 	st := stateOf(r)
-	var out scimlib.Resource
+	var out map[string]any
+	var version string
+	err := res.h.db.View(func(tx *store.ReadTx) (err error) {
+		out, version, err = res.render(tx, st, rec, projectionOf(r.URL.Query()))
+		return err
+	})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", version)
+	writeJSON(w, status, out)
+}
+
+// get serves GET /{Users,Groups}/{id}: 200 with the resource, projected as
+// asked, and its ETag.
+func (res *resource) get(w http.ResponseWriter, r *http.Request, id string) {
+	st := stateOf(r)
+	var out map[string]any
+	var version string
 	err := res.h.db.View(func(tx *store.ReadTx) error {
 		rec, err := res.load(tx, st, id)
 		if err != nil {
 			return err
 		}
-		projected, err := res.render(tx, st, rec, projectionOf(r.URL.Query()))
-		out = res.resourceOf(rec, projected)
+		out, version, err = res.render(tx, st, rec, projectionOf(r.URL.Query()))
 		return err
 	})
 	if err != nil {
-		return out, scimError(r, err)
+		writeError(w, r, err)
+		return
 	}
-	return out, nil
+	w.Header().Set("ETag", version)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // notModified answers If-None-Match for GET by id without rendering.
 func (res *resource) notModified(r *http.Request, id string) bool {
 	st := stateOf(r)
-	var rev uint64
+	var version string
 	if err := res.h.db.View(func(tx *store.ReadTx) error {
 		rec, err := res.load(tx, st, id)
-		rev = rec.revision
+		if err != nil {
+			return err
+		}
+		version, err = res.versionIn(tx, rec)
 		return err
 	}); err != nil {
 		return false
 	}
-	return etagMatches(r.Header.Get("If-None-Match"), etag(rev))
+	return etagMatches(r.Header.Get("If-None-Match"), version)
 }
 
 // etagMatches compares an If-Match / If-None-Match header with an entity tag,
@@ -347,17 +403,20 @@ func etagMatches(header, tag string) bool {
 	return false
 }
 
-// checkIfMatch fails with 412 when the request's If-Match does not match rev.
-func checkIfMatch(r *http.Request, rev uint64) error {
-	if h := r.Header.Get("If-Match"); h != "" && !etagMatches(h, etag(rev)) {
-		return scimErr(http.StatusPreconditionFailed, "", "The resource has changed: its version is %s, not %s.", etag(rev), h)
+// checkIfMatch fails with 412 when the request's If-Match does not match the
+// resource's current version.
+func checkIfMatch(r *http.Request, version string) error {
+	if h := r.Header.Get("If-Match"); h != "" && !etagMatches(h, version) {
+		return scimErr(http.StatusPreconditionFailed, "", "The resource has changed: its version is %s, not %s.", version, h)
 	}
 	return nil
 }
 
-// prepareWrite decodes and normalises a POST or PUT body before the library
-// validates it, keeping the normalised document on the request state.
-func (res *resource) prepareWrite(r *http.Request, st *request, body []byte) error {
+// prepareWrite decodes and normalises a POST or PUT body, keeping the
+// normalised document (and a Group's members) on the request state. It
+// validates as much as can be validated without the store: JSON, schemas,
+// attribute types and required attributes.
+func (res *resource) prepareWrite(st *request, body []byte) error {
 	var raw any
 	if err := decodeValue(body, &raw); err != nil {
 		return scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body is not valid JSON: %v.", err)
@@ -387,8 +446,6 @@ func (res *resource) prepareWrite(r *http.Request, st *request, body []byte) err
 		st.members, st.membersPresent = membersOf(members), present
 	}
 	st.body = doc
-	// The library checks "schemas" again; hand it the canonical list.
-	doc["schemas"] = []any{res.schemas()[0]}
 	return nil
 }
 
@@ -413,38 +470,16 @@ func membersOf(members []document.Member) []store.Member {
 	return out
 }
 
-// document returns the request's normalised body without the "schemas" key
-// the library needed.
-func (st *request) document() map[string]any {
-	doc := make(map[string]any, len(st.body))
-	for k, v := range st.body {
-		if k != "schemas" {
-			doc[k] = v
-		}
-	}
-	return doc
-}
-
 func str(doc map[string]any, key string) string {
 	s, _ := doc[key].(string)
 	return s
-}
-
-// Create serves POST /{Users,Groups} when the library routes it; Handler
-// serves POST itself (see post), with the same result.
-func (res *resource) Create(r *http.Request, _ scimlib.ResourceAttributes) (scimlib.Resource, error) {
-	rec, _, err := res.create(r)
-	if err != nil {
-		return scimlib.Resource{}, scimError(r, err)
-	}
-	return res.afterWrite(r, stateOf(r), rec)
 }
 
 // create stores the request's normalised body as a new resource and returns
 // the record and its document.
 func (res *resource) create(r *http.Request) (record, map[string]any, error) {
 	st := stateOf(r)
-	doc := st.document()
+	doc := st.body
 	if _, ok := doc["active"]; !ok && res.kind == kindUser {
 		doc["active"] = true // IdPs provision active users; say so explicitly
 	}
@@ -474,7 +509,7 @@ func (res *resource) create(r *http.Request) (record, map[string]any, error) {
 // the new record back: creating users is the hottest write IdPs make.
 func (res *resource) post(w http.ResponseWriter, r *http.Request, body []byte) {
 	st := stateOf(r)
-	if err := res.prepareWrite(r, st, body); err != nil {
+	if err := res.prepareWrite(st, body); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -484,6 +519,7 @@ func (res *resource) post(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	w.Header().Set("Location", st.baseURL+res.endpoint()+"/"+rec.id)
+	// A new user is in no group yet: its version is its record's.
 	w.Header().Set("ETag", etag(rec.revision))
 	p := projectionOf(r.URL.Query())
 	if !p.given() && res.kind == kindUser {
@@ -495,13 +531,14 @@ func (res *resource) post(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	full := res.fullFrom(st, rec, doc)
-	if res.doc.Wants(p.attributes, p.excluded, res.derivedName()) {
-		if res.kind == kindUser {
-			full["groups"] = []any{} // a new user is in no group yet
-		} else if err := res.h.db.View(func(tx *store.ReadTx) error { return res.attachForOutput(tx, st, full, p) }); err != nil {
-			writeError(w, r, err)
-			return
-		}
+	if res.kind == kindUser {
+		full["groups"] = []any{}
+	} else if err := res.h.db.View(func(tx *store.ReadTx) error {
+		_, err := res.attachForOutput(tx, st, rec, full, p)
+		return err
+	}); err != nil {
+		writeError(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusCreated, output(res.doc.Project(full, p.attributes, p.excluded)))
 }
@@ -529,33 +566,30 @@ func (res *resource) createdUserJSON(st *request, rec record) []byte {
 	return append(out, rec.doc[1:]...)
 }
 
-// afterWrite renders the resource a write produced.
-func (res *resource) afterWrite(r *http.Request, st *request, rec record) (scimlib.Resource, error) {
-	var out scimlib.Resource
-	err := res.h.db.View(func(tx *store.ReadTx) error {
-		projected, err := res.render(tx, st, rec, projectionOf(r.URL.Query()))
-		out = res.resourceOf(rec, projected)
-		return err
-	})
-	if err != nil {
-		return out, scimError(r, err)
-	}
-	return out, nil
-}
-
-// Replace serves PUT /{Users,Groups}/{id}: the document is replaced whole.
-// Two deliberate exceptions keep IdP round-trips from losing data: a PUT
-// without "active" keeps the user's active state, and a group PUT without
-// "members" keeps the members (a PUT with "members": [] empties the group).
-func (res *resource) Replace(r *http.Request, id string, _ scimlib.ResourceAttributes) (scimlib.Resource, error) {
+// put serves PUT /{Users,Groups}/{id}: the document is replaced whole, and
+// the answer is 200 with the resource as GET renders it. Two deliberate
+// exceptions keep IdP round-trips from losing data: a PUT without "active"
+// keeps the user's active state, and a group PUT without "members" keeps the
+// members (a PUT with "members": [] empties the group).
+func (res *resource) put(w http.ResponseWriter, r *http.Request, id string, body []byte) {
 	st := stateOf(r)
-	doc := st.document()
+	if err := res.prepareWrite(st, body); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	doc := st.body
 	var rec record
 	err := res.h.update(r, func(tx *store.Tx) error {
 		if res.kind == kindUser {
 			u, err := tx.UpdateUser(st.connectionID, id, func(u *store.User) error {
-				if err := checkIfMatch(r, u.Revision); err != nil {
-					return err
+				if r.Header.Get("If-Match") != "" {
+					version, err := res.versionIn(&tx.ReadTx, userRecord(*u))
+					if err != nil {
+						return err
+					}
+					if err := checkIfMatch(r, version); err != nil {
+						return err
+					}
 				}
 				if _, ok := doc["active"]; !ok {
 					doc["active"] = u.Active
@@ -567,7 +601,7 @@ func (res *resource) Replace(r *http.Request, id string, _ scimlib.ResourceAttri
 			return err
 		}
 		g, err := tx.UpdateGroup(st.connectionID, id, func(g *store.Group) error {
-			if err := checkIfMatch(r, g.Revision); err != nil {
+			if err := checkIfMatch(r, etag(g.Revision)); err != nil {
 				return err
 			}
 			g.DisplayName, g.ExternalID, g.Doc = str(doc, "displayName"), str(doc, "externalId"), mustJSON(doc)
@@ -588,21 +622,28 @@ func (res *resource) Replace(r *http.Request, id string, _ scimlib.ResourceAttri
 		return nil
 	})
 	if err != nil {
-		return scimlib.Resource{}, scimError(r, err)
+		writeError(w, r, err)
+		return
 	}
-	return res.afterWrite(r, st, rec)
+	res.renderAfterWrite(w, r, rec, http.StatusOK)
 }
 
-// Delete serves DELETE /{Users,Groups}/{id}.
-func (res *resource) Delete(r *http.Request, id string) error {
+// delete serves DELETE /{Users,Groups}/{id}: 204.
+func (res *resource) delete(w http.ResponseWriter, r *http.Request, id string) {
 	st := stateOf(r)
 	err := res.h.update(r, func(tx *store.Tx) error {
 		rec, err := res.load(&tx.ReadTx, st, id)
 		if err != nil {
 			return err
 		}
-		if err := checkIfMatch(r, rec.revision); err != nil {
-			return err
+		if r.Header.Get("If-Match") != "" {
+			version, err := res.versionIn(&tx.ReadTx, rec)
+			if err != nil {
+				return err
+			}
+			if err := checkIfMatch(r, version); err != nil {
+				return err
+			}
 		}
 		if res.kind == kindUser {
 			return tx.DeleteUser(st.connectionID, id)
@@ -610,12 +651,8 @@ func (res *resource) Delete(r *http.Request, id string) error {
 		return tx.DeleteGroup(st.connectionID, id)
 	})
 	if err != nil {
-		return scimError(r, err)
+		writeError(w, r, err)
+		return
 	}
-	return nil
-}
-
-// Patch is never called: Handler serves PATCH itself (see patch.go).
-func (res *resource) Patch(r *http.Request, _ string, _ []scimlib.PatchOperation) (scimlib.Resource, error) {
-	return scimlib.Resource{}, scimErr(http.StatusInternalServerError, "", "PATCH is served by Rolecall, not by the library")
+	w.WriteHeader(http.StatusNoContent)
 }

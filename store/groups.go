@@ -128,6 +128,24 @@ func (r *ReadTx) GroupPage(connectionID string, offset, limit int) ([]Group, int
 	return groups, total, err
 }
 
+// Sequence is the group's position in its connection's creation order (see
+// User.Sequence).
+func (g Group) Sequence() uint64 { return g.seq }
+
+// GroupsAfter is UsersAfter for groups.
+func (r *ReadTx) GroupsAfter(connectionID string, seq uint64, limit int) ([]Group, bool, error) {
+	ids, more := groupOrdinal.after(r, connectionID, seq, limit)
+	groups, err := collect(r, ids, r.GroupByID)
+	return groups, more, err
+}
+
+// GroupsBefore is UsersBefore for groups.
+func (r *ReadTx) GroupsBefore(connectionID string, seq uint64, limit int) ([]Group, bool, error) {
+	ids, more := groupOrdinal.before(r, connectionID, seq, limit)
+	groups, err := collect(r, ids, r.GroupByID)
+	return groups, more, err
+}
+
 // GroupCount is the number of groups of the connection.
 func (r *ReadTx) GroupCount(connectionID string) int { return groupOrdinal.count(r, connectionID) }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 )
 
 // An ordinal index lists one connection's users (or groups) in creation order
@@ -82,4 +83,46 @@ func (o ordinal) page(r *ReadTx, conID string, offset, limit int) (ids []string,
 // each calls fn with every id of the connection in order until fn returns false.
 func (o ordinal) each(r *ReadTx, conID string, fn func(id string) bool) {
 	r.scanPrefix(o.order, []byte(conID), func(_, v []byte) bool { return fn(string(v)) })
+}
+
+// after returns up to limit ids whose sequence number is greater than seq, in
+// order, and whether more follow them. limit 0 only answers whether any does.
+func (o ordinal) after(r *ReadTx, conID string, seq uint64, limit int) (ids []string, more bool) {
+	if seq == ^uint64(0) {
+		return nil, false
+	}
+	limit = max(limit, 0)
+	prefix := []byte(conID)
+	c := r.bucket(o.order).Cursor()
+	for k, v := c.Seek(cat(prefix, u64(seq+1))); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(ids) == limit {
+			return ids, true
+		}
+		ids = append(ids, string(v))
+	}
+	return ids, false
+}
+
+// before returns the last (up to) limit ids whose sequence number is less
+// than seq, in order, and whether more precede them. limit 0 only answers
+// whether any does.
+func (o ordinal) before(r *ReadTx, conID string, seq uint64, limit int) (ids []string, more bool) {
+	limit = max(limit, 0)
+	prefix := []byte(conID)
+	c := r.bucket(o.order).Cursor()
+	k, v := c.Seek(cat(prefix, u64(seq)))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if len(ids) == limit {
+			more = true
+			break
+		}
+		ids = append(ids, string(v))
+	}
+	slices.Reverse(ids)
+	return ids, more
 }

@@ -153,6 +153,30 @@ func (r *ReadTx) UserPage(connectionID string, offset, limit int) ([]User, int, 
 	return users, total, err
 }
 
+// Sequence is the user's position in its connection's creation order: larger
+// for users created later, never reused. Listings in creation order sort by
+// it, and cursors can remember it.
+func (u User) Sequence() uint64 { return u.seq }
+
+// UsersAfter returns up to limit users of the connection created after the
+// one with sequence number seq (0: from the first), in creation order, and
+// whether more follow them. Limit 0 only answers whether any does. The cost
+// depends on limit, not on seq.
+func (r *ReadTx) UsersAfter(connectionID string, seq uint64, limit int) ([]User, bool, error) {
+	ids, more := userOrdinal.after(r, connectionID, seq, limit)
+	users, err := collect(r, ids, r.UserByID)
+	return users, more, err
+}
+
+// UsersBefore returns the last (up to) limit users of the connection created
+// before the one with sequence number seq, in creation order, and whether
+// more precede them. Limit 0 only answers whether any does.
+func (r *ReadTx) UsersBefore(connectionID string, seq uint64, limit int) ([]User, bool, error) {
+	ids, more := userOrdinal.before(r, connectionID, seq, limit)
+	users, err := collect(r, ids, r.UserByID)
+	return users, more, err
+}
+
 // UserCount is the number of users of the connection.
 func (r *ReadTx) UserCount(connectionID string) int { return userOrdinal.count(r, connectionID) }
 

@@ -155,3 +155,11 @@ func (e *countingEditor) Replace([]document.Member) error     { e.calls++; retur
 func (e *countingEditor) Remove([]string) error               { e.calls++; return nil }
 func (e *countingEditor) RemoveAll() error                    { e.calls++; return nil }
 func (e *countingEditor) RemoveWhere(filter.Expression) error { e.calls++; return nil }
+
+// decodeInto decodes JSON into v as a cursor decoder would: numbers as
+// json.Number.
+func decodeInto(s string, v any) error {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	return d.Decode(v)
+}

@@ -2,6 +2,7 @@ package document
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"slices"
@@ -278,7 +279,15 @@ func normalizeSingle(a *attribute, v any) (any, error) {
 			}
 		}
 		return nil, errInvalidValue("%s takes a number, not %s.", a.path, describe(v))
-	default: // string, reference, binary, dateTime
+	case typeBinary:
+		if x, ok := v.(string); ok {
+			if isBase64(x) {
+				return x, nil
+			}
+			return nil, errInvalidValue("%s is binary: send it base64-encoded (RFC 7643 §2.3.6, RFC 4648 §4), not %s.", a.path, describe(v))
+		}
+		return nil, errInvalidValue("%s is binary and takes a base64-encoded string, not %s.", a.path, describe(v))
+	default: // string, reference, dateTime
 		switch x := v.(type) {
 		case string:
 			return x, nil
@@ -405,6 +414,19 @@ func isJSONNumber(s string) bool {
 		}
 	}
 	return i == len(s)
+}
+
+// isBase64 reports whether s is base64 in the standard alphabet (RFC 4648
+// §4), padded or not; line breaks, as PEM bodies have them, are ignored.
+func isBase64(s string) bool {
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.NewReplacer("\r", "", "\n", "").Replace(s)
+	}
+	if _, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return true
+	}
+	_, err := base64.RawStdEncoding.DecodeString(s)
+	return err == nil
 }
 
 func isInteger(s string) bool {

@@ -103,6 +103,12 @@ func TestNormalize(t *testing.T) {
 			want: `{"userName": "u"}`,
 		},
 		{
+			name: "binary values in base64, padded or not, with PEM line breaks",
+			rt:   document.User,
+			body: `{"userName": "u", "x509Certificates": [{"value": "TUlJQw=="}, {"value": "TUlJQw"}, {"value": "TUlJ\nQw=="}]}`,
+			want: `{"userName": "u", "x509Certificates": [{"value": "TUlJQw=="}, {"value": "TUlJQw"}, {"value": "TUlJ\nQw=="}]}`,
+		},
+		{
 			name: "Group members are not part of the document",
 			rt:   document.Group,
 			body: `{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Sales", "externalId": "e1", "members": [{"value": "usr_1"}]}`,
@@ -141,6 +147,8 @@ func TestNormalizeRejects(t *testing.T) {
 		{"emails as bare strings", document.User, `{"userName": "u", "emails": ["a@x"]}`, "emails takes an object"},
 		{"broken JSON text", document.User, `{"userName": "u", "name": "{\"givenName\": "}`, "name holds a string that looks like JSON"},
 		{"extension that is not an object", document.User, `{"userName": "u", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": "x"}`, "extension attributes"},
+		{"binary that is not base64", document.User, `{"userName": "u", "x509Certificates": [{"value": "not base64!"}]}`, "x509Certificates.value is binary"},
+		{"binary that is a number", document.User, `{"userName": "u", "x509Certificates": [{"value": 12}]}`, "x509Certificates.value is binary"},
 		{"manager of the wrong type", document.User, `{"userName": "u", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": 7}`, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager takes an object"},
 	}
 	for _, tt := range tests {

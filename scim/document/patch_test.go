@@ -427,6 +427,8 @@ func TestApplyRejects(t *testing.T) {
 			ops: `[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName","value":"x"}]`, errType: scimerrors.ScimTypeMutability},
 		{name: "a boolean that is not one", rt: document.User, doc: minimalUser,
 			ops: `[{"op":"replace","path":"active","value":"maybe"}]`, errType: scimerrors.ScimTypeInvalidValue, errDetail: []string{"active"}},
+		{name: "a binary value that is not base64", rt: document.User, doc: minimalUser,
+			ops: `[{"op":"add","path":"x509Certificates","value":[{"value":"not base64!"}]}]`, errType: scimerrors.ScimTypeInvalidValue, errDetail: []string{"x509Certificates.value is binary"}},
 		{name: "a pathless value that is not an object", rt: document.User, doc: minimalUser,
 			ops: `[{"op":"replace","value":"x"}]`, errType: scimerrors.ScimTypeInvalidValue},
 		{name: "a bare string member", rt: document.Group, doc: patchGroup,

@@ -26,6 +26,34 @@ import (
 // invalidValue ScimError (the scimType the RFC lists for a query parameter
 // value that does not fit the schema) that names the attribute.
 func (rt *ResourceType) Comparator(sortBy string, descending bool) (func(a, b map[string]any) int, error) {
+	s, err := rt.Sorter(sortBy, descending)
+	if err != nil {
+		return nil, err
+	}
+	return func(x, y map[string]any) int { return s.Compare(s.Key(x), s.Key(y)) }, nil
+}
+
+// SortKey is where a resource sorts (see Sorter): the value it sorts by, if
+// it has one, and its id, which breaks ties. It survives a JSON round trip
+// (decoded with json.Decoder.UseNumber), so a cursor can carry it.
+type SortKey struct {
+	Value   any    `json:"v,omitempty"`
+	Present bool   `json:"p,omitempty"`
+	ID      string `json:"i"`
+}
+
+// Sorter orders full representations as Comparator does, through their sort
+// keys: a page boundary can be remembered as a SortKey and compared with the
+// keys of resources read later. A Sorter is immutable and safe for
+// concurrent use.
+type Sorter struct {
+	attr, sub, key *attribute
+	descending     bool
+}
+
+// Sorter returns the ordering Comparator describes. Its errors are
+// Comparator's.
+func (rt *ResourceType) Sorter(sortBy string, descending bool) (*Sorter, error) {
 	r, valueFilter, err := rt.resolvePath(strings.TrimSpace(sortBy))
 	switch {
 	case err != nil:
@@ -46,28 +74,39 @@ func (rt *ResourceType) Comparator(sortBy string, descending bool) (func(a, b ma
 	if sub != nil {
 		key = sub
 	}
-	return func(x, y map[string]any) int {
-		vx, okx := sortValue(x, a, sub)
-		vy, oky := sortValue(y, a, sub)
-		var c int
-		switch {
-		case okx && oky:
-			c = compareSortValues(key, vx, vy)
-		case okx:
-			c = -1 // values before missing ones, ascending
-		case oky:
-			c = 1
-		}
-		if descending {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-		idx, _ := x["id"].(string)
-		idy, _ := y["id"].(string)
-		return strings.Compare(idx, idy)
-	}, nil
+	return &Sorter{attr: a, sub: sub, key: key, descending: descending}, nil
+}
+
+// Key returns the sort key of a full representation.
+func (s *Sorter) Key(doc map[string]any) SortKey {
+	v, ok := sortValue(doc, s.attr, s.sub)
+	id, _ := doc["id"].(string)
+	if !ok {
+		v = nil
+	}
+	return SortKey{Value: v, Present: ok, ID: id}
+}
+
+// Compare orders two sort keys: negative when x sorts before y. Keys of any
+// shape may be compared (a value of the wrong type compares as text), so a
+// key decoded from client input is safe to use.
+func (s *Sorter) Compare(x, y SortKey) int {
+	var c int
+	switch {
+	case x.Present && y.Present:
+		c = compareSortValues(s.key, x.Value, y.Value)
+	case x.Present:
+		c = -1 // values before missing ones, ascending
+	case y.Present:
+		c = 1
+	}
+	if s.descending {
+		c = -c
+	}
+	if c != 0 {
+		return c
+	}
+	return strings.Compare(x.ID, y.ID)
 }
 
 // sortValue returns the value that doc sorts by.

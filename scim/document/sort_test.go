@@ -72,3 +72,37 @@ func TestComparatorRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestSortKeysSurviveJSON: a key encoded into a cursor and decoded again
+// compares with the keys of the documents exactly as the key it came from.
+func TestSortKeysSurviveJSON(t *testing.T) {
+	var docs []map[string]any
+	for _, d := range decode(t, sortUsers).([]any) {
+		docs = append(docs, d.(map[string]any))
+	}
+	for _, sortBy := range []string{"userName", "emails", "name.familyName", "meta.created", "active", "id"} {
+		for _, descending := range []bool{false, true} {
+			s, err := document.User.Sorter(sortBy, descending)
+			if err != nil {
+				t.Fatalf("Sorter(%q): %v", sortBy, err)
+			}
+			for _, pivot := range docs {
+				key := s.Key(pivot)
+				var back document.SortKey
+				if err := decodeInto(toJSON(key), &back); err != nil {
+					t.Fatalf("decode %s: %v", toJSON(key), err)
+				}
+				for _, d := range docs {
+					if got, want := s.Compare(s.Key(d), back), s.Compare(s.Key(d), key); got != want {
+						t.Errorf("sortBy %s descending=%v: %s vs decoded key of %s = %d, want %d", sortBy, descending, d["id"], pivot["id"], got, want)
+					}
+				}
+			}
+		}
+	}
+	// A key of any shape compares without panicking.
+	s, _ := document.User.Sorter("meta.created", false)
+	for _, v := range []any{map[string]any{"x": 1}, []any{1}, true, "garbage", nil} {
+		s.Compare(document.SortKey{Value: v, Present: true, ID: "u"}, s.Key(docs[0]))
+	}
+}

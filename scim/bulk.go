@@ -1,0 +1,366 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+)
+
+const (
+	bulkRequestSchema  = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+	bulkResponseSchema = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+	bulkIDPrefix       = "bulkId:"
+)
+
+// bulkOperation is one operation of a BulkRequest (RFC 7644 §3.7).
+type bulkOperation struct {
+	Method  string          `json:"method"`
+	BulkID  string          `json:"bulkId"`
+	Version string          `json:"version"`
+	Path    string          `json:"path"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// bulkResult is one operation of a BulkResponse.
+type bulkResult struct {
+	Method   string          `json:"method"`
+	BulkID   string          `json:"bulkId,omitempty"`
+	Version  string          `json:"version,omitempty"`
+	Location string          `json:"location,omitempty"`
+	Status   string          `json:"status"`
+	Response json.RawMessage `json:"response,omitempty"`
+}
+
+// bulk serves POST /Bulk (RFC 7644 §3.7).
+//
+// Each operation is served exactly as the single request it stands for
+// would be: the same route, method and scope checks (a token needs the scope
+// of every operation's resource and method), validation, store write, audit
+// entries and answer, which becomes the operation's status, location,
+// version and, for failures, response. Each operation is its own atomic,
+// durable write; the bulk request as a whole is not atomic (RFC 7644 does
+// not ask it to be): an operation that fails leaves the others applied, and
+// failOnErrors stops processing after that many failures, leaving the
+// operations not yet processed unapplied and unreported.
+//
+// bulkId references ("bulkId:qwerty", anywhere in an operation's data or as
+// a path segment) are replaced with the id the POST of that bulkId created.
+// Operations run in request order, except that one referring to a bulkId not
+// created yet waits until it is; references that can never be resolved
+// (circular ones, or to a POST that failed) fail with 409, as §3.7.1 allows,
+// and references to a bulkId no operation defines with 400 invalidValue.
+//
+// The request itself is checked first, and rejected whole, changing
+// nothing: a body above maxPayloadSize or more than maxOperations operations
+// answer 413 (§3.7.4); a body that is not a BulkRequest, or repeats a
+// bulkId, 400.
+func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
+	st := stateOf(r)
+	if len(body) > h.bulkMaxPayload {
+		writeError(w, r, scimErr(http.StatusRequestEntityTooLarge, "", "The size of the bulk operation exceeds the maxPayloadSize (%d bytes).", h.bulkMaxPayload))
+		return
+	}
+	var req struct {
+		Schemas      []string          `json:"schemas"`
+		FailOnErrors *int              `json:"failOnErrors"`
+		Operations   []json.RawMessage `json:"Operations"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The body is not a valid BulkRequest: %v.", err))
+		return
+	}
+	found := false
+	for _, s := range req.Schemas {
+		found = found || strings.EqualFold(s, bulkRequestSchema)
+	}
+	switch {
+	case !found:
+		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The body must list %q in \"schemas\".", bulkRequestSchema))
+		return
+	case len(req.Operations) == 0:
+		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The BulkRequest must have at least one operation in \"Operations\"."))
+		return
+	case len(req.Operations) > h.bulkMaxOps:
+		writeError(w, r, scimErr(http.StatusRequestEntityTooLarge, "", "The number of operations (%d) exceeds the maxOperations (%d).", len(req.Operations), h.bulkMaxOps))
+		return
+	case req.FailOnErrors != nil && *req.FailOnErrors < 1:
+		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "failOnErrors must be a positive integer, not %d.", *req.FailOnErrors))
+		return
+	}
+	ops := make([]bulkOperation, len(req.Operations))
+	creates := map[string]int{} // bulkId → index of the POST that defines it
+	for i, raw := range req.Operations {
+		if err := json.Unmarshal(raw, &ops[i]); err != nil {
+			writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "Operations[%d] is not a bulk operation object: %v.", i, err))
+			return
+		}
+		if id := ops[i].BulkID; id != "" && strings.EqualFold(ops[i].Method, http.MethodPost) {
+			if j, dup := creates[id]; dup {
+				writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] and Operations[%d] both create bulkId %q; bulkIds must be unique.", j, i, id))
+				return
+			}
+			creates[id] = i
+		}
+	}
+	failOnErrors := 0
+	if req.FailOnErrors != nil {
+		failOnErrors = *req.FailOnErrors
+	}
+
+	b := bulkRun{h: h, r: r, ops: ops, creates: creates, created: map[string]string{}, failed: map[string]bool{}}
+	b.run(failOnErrors)
+	if st.revision == 0 {
+		// Nothing committed: the answer still reflects the store as read.
+		st.revision = h.db.Revision()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemas":    []string{bulkResponseSchema},
+		"Operations": b.results,
+	})
+}
+
+// bulkRun is the state of one bulk request being processed.
+type bulkRun struct {
+	h       *Handler
+	r       *http.Request
+	ops     []bulkOperation
+	creates map[string]int    // bulkId → index of the POST defining it
+	created map[string]string // bulkId → id of the resource its POST created
+	failed  map[string]bool   // bulkIds whose POST failed
+	results []bulkResult
+	errors  int
+}
+
+// run processes the operations in order, deferring those that refer to a
+// bulkId not created yet, until all are done or failOnErrors (0: no limit)
+// operations have failed.
+func (b *bulkRun) run(failOnErrors int) {
+	pending := make([]int, len(b.ops))
+	for i := range pending {
+		pending[i] = i
+	}
+	stop := func() bool { return failOnErrors > 0 && b.errors >= failOnErrors }
+	for len(pending) > 0 && !stop() {
+		var waiting []int
+		progressed := false
+		for _, i := range pending {
+			if stop() {
+				return
+			}
+			ready, err := b.resolvable(i)
+			if err == nil && !ready {
+				waiting = append(waiting, i)
+				continue
+			}
+			progressed = true
+			if err != nil {
+				b.record(i, b.failure(i, err))
+			} else {
+				b.record(i, b.execute(i))
+			}
+		}
+		if !progressed {
+			// Everything left waits for something that waits too.
+			for _, i := range waiting {
+				if stop() {
+					return
+				}
+				b.record(i, b.failure(i, scimErr(http.StatusConflict, "",
+					"The operation's bulkId references are circular (or depend on circular ones) and cannot be resolved; create the resources first and reference them in a later request or operation.")))
+			}
+			waiting = nil
+		}
+		pending = waiting
+	}
+}
+
+// resolvable reports whether every bulkId operation i refers to has been
+// created; an error when one never will be.
+func (b *bulkRun) resolvable(i int) (bool, error) {
+	ready := true
+	for _, ref := range b.references(i) {
+		if _, ok := b.creates[ref]; !ok {
+			return false, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "bulkId:%s names no POST operation of this request.", ref)
+		}
+		if b.failed[ref] {
+			return false, scimErr(http.StatusConflict, "", "bulkId:%s cannot be resolved: the operation that creates it failed.", ref)
+		}
+		if _, ok := b.created[ref]; !ok {
+			ready = false
+		}
+	}
+	return ready, nil
+}
+
+// references lists the bulkIds operation i refers to, in its path and data.
+func (b *bulkRun) references(i int) []string {
+	op := b.ops[i]
+	var refs []string
+	for _, seg := range strings.Split(op.Path, "/") {
+		if ref, ok := strings.CutPrefix(seg, bulkIDPrefix); ok {
+			refs = append(refs, ref)
+		}
+	}
+	if !bytes.Contains(op.Data, []byte(bulkIDPrefix)) {
+		return refs
+	}
+	var data any
+	if decodeValue(op.Data, &data) != nil {
+		return refs // execute reports the bad data as the single request would
+	}
+	walkStrings(data, func(s string) string {
+		if ref, ok := strings.CutPrefix(s, bulkIDPrefix); ok {
+			refs = append(refs, ref)
+		}
+		return s
+	})
+	return refs
+}
+
+// walkStrings replaces every string value (not key) in a decoded JSON value
+// with fn's result, in place, and returns the value.
+func walkStrings(v any, fn func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return fn(x)
+	case []any:
+		for i, e := range x {
+			x[i] = walkStrings(e, fn)
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = walkStrings(e, fn)
+		}
+	}
+	return v
+}
+
+// record keeps an operation's result and its effect on later operations.
+func (b *bulkRun) record(i int, res bulkResult) {
+	op := b.ops[i]
+	failed := !strings.HasPrefix(res.Status, "2")
+	if failed {
+		b.errors++
+	}
+	if _, defines := b.creates[op.BulkID]; defines && b.creates[op.BulkID] == i {
+		if failed {
+			b.failed[op.BulkID] = true
+		} else if id := res.Location[strings.LastIndexByte(res.Location, '/')+1:]; id != "" {
+			b.created[op.BulkID] = id
+		}
+	}
+	b.results = append(b.results, res)
+}
+
+// failure is the result of an operation that was not executed.
+func (b *bulkRun) failure(i int, err error) bulkResult {
+	op := b.ops[i]
+	se := scimError(b.r, err)
+	return bulkResult{Method: strings.ToUpper(op.Method), BulkID: op.BulkID, Status: strconv.Itoa(se.Status), Response: mustJSON(se)}
+}
+
+// execute serves operation i as the single request it stands for.
+func (b *bulkRun) execute(i int) bulkResult {
+	op := b.ops[i]
+	method := strings.ToUpper(op.Method)
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return b.failure(i, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] has method %q; bulk operations are POST, PUT, PATCH or DELETE.", i, op.Method))
+	}
+	if method == http.MethodPost && op.BulkID == "" {
+		return b.failure(i, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] is a POST without a bulkId; RFC 7644 §3.7 requires one.", i))
+	}
+	// Resolve bulkId references in the path and the data.
+	opPath := op.Path
+	if !strings.HasPrefix(opPath, "/") {
+		opPath = "/" + opPath // "Users" for "/Users"
+	}
+	segments := strings.Split(opPath, "/")
+	for j, seg := range segments {
+		if ref, ok := strings.CutPrefix(seg, bulkIDPrefix); ok {
+			segments[j] = url.PathEscape(b.created[ref])
+		}
+	}
+	path := strings.Join(segments, "/")
+	data := []byte(op.Data)
+	if bytes.Contains(data, []byte(bulkIDPrefix)) {
+		var v any
+		if decodeValue(data, &v) == nil {
+			data = mustJSON(walkStrings(v, func(s string) string {
+				if ref, ok := strings.CutPrefix(s, bulkIDPrefix); ok {
+					return b.created[ref]
+				}
+				return s
+			}))
+		}
+	}
+	if strings.ContainsAny(path, "?#") {
+		return b.failure(i, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] has path %q; a bulk operation's path is a resource endpoint such as /Users or /Groups/{id}, without a query.", i, op.Path))
+	}
+	rt := b.h.parseRoute(path)
+	if rt.endpoint != endpointResources && rt.endpoint != endpointResource {
+		return b.failure(i, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] has path %q; bulk operations address /Users, /Groups or one of their resources.", i, op.Path))
+	}
+
+	parent := stateOf(b.r)
+	st := &request{connectionID: parent.connectionID, token: parent.token, baseURL: parent.baseURL}
+	r := withState(b.r, st)
+	r.Method = method
+	r.URL = &url.URL{Path: PathPrefix + parent.connectionID + path}
+	r.Header = b.r.Header.Clone()
+	r.Header.Del("If-None-Match")
+	r.Header.Del("If-Match")
+	if op.Version != "" {
+		r.Header.Set("If-Match", op.Version)
+	}
+	r.Body, r.ContentLength = http.NoBody, int64(len(data))
+
+	location := ""
+	if rt.endpoint == endpointResource {
+		location = parent.baseURL + rt.res.endpoint() + "/" + rt.id
+	}
+	rec := &bulkRecorder{header: http.Header{}}
+	if err := b.h.authorize(method, rt, parent.token); err != nil {
+		writeError(rec, r, err)
+	} else {
+		b.h.dispatch(rec, r, rt, data)
+	}
+	parent.revision = max(parent.revision, st.revision)
+
+	res := bulkResult{Method: method, BulkID: op.BulkID, Status: strconv.Itoa(rec.status), Location: location}
+	if rec.status < 300 {
+		res.Version = rec.header.Get("ETag")
+		if l := rec.header.Get("Location"); l != "" {
+			res.Location = l
+		}
+	} else {
+		res.Response = json.RawMessage(rec.body.Bytes())
+	}
+	return res
+}
+
+// bulkRecorder keeps the answer to one bulk operation.
+type bulkRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *bulkRecorder) Header() http.Header { return r.header }
+
+func (r *bulkRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+
+func (r *bulkRecorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}
