@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -466,16 +465,6 @@ func toJSON(v any) string {
 		return string(raw[:800]) + "…"
 	}
 	return string(raw)
-}
-
-// knownBug skips a test that pins down a bug in the package, so the suite
-// stays green until the bug is fixed; the test body is the regression test.
-// Run with SCIM_TEST_KNOWN_BUGS=1 to see them fail.
-func knownBug(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	if os.Getenv("SCIM_TEST_KNOWN_BUGS") == "" {
-		tb.Skipf("BUG: "+format, args...)
-	}
 }
 
 // urlQuery escapes a query parameter value.

@@ -174,3 +174,19 @@ func (s *testServer) apiList(t *testing.T, path string) []map[string]any {
 	}
 	return out
 }
+
+// ServiceProviderConfig's bulk limit never promises more than the server's
+// body limit accepts.
+func TestBulkLimitFollowsTheBodyLimit(t *testing.T) {
+	for _, tc := range []struct {
+		maxBody, want int64
+	}{{512 << 10, 512 << 10}, {defaultMaxBody, 1 << 20}} {
+		s := startServer(t, func(c *config) { c.MaxBody = tc.maxBody })
+		id, base := s.connection(t, "bulk")
+		resp, spc := call(t, "GET", base+"/ServiceProviderConfig", s.scimToken(t, id), nil)
+		bulk, _ := spc["bulk"].(map[string]any)
+		if resp.StatusCode != 200 || bulk["supported"] != true || bulk["maxPayloadSize"] != float64(tc.want) {
+			t.Errorf("max body %d: %d bulk %v, want maxPayloadSize %d", tc.maxBody, resp.StatusCode, bulk, tc.want)
+		}
+	}
+}

@@ -17,7 +17,10 @@ func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetri
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL}))
+	// A bulk request is a request body first: its advertised limit must not
+	// promise more than the server's body limit lets through.
+	bulkMax := min(cfg.MaxBody, 1<<20)
+	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL, BulkMaxPayload: int(bulkMax)}))
 	mux.Handle("/api/v2/", api)
 	mux.Handle(dashboard.DefaultBasePath, dashboard.New(api, dashboard.Options{PublicURL: cfg.PublicURL}))
 	mux.Handle("GET /dashboard", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusMovedPermanently))
