@@ -342,9 +342,9 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription bool) []byte {
 			b = append(b, `,"scope":"`...)
 			b = append(b, s.Scope()...)
 			b = append(b, '"')
-			if len(s.Via) > 0 {
+			if via := s.Via(); len(via) > 0 {
 				b = append(b, `,"via":[`...)
-				for k, g := range s.Via {
+				for k, g := range via {
 					if k > 0 {
 						b = append(b, ',')
 					}

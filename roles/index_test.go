@@ -94,7 +94,7 @@ func answer(res roles.Resolution) string {
 			if s.Group != nil {
 				fmt.Fprintf(&b, "/%s/%s", s.Group.ID, s.Group.Name)
 			}
-			for _, via := range s.Via {
+			for _, via := range s.Via() {
 				fmt.Fprintf(&b, "<%s", via.ID)
 			}
 		}
@@ -464,7 +464,7 @@ func nestedSummary(res roles.Resolution) []string {
 			if src.Group != nil {
 				s += "/" + src.Group.Name
 			}
-			for _, via := range src.Via {
+			for _, via := range src.Via() {
 				s += "<" + via.Name
 			}
 			srcs = append(srcs, s)

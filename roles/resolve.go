@@ -45,6 +45,10 @@ func newRoleInfo(r store.Role, permRanks []int) *RoleInfo {
 type GroupInfo struct {
 	ID, ConnectionID, Name string
 	jsonSource             []byte // {"type":"group","group_id":…,"group_name":…
+	// via is set only on the copy a nested source carries (see
+	// Source.Via): keeping the path here rather than in Source keeps every
+	// other source, and so every answer, as small as without nesting.
+	via []*GroupInfo
 }
 
 // groupSourceHead starts a group source; a "via" entry is the rest of it.
@@ -63,10 +67,16 @@ func newGroupInfo(id, connectionID, name string) *GroupInfo {
 type Source struct {
 	Group        *GroupInfo
 	Organization bool // organization scope; tenant scope otherwise
-	// Via is set when the user is in Group only through member groups
-	// (nested group roles on): the path from the user's own group up to,
-	// not including, Group.
-	Via []*GroupInfo
+}
+
+// Via is set when the user is in Group only through member groups (nested
+// group roles on): the path from the user's own group up to, not
+// including, Group.
+func (s Source) Via() []*GroupInfo {
+	if s.Group == nil {
+		return nil
+	}
+	return s.Group.via
 }
 
 // Type is "direct" or "group".
@@ -180,10 +190,25 @@ func (ix *Index) lookup(s Subject) (*indexUser, error) {
 type grant struct {
 	role  *indexRole
 	group *indexGroup // nil for a direct assignment
-	org   bool        // organization scope
-	via   int32       // for a group reached through member groups: its entry in resolveScratch.reach; else -1
 	next  int32       // the next grant of the same role, -1 at the end
+	// how packs the rest into the word left (grants are copied a lot): bit
+	// 0 is organization scope; above it, 1 + the resolveScratch.reach
+	// entry of a group reached through member groups, or 0.
+	how int32
 }
+
+func newGrant(role *indexRole, group *indexGroup, org bool, reach int32) grant {
+	g := grant{role: role, group: group, how: (reach + 1) << 1}
+	if org {
+		g.how |= 1
+	}
+	return g
+}
+
+func (g grant) org() bool { return g.how&1 != 0 }
+
+// reach is the grant's resolveScratch.reach entry, or -1.
+func (g grant) reach() int32 { return g.how>>1 - 1 }
 
 // reached is a group a user is in through member groups, and the entry of
 // reach for the group below it on the way (-1: a group the user is in).
@@ -252,35 +277,35 @@ func (ix *Index) resolve(u *indexUser, orgID string) (Resolution, error) {
 	sc := scratchPool.Get().(*resolveScratch)
 	sc.reset(len(ix.roles))
 	for _, r := range u.roles {
-		sc.add(grant{role: r, via: -1})
+		sc.add(newGrant(r, nil, false, -1))
 	}
 	for _, g := range u.groups {
 		for _, r := range g.roles {
-			sc.add(grant{role: r, group: g, via: -1})
+			sc.add(newGrant(r, g, false, -1))
 		}
 	}
 	if ix.nested {
 		sc.reachAncestors(u.groups)
 		for i := len(u.groups); i < len(sc.reach); i++ { // u.groups granted above
 			for _, r := range sc.reach[i].group.roles {
-				sc.add(grant{role: r, group: sc.reach[i].group, via: int32(i)})
+				sc.add(newGrant(r, sc.reach[i].group, false, int32(i)))
 			}
 		}
 	}
 	if o != nil {
 		for _, r := range o.memberRoles[u.id] {
-			sc.add(grant{role: r, org: true, via: -1})
+			sc.add(newGrant(r, nil, true, -1))
 		}
 		// Organization group roles take effect only with auto-membership.
 		if effectiveInOrg {
 			for _, g := range u.groups {
 				for _, r := range g.orgRoles[o] {
-					sc.add(grant{role: r, group: g, org: true, via: -1})
+					sc.add(newGrant(r, g, true, -1))
 				}
 			}
 			for i := len(u.groups); i < len(sc.reach); i++ {
 				for _, r := range sc.reach[i].group.orgRoles[o] {
-					sc.add(grant{role: r, group: sc.reach[i].group, org: true, via: int32(i)})
+					sc.add(newGrant(r, sc.reach[i].group, true, int32(i)))
 				}
 			}
 		}
@@ -317,18 +342,25 @@ func (ix *Index) resolve(u *indexUser, orgID string) (Resolution, error) {
 }
 
 func (sc *resolveScratch) source(g grant) Source {
-	s := Source{Organization: g.org}
+	s := Source{Organization: g.org()}
 	if g.group != nil {
 		s.Group = g.group.info
-	}
-	if g.via >= 0 {
-		// Walk down to the user's own group, then put the path in order.
-		for i := sc.reach[g.via].from; i >= 0; i = sc.reach[i].from {
-			s.Via = append(s.Via, sc.reach[i].group.info)
+		if i := g.reach(); i >= 0 {
+			s.Group = sc.nested(s.Group, i)
 		}
-		slices.Reverse(s.Via)
 	}
 	return s
+}
+
+// nested copies a group's info with the path that reaches it: from the
+// user's own group to reach entry i, exclusive.
+func (sc *resolveScratch) nested(info *GroupInfo, i int32) *GroupInfo {
+	c := *info
+	for j := sc.reach[i].from; j >= 0; j = sc.reach[j].from {
+		c.via = append(c.via, sc.reach[j].group.info)
+	}
+	slices.Reverse(c.via)
+	return &c
 }
 
 // reachAncestors fills sc.reach with the user's groups, then the groups
