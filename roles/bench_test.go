@@ -3,6 +3,7 @@ package roles_test
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/rolecall/rolecall/roles"
@@ -96,5 +97,30 @@ func BenchmarkBindGroupRole(b *testing.B) {
 				})
 			}
 		})
+	}
+}
+
+// BenchmarkIndexMemory reports the heap the effective-role index holds for
+// the data set (100k users, 10k groups, 1M memberships): the server keeps
+// it for as long as it runs.
+func BenchmarkIndexMemory(b *testing.B) {
+	db := storetest.Open(b, store.Options{NoSync: true})
+	storetest.Seed(b, db, datasetSize())
+	heap := func() float64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return float64(m.HeapAlloc)
+	}
+	var ix *roles.Index
+	for b.Loop() {
+		ix = roles.NewIndex()
+		if err := ix.Load(db); err != nil {
+			b.Fatal(err)
+		}
+		with := heap()
+		runtime.KeepAlive(ix)
+		ix = nil
+		b.ReportMetric((with-heap())/(1<<20), "heap-MiB")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/rolecall/rolecall/store"
 )
@@ -35,11 +36,17 @@ type Index struct {
 	advanced chan struct{} // closed and replaced whenever revision moves
 
 	users  map[string]*indexUser
-	byName map[string]*indexUser   // connection id + folded userName
-	byExt  map[string][]*indexUser // connection id + externalId
-	groups map[string]*indexGroup
-	roles  map[string]*indexRole
-	orgs   map[string]*indexOrg
+	byName map[userKey]*indexUser // folded userName
+	// byExt holds one user per externalId; the rare others sharing it (the
+	// store does not make externalId unique) wait in extShared.
+	byExt     map[userKey]*indexUser
+	extShared map[userKey][]*indexUser
+	// connectionIDs interns connection ids: every user of a connection
+	// shares one string instead of holding its own copy.
+	connectionIDs map[string]string
+	groups        map[string]*indexGroup
+	roles         map[string]*indexRole
+	orgs          map[string]*indexOrg
 
 	// Every permission any role has, in (resource server, name) order; its
 	// position is its rank. Answers fold permissions through a bitset of
@@ -58,19 +65,24 @@ type indexPermission struct {
 	claimIndex int    // of the name in Index.claims
 }
 
+// userKey finds a user by a name within its connection.
+type userKey struct{ connectionID, name string }
+
 type indexUser struct {
-	id, connectionID     string
-	userName, externalID string
-	active               bool
-	groups               []*indexGroup // direct memberships
-	roles                []*indexRole  // direct assignments
+	id, connectionID string
+	// foldedName is the userName folded (usually the same string: most
+	// names are already lower case), externalID as sent.
+	foldedName, externalID string
+	active                 bool
+	groups                 []*indexGroup // direct memberships
+	roles                  []*indexRole  // direct assignments
 }
 
 type indexGroup struct {
 	info     *GroupInfo                 // replaced, never changed, on a rename
 	roles    []*indexRole               // tenant scope
 	orgRoles map[*indexOrg][]*indexRole // organization scope
-	parents  []*indexGroup              // the groups this group is a member of
+	parents  []*indexGroup              // the groups this group is a member of, by id
 }
 
 type indexRole struct {
@@ -90,7 +102,8 @@ type indexOrg struct {
 func NewIndex() *Index {
 	return &Index{
 		advanced: make(chan struct{}),
-		users:    map[string]*indexUser{}, byName: map[string]*indexUser{}, byExt: map[string][]*indexUser{},
+		users:    map[string]*indexUser{}, byName: map[userKey]*indexUser{},
+		byExt: map[userKey]*indexUser{}, extShared: map[userKey][]*indexUser{}, connectionIDs: map[string]string{},
 		groups: map[string]*indexGroup{}, roles: map[string]*indexRole{}, orgs: map[string]*indexOrg{},
 		permRank: map[store.Permission]int{},
 	}
@@ -141,11 +154,23 @@ func (ix *Index) Load(db *store.DB) error {
 			return err
 		}
 		ix.nested = settings.NestedGroupRoles
-		if err := r.EachRole(func(role store.Role) error { ix.putRole(role); return nil }); err != nil {
+		// Roles at once: ranking permissions and roles once, not per role.
+		var all []store.Role
+		var perms []store.Permission
+		if err := r.EachRole(func(role store.Role) error {
+			all = append(all, role)
+			perms = append(perms, role.Permissions...)
+			return nil
+		}); err != nil {
 			return err
 		}
+		ix.rankPermissions(perms)
+		for _, role := range all {
+			ix.roles[role.ID] = &indexRole{info: newRoleInfo(role, ix.permRanks(role.Permissions))}
+		}
+		ix.rank()
 		if err := r.EachUserSummary(func(s store.UserSummary) {
-			u := &indexUser{id: s.ID, connectionID: s.ConnectionID, userName: s.UserName, externalID: s.ExternalID, active: s.Active}
+			u := &indexUser{id: s.ID, connectionID: ix.intern(s.ConnectionID), foldedName: foldName(s.UserName), externalID: s.ExternalID, active: s.Active}
 			ix.users[s.ID] = u
 			ix.indexNames(u)
 		}); err != nil {
@@ -168,6 +193,12 @@ func (ix *Index) Load(db *store.DB) error {
 		r.EachOrganizationMember(func(oid, uid string) { ix.org(oid).members[uid] = true })
 		r.EachOrganizationMemberRole(func(oid, uid, rid string) { ix.bindOrgMemberRole(oid, uid, rid) })
 		r.EachOrganizationGroupRole(func(oid, gid, rid string) { ix.bindOrgGroupRole(oid, gid, rid) })
+		// Membership lists grew by appending; trim their slack for good.
+		for _, u := range ix.users {
+			if cap(u.groups) > len(u.groups) {
+				u.groups = slices.Clone(u.groups)
+			}
+		}
 		ix.loaded = true
 		return nil
 	})
@@ -193,12 +224,12 @@ func (ix *Index) apply(c *store.Change) {
 	case store.UserCreated, store.UserUpdated:
 		u := ix.users[c.UserID]
 		if u == nil {
-			u = &indexUser{id: c.UserID, connectionID: c.ConnectionID}
+			u = &indexUser{id: c.UserID, connectionID: ix.intern(c.ConnectionID)}
 			ix.users[c.UserID] = u
 		} else {
 			ix.unindexNames(u)
 		}
-		u.active, u.userName, u.externalID = c.Active, c.UserName, c.ExternalID
+		u.active, u.foldedName, u.externalID = c.Active, foldName(c.UserName), c.ExternalID
 		ix.indexNames(u)
 	case store.UserDeleted:
 		if u := ix.users[c.UserID]; u != nil {
@@ -229,7 +260,7 @@ func (ix *Index) apply(c *store.Change) {
 	case store.TenantSettingsChanged:
 		ix.nested = c.Settings.NestedGroupRoles
 	case store.RoleChanged:
-		ix.putRole(c.Role)
+		ix.putRole(*c.Role)
 	case store.RoleDeleted:
 		delete(ix.roles, c.RoleID)
 		ix.rank()
@@ -385,7 +416,9 @@ func (ix *Index) addMember(groupID, memberID string) {
 	// A member group is kept whatever the setting, so turning nested
 	// group roles on needs no reload.
 	if child := ix.groups[memberID]; child != nil && !slices.Contains(child.parents, g) {
-		child.parents = append(child.parents, g)
+		// In id order, so nested paths do not depend on history.
+		i, _ := slices.BinarySearchFunc(child.parents, g, func(a, b *indexGroup) int { return strings.Compare(a.info.ID, b.info.ID) })
+		child.parents = slices.Insert(child.parents, i, g)
 	}
 }
 
@@ -425,42 +458,104 @@ func (ix *Index) bindOrgGroupRole(orgID, groupID, roleID string) {
 }
 
 func (ix *Index) indexNames(u *indexUser) {
-	ix.byName[u.connectionID+foldName(u.userName)] = u
-	if u.externalID != "" {
-		key := u.connectionID + u.externalID
-		ix.byExt[key] = append(ix.byExt[key], u)
+	ix.byName[userKey{u.connectionID, u.foldedName}] = u
+	if u.externalID == "" {
+		return
+	}
+	key := userKey{u.connectionID, u.externalID}
+	if first := ix.byExt[key]; first == nil {
+		ix.byExt[key] = u
+	} else {
+		ix.extShared[key] = append(ix.extShared[key], u)
 	}
 }
 
 func (ix *Index) unindexNames(u *indexUser) {
-	if key := u.connectionID + foldName(u.userName); ix.byName[key] == u {
+	if key := (userKey{u.connectionID, u.foldedName}); ix.byName[key] == u {
 		delete(ix.byName, key)
 	}
-	if u.externalID != "" {
-		key := u.connectionID + u.externalID
-		if list := remove(ix.byExt[key], u); len(list) > 0 {
-			ix.byExt[key] = list
-		} else {
+	if u.externalID == "" {
+		return
+	}
+	key := userKey{u.connectionID, u.externalID}
+	shared := ix.extShared[key]
+	if ix.byExt[key] == u {
+		if len(shared) == 0 {
 			delete(ix.byExt, key)
+			return
 		}
+		ix.byExt[key], shared = shared[0], shared[1:]
+	} else {
+		shared = remove(shared, u)
+	}
+	if len(shared) == 0 {
+		delete(ix.extShared, key)
+	} else {
+		ix.extShared[key] = shared
 	}
 }
 
+// byExternalID lists the users of a connection with an externalId.
+func (ix *Index) byExternalID(connectionID, externalID string) []*indexUser {
+	key := userKey{connectionID, externalID}
+	first := ix.byExt[key]
+	if first == nil {
+		return nil
+	}
+	return append([]*indexUser{first}, ix.extShared[key]...)
+}
+
+// intern returns the index's copy of a connection id.
+func (ix *Index) intern(id string) string {
+	if s, ok := ix.connectionIDs[id]; ok {
+		return s
+	}
+	ix.connectionIDs[id] = id
+	return id
+}
+
 // foldName folds case the way strings.EqualFold compares (userName is
-// caseExact false), matching the store's unique userName index.
+// caseExact false): every rune becomes one chosen member of its case-fold
+// orbit, the ASCII lower-case letter when the orbit has one (so the
+// Kelvin sign and 'K' fold to 'k'), else the smallest. Lower-case ASCII
+// names, the common case, fold to themselves without a copy.
 func foldName(s string) string {
+	if isFolded(s) {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		min := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			if f < min {
-				min = f
-			}
-		}
-		b.WriteRune(min)
+		b.WriteRune(foldRune(r))
 	}
 	return b.String()
+}
+
+func foldRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}
+	least := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if 'a' <= f && f <= 'z' {
+			return f
+		}
+		least = min(least, f)
+	}
+	return least
+}
+
+// isFolded: s is ASCII without upper-case letters, so foldName(s) == s.
+func isFolded(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // remove deletes the first occurrence of v, keeping order.

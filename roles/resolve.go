@@ -169,12 +169,12 @@ func (ix *Index) lookup(s Subject) (*indexUser, error) {
 		}
 		return nil, &SubjectError{ErrUserNotFound, "no user with id " + s.UserID}
 	case s.UserID == "" && s.ConnectionID != "" && s.UserName != "" && s.ExternalID == "":
-		if u := ix.byName[s.ConnectionID+foldName(s.UserName)]; u != nil {
+		if u := ix.byName[userKey{s.ConnectionID, foldName(s.UserName)}]; u != nil {
 			return u, nil
 		}
 		return nil, &SubjectError{ErrUserNotFound, "no user named " + s.UserName + " in connection " + s.ConnectionID}
 	case s.UserID == "" && s.ConnectionID != "" && s.ExternalID != "" && s.UserName == "":
-		switch list := ix.byExt[s.ConnectionID+s.ExternalID]; len(list) {
+		switch list := ix.byExternalID(s.ConnectionID, s.ExternalID); len(list) {
 		case 1:
 			return list[0], nil
 		case 0:
@@ -371,6 +371,10 @@ func (sc *resolveScratch) reachAncestors(direct []*indexGroup) {
 	for _, g := range direct {
 		sc.reach = append(sc.reach, reached{group: g, from: -1})
 	}
+	// Start from the user's groups in id order (parents are kept in id
+	// order too): where two shortest paths reach a group, the answer names
+	// the same one whatever order the memberships were made in.
+	slices.SortFunc(sc.reach, func(a, b reached) int { return strings.Compare(a.group.info.ID, b.group.info.ID) })
 	const linear = 32 // below this many groups a scan beats a map
 	clear(sc.seen)
 	seen := func(g *indexGroup) bool {

@@ -120,7 +120,7 @@ func (res *resource) patch(w http.ResponseWriter, r *http.Request, id string, bo
 			rec, version = userRecord(u), userVersion(u.Revision, groups)
 			return err
 		}
-		editor := &memberEditor{tx: tx, connectionID: st.connectionID, groupID: id, state: map[string]bool{}, display: map[string]string{}}
+		editor := &memberEditor{tx: tx, connectionID: st.connectionID, groupID: id, state: make(map[string]bool, len(ops)), display: map[string]string{}}
 		g, err := tx.UpdateGroup(st.connectionID, id, func(g *store.Group) error {
 			if err := checkIfMatch(r, etag(g.Revision)); err != nil {
 				return err

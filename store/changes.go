@@ -49,6 +49,6 @@ type Change struct {
 	RoleID         string
 	OrganizationID string
 	AutoMembership bool           // OrgConnectionSet: assign_membership_on_login
-	Role           Role           // RoleChanged: the role after the change
+	Role           *Role          // RoleChanged: the role after the change
 	Settings       TenantSettings // TenantSettingsChanged
 }

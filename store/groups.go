@@ -242,6 +242,7 @@ func (tx *Tx) CreateGroup(g Group, members []Member) (Group, error) {
 	tx.putRecord(bucketGroups, g.ID, g.ConnectionID, g.record())
 	tx.audit("group.created", Target{"group", g.ID}, nil, g.audit())
 	tx.emit(Change{Kind: GroupCreated, ConnectionID: g.ConnectionID, GroupID: g.ID, Name: g.DisplayName})
+	tx.changes = slices.Grow(tx.changes, len(members)) // one change each, at most
 	added := 0
 	for _, m := range members {
 		if tx.addMember(g, m) {
@@ -404,6 +405,7 @@ func (tx *Tx) AddMembers(connectionID, groupID string, members []Member) (int, e
 	if err != nil {
 		return 0, err
 	}
+	tx.changes = slices.Grow(tx.changes, len(members)) // one change each, at most
 	added := 0
 	for _, m := range members {
 		if tx.addMember(g, m) {
@@ -424,6 +426,7 @@ func (tx *Tx) RemoveMembers(connectionID, groupID string, memberIDs []string) (i
 	if err != nil {
 		return 0, err
 	}
+	tx.changes = slices.Grow(tx.changes, len(memberIDs))
 	removed := 0
 	for _, id := range memberIDs {
 		if tx.removeMember(g, id, false) {

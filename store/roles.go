@@ -100,7 +100,7 @@ func (tx *Tx) CreateRole(role Role) (Role, error) {
 	tx.put(bucketRoleNames, nameKey, []byte(role.ID))
 	tx.putJSON(bucketRoles, []byte(role.ID), role)
 	tx.audit("role.created", roleTarget(role.ID), nil, role)
-	tx.emit(Change{Kind: RoleChanged, RoleID: role.ID, Role: role})
+	tx.emit(Change{Kind: RoleChanged, RoleID: role.ID, Role: &role})
 	return role, tx.err
 }
 
@@ -146,7 +146,7 @@ func (tx *Tx) UpdateRole(id string, fn func(*Role) error) (Role, error) {
 	role.UpdatedAt = tx.now
 	tx.putJSON(bucketRoles, []byte(role.ID), role)
 	tx.audit("role.updated", roleTarget(role.ID), old, role)
-	tx.emit(Change{Kind: RoleChanged, RoleID: role.ID, Role: role})
+	tx.emit(Change{Kind: RoleChanged, RoleID: role.ID, Role: &role})
 	return role, tx.err
 }
 

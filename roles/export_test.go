@@ -1,0 +1,4 @@
+package roles
+
+// FoldName exposes foldName to the external tests.
+var FoldName = foldName
