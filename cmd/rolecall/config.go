@@ -27,9 +27,8 @@ type config struct {
 	// AdminToken comes only from ROLECALL_ADMIN_TOKEN: a flag would show the
 	// secret in `ps` output.
 	AdminToken string
-	// GOGC is the Go runtime's own variable, read so that serve only sets its
-	// default GC target when the operator has not chosen one.
-	GOGC string
+	// GOGCSet: the operator chose GOGC, so serve leaves the collector alone.
+	GOGCSet bool
 }
 
 const defaultMaxBody = 8 << 20
@@ -69,7 +68,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fromEnv("log-format", logFormat)
 	fromEnv("shutdown-timeout", &shutdownStr)
 
-	cfg := config{Addr: *addr, Data: *data, PublicURL: strings.TrimRight(*publicURL, "/"), LogFormat: *logFormat, AdminToken: getenv("ROLECALL_ADMIN_TOKEN"), GOGC: getenv("GOGC")}
+	cfg := config{Addr: *addr, Data: *data, PublicURL: strings.TrimRight(*publicURL, "/"), LogFormat: *logFormat, AdminToken: getenv("ROLECALL_ADMIN_TOKEN"), GOGCSet: getenv("GOGC") != ""}
 	var problems []error
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		problems = append(problems, fmt.Errorf("addr %q: %v", cfg.Addr, err))

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -82,13 +81,6 @@ func newLogger(cfg config, stderr io.Writer) zerolog.Logger {
 // nil it receives the bound address once the server accepts connections.
 func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening chan<- string) error {
 	log := newLogger(cfg, stderr)
-	if cfg.GOGC == "" {
-		// The working set lives in bbolt's mmap; the Go heap is small and
-		// short-lived (request documents, audit runs), so doubling the GC
-		// target costs little memory and halves collector work on big writes.
-		// GOGC, when set, is the operator's choice.
-		debug.SetGCPercent(200)
-	}
 	db, err := store.Open(cfg.Data, store.Options{})
 	if err != nil {
 		return err
@@ -117,6 +109,13 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	handler, err := routes(db, cfg, &ready, requests)
 	if err != nil {
 		return err
+	}
+	if !cfg.GOGCSet {
+		// Started once the role index is loaded: loading is the one time the
+		// live heap grows fast, and Go's default suits it.
+		tuneCtx, stopTuning := context.WithCancel(ctx)
+		defer stopTuning()
+		go tuneGC(tuneCtx)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
