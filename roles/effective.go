@@ -206,18 +206,24 @@ var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); re
 // resolveBatch resolves subjects under one read lock and returns the revision
 // the answers reflect.
 func (ix *Index) resolveBatch(subjects []Subject, fn func(i int, res Resolution, err error)) uint64 {
+	buf := answerPool.Get().(*answerScratch)
+	defer answerPool.Put(buf)
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	for i, s := range subjects {
 		u, err := ix.lookup(s)
 		var res Resolution
 		if err == nil {
-			res, err = ix.resolve(u, s.OrganizationID)
+			res, err = ix.resolve(u, s.OrganizationID, buf)
 		}
 		fn(i, res, err)
 	}
 	return ix.revision
 }
+
+// answerPool: resolveBatch hands each answer to fn, which encodes it before
+// the next, so one set of buffers serves a whole batch.
+var answerPool = sync.Pool{New: func() any { return new(answerScratch) }}
 
 func writeRaw(w http.ResponseWriter, status int, rev uint64, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

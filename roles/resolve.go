@@ -158,7 +158,7 @@ func (ix *Index) Resolve(s Subject) (Resolution, error) {
 	if err != nil {
 		return Resolution{}, err
 	}
-	return ix.resolve(u, s.OrganizationID)
+	return ix.resolve(u, s.OrganizationID, nil)
 }
 
 func (ix *Index) lookup(s Subject) (*indexUser, error) {
@@ -258,7 +258,17 @@ func (sc *resolveScratch) add(g grant) {
 	sc.tail[r] = i
 }
 
-func (ix *Index) resolve(u *indexUser, orgID string) (Resolution, error) {
+// answerScratch holds a resolution's roles and sources when the caller
+// encodes it at once and lets it go (the login query): reusing them keeps
+// the hot path from allocating its biggest slices per answer.
+type answerScratch struct {
+	roles   []EffectiveRole
+	sources []Source
+}
+
+// resolve answers for one user. With buf, the answer's slices are carved
+// from buf and valid only until buf is used again.
+func (ix *Index) resolve(u *indexUser, orgID string, buf *answerScratch) (Resolution, error) {
 	res := Resolution{UserID: u.id, ConnectionID: u.connectionID, Active: u.active}
 	var o *indexOrg
 	effectiveInOrg := false
@@ -315,8 +325,16 @@ func (ix *Index) resolve(u *indexUser, orgID string) (Resolution, error) {
 		for _, w := range sc.bits {
 			distinct += bits.OnesCount64(w)
 		}
-		res.Roles = make([]EffectiveRole, 0, distinct)
-		sources := make([]Source, 0, n)
+		// Sized once: the roles' Sources are windows into sources.
+		var sources []Source
+		if buf != nil {
+			res.Roles = slices.Grow(buf.roles[:0], distinct)
+			sources = slices.Grow(buf.sources[:0], n)
+			buf.roles, buf.sources = res.Roles[:0], sources[:0]
+		} else {
+			res.Roles = make([]EffectiveRole, 0, distinct)
+			sources = make([]Source, 0, n)
+		}
 		for wi, w := range sc.bits {
 			for w != 0 {
 				rank := wi*64 + bits.TrailingZeros64(w)

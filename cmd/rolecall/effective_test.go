@@ -379,6 +379,20 @@ func TestLoginQueryFoldsPermissionsAcrossRolesAndAPIs(t *testing.T) {
 	if len(res["permissions"].([]any)) != 0 || len(res["claims"].(map[string]any)["permissions"].([]any)) != 0 {
 		t.Errorf("a user without roles: %v", res)
 	}
+
+	// In a batch each answer is the one its subject gets alone: answers
+	// share buffers while they are encoded, one after the other.
+	single := func(id string) string {
+		return toJSON(ask(map[string]any{"subjects": []any{map[string]any{"user_id": id}}}))
+	}
+	want := []string{single(bob), single(carol), single(bob)}
+	_, batch := call(t, "POST", s.URL+"/api/v2/effective-roles/query", testAdminToken, map[string]any{"subjects": []any{
+		map[string]any{"user_id": bob}, map[string]any{"user_id": carol}, map[string]any{"user_id": bob}}})
+	for i, r := range batch["results"].([]any) {
+		if got := toJSON(r); got != want[i] {
+			t.Errorf("batch result %d:\n got  %s\n want %s", i, got, want[i])
+		}
+	}
 }
 
 // Nested group roles are a tenant setting (PATCH /tenants/settings), off by
