@@ -117,10 +117,10 @@ func (tx *Tx) DeleteOrganization(id string) error {
 	}
 	prefix := []byte(id)
 	tx.delPrefix(bucketOrgGroupRoles, prefix, func(k, _ []byte) {
-		tx.unbindOrgGroupRole(id, string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), true)
+		tx.unbindRole(orgGroupRoles, id, string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), true)
 	})
 	tx.delPrefix(bucketOrgMemberRoles, prefix, func(k, _ []byte) {
-		tx.unbindOrgMemberRole(id, string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), true)
+		tx.unbindRole(orgMemberRoles, id, string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), true)
 	})
 	tx.delPrefix(bucketOrgMembers, prefix, func(k, _ []byte) {
 		tx.removeOrgMember(id, string(k[IDLen:]), true)
@@ -283,7 +283,7 @@ func (tx *Tx) RemoveOrganizationMembers(orgID string, userIDs []string) (int, er
 			continue
 		}
 		tx.delPrefix(bucketOrgMemberRoles, catS(orgID, uid), func(k, _ []byte) {
-			tx.unbindOrgMemberRole(orgID, uid, string(k[2*IDLen:]), true)
+			tx.unbindRole(orgMemberRoles, orgID, uid, string(k[2*IDLen:]), true)
 		})
 		tx.removeOrgMember(orgID, uid, false)
 		removed++
@@ -327,20 +327,7 @@ func (tx *Tx) BindOrganizationMemberRoles(orgID, userID string, roleIDs []string
 	if err != nil {
 		return 0, err
 	}
-	added := 0
-	for _, rid := range roleIDs {
-		key := catS(orgID, userID, rid)
-		if tx.has(bucketOrgMemberRoles, key) {
-			continue
-		}
-		tx.putNew(bucketOrgMemberRoles, key, present)
-		tx.putNew(bucketUserOrgRoles, catS(userID, orgID, rid), present)
-		tx.putNew(bucketRoleOrgMembers, catS(rid, orgID, userID), present)
-		tx.audit("organization.member.role.assigned", orgTarget(orgID), nil, map[string]string{"user_id": userID, "role_id": rid})
-		tx.emit(Change{Kind: OrgMemberRoleBound, OrganizationID: orgID, UserID: userID, RoleID: rid})
-		added++
-	}
-	return added, tx.err
+	return tx.bindRoles(orgMemberRoles, orgID, userID, roleIDs), tx.err
 }
 
 // UnbindOrganizationMemberRoles removes a member's roles in an organization.
@@ -355,26 +342,7 @@ func (tx *Tx) UnbindOrganizationMemberRoles(orgID, userID string, roleIDs []stri
 	if err != nil {
 		return 0, err
 	}
-	removed := 0
-	for _, rid := range roleIDs {
-		if tx.unbindOrgMemberRole(orgID, userID, rid, false) {
-			removed++
-		}
-	}
-	return removed, tx.err
-}
-
-func (tx *Tx) unbindOrgMemberRole(orgID, userID, roleID string, cascade bool) bool {
-	key := catS(orgID, userID, roleID)
-	if !tx.has(bucketOrgMemberRoles, key) {
-		return false
-	}
-	tx.delKnown(bucketOrgMemberRoles, key, present)
-	tx.del(bucketUserOrgRoles, catS(userID, orgID, roleID))
-	tx.del(bucketRoleOrgMembers, catS(roleID, orgID, userID))
-	tx.auditMaybeCascade(cascade, "organization.member.role.deleted", orgTarget(orgID), map[string]string{"user_id": userID, "role_id": roleID}, nil)
-	tx.emit(Change{Kind: OrgMemberRoleUnbound, OrganizationID: orgID, UserID: userID, RoleID: roleID})
-	return true
+	return tx.unbindRoles(orgMemberRoles, orgID, userID, roleIDs), tx.err
 }
 
 // OrganizationGroupRoles lists the roles bound to a group within an organization.
@@ -415,20 +383,7 @@ func (tx *Tx) BindOrganizationGroupRoles(orgID, groupID string, roleIDs []string
 	if err != nil {
 		return 0, err
 	}
-	added := 0
-	for _, rid := range roleIDs {
-		key := catS(orgID, groupID, rid)
-		if tx.has(bucketOrgGroupRoles, key) {
-			continue
-		}
-		tx.putNew(bucketOrgGroupRoles, key, present)
-		tx.putNew(bucketGroupOrgRoles, catS(groupID, orgID, rid), present)
-		tx.putNew(bucketRoleOrgGroups, catS(rid, orgID, groupID), present)
-		tx.audit("organization.group.role.assigned", orgTarget(orgID), nil, map[string]string{"group_id": groupID, "role_id": rid})
-		tx.emit(Change{Kind: OrgGroupRoleBound, OrganizationID: orgID, GroupID: groupID, RoleID: rid})
-		added++
-	}
-	return added, tx.err
+	return tx.bindRoles(orgGroupRoles, orgID, groupID, roleIDs), tx.err
 }
 
 // UnbindOrganizationGroupRoles removes organization-scope bindings of a
@@ -445,26 +400,7 @@ func (tx *Tx) UnbindOrganizationGroupRoles(orgID, groupID string, roleIDs []stri
 	if err != nil {
 		return 0, err
 	}
-	removed := 0
-	for _, rid := range roleIDs {
-		if tx.unbindOrgGroupRole(orgID, groupID, rid, false) {
-			removed++
-		}
-	}
-	return removed, tx.err
-}
-
-func (tx *Tx) unbindOrgGroupRole(orgID, groupID, roleID string, cascade bool) bool {
-	key := catS(orgID, groupID, roleID)
-	if !tx.has(bucketOrgGroupRoles, key) {
-		return false
-	}
-	tx.delKnown(bucketOrgGroupRoles, key, present)
-	tx.del(bucketGroupOrgRoles, catS(groupID, orgID, roleID))
-	tx.del(bucketRoleOrgGroups, catS(roleID, orgID, groupID))
-	tx.auditMaybeCascade(cascade, "organization.group.role.deleted", orgTarget(orgID), map[string]string{"group_id": groupID, "role_id": roleID}, nil)
-	tx.emit(Change{Kind: OrgGroupRoleUnbound, OrganizationID: orgID, GroupID: groupID, RoleID: roleID})
-	return true
+	return tx.unbindRoles(orgGroupRoles, orgID, groupID, roleIDs), tx.err
 }
 
 // EachOrganizationID calls fn with every organization id.
@@ -502,10 +438,10 @@ func (r *ReadTx) EachOrganizationGroupRole(fn func(orgID, groupID, roleID string
 // a user being deleted (cascades).
 func (tx *Tx) dropUserBindings(userID string) {
 	tx.delPrefix(bucketUserRoles, []byte(userID), func(k, _ []byte) {
-		tx.unbindUserRole(userID, string(k[IDLen:]), true)
+		tx.unbindRole(userRoles, "", userID, string(k[IDLen:]), true)
 	})
 	tx.delPrefix(bucketUserOrgRoles, []byte(userID), func(k, _ []byte) {
-		tx.unbindOrgMemberRole(string(k[IDLen:2*IDLen]), userID, string(k[2*IDLen:]), true)
+		tx.unbindRole(orgMemberRoles, string(k[IDLen:2*IDLen]), userID, string(k[2*IDLen:]), true)
 	})
 	tx.delPrefix(bucketUserOrgs, []byte(userID), func(k, _ []byte) {
 		tx.removeOrgMember(string(k[IDLen:]), userID, true)
@@ -515,10 +451,10 @@ func (tx *Tx) dropUserBindings(userID string) {
 // dropGroupBindings removes every role binding of a group being deleted.
 func (tx *Tx) dropGroupBindings(groupID string) {
 	tx.delPrefix(bucketGroupRoles, []byte(groupID), func(k, _ []byte) {
-		tx.unbindGroupRole(groupID, string(k[IDLen:]), true)
+		tx.unbindRole(groupRoles, "", groupID, string(k[IDLen:]), true)
 	})
 	tx.delPrefix(bucketGroupOrgRoles, []byte(groupID), func(k, _ []byte) {
-		tx.unbindOrgGroupRole(string(k[IDLen:2*IDLen]), groupID, string(k[2*IDLen:]), true)
+		tx.unbindRole(orgGroupRoles, string(k[IDLen:2*IDLen]), groupID, string(k[2*IDLen:]), true)
 	})
 }
 

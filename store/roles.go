@@ -159,16 +159,16 @@ func (tx *Tx) DeleteRole(id string) error {
 	}
 	prefix := []byte(id)
 	tx.delPrefix(bucketRoleGroups, prefix, func(k, _ []byte) {
-		tx.unbindGroupRole(string(k[IDLen:]), id, true)
+		tx.unbindRole(groupRoles, "", string(k[IDLen:]), id, true)
 	})
 	tx.delPrefix(bucketRoleUsers, prefix, func(k, _ []byte) {
-		tx.unbindUserRole(string(k[IDLen:]), id, true)
+		tx.unbindRole(userRoles, "", string(k[IDLen:]), id, true)
 	})
 	tx.delPrefix(bucketRoleOrgMembers, prefix, func(k, _ []byte) {
-		tx.unbindOrgMemberRole(string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), id, true)
+		tx.unbindRole(orgMemberRoles, string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), id, true)
 	})
 	tx.delPrefix(bucketRoleOrgGroups, prefix, func(k, _ []byte) {
-		tx.unbindOrgGroupRole(string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), id, true)
+		tx.unbindRole(orgGroupRoles, string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), id, true)
 	})
 	tx.del(bucketRoleNames, []byte(foldKey(role.Name)))
 	tx.del(bucketRoles, []byte(id))
@@ -367,19 +367,7 @@ func (tx *Tx) BindGroupRoles(groupID string, roleIDs []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	added := 0
-	for _, rid := range roleIDs {
-		key := catS(groupID, rid)
-		if tx.has(bucketGroupRoles, key) {
-			continue
-		}
-		tx.putNew(bucketGroupRoles, key, present)
-		tx.putNew(bucketRoleGroups, catS(rid, groupID), present)
-		tx.audit("group.role.assigned", Target{"group", groupID}, nil, binding(rid))
-		tx.emit(Change{Kind: GroupRoleBound, GroupID: groupID, RoleID: rid})
-		added++
-	}
-	return added, tx.err
+	return tx.bindRoles(groupRoles, "", groupID, roleIDs), tx.err
 }
 
 // UnbindGroupRoles removes tenant-scope bindings. The group and every role must
@@ -392,33 +380,7 @@ func (tx *Tx) UnbindGroupRoles(groupID string, roleIDs []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	removed := 0
-	for _, rid := range roleIDs {
-		if tx.unbindGroupRole(groupID, rid, false) {
-			removed++
-		}
-	}
-	return removed, tx.err
-}
-
-func (tx *Tx) unbindGroupRole(groupID, roleID string, cascade bool) bool {
-	key := catS(groupID, roleID)
-	if !tx.has(bucketGroupRoles, key) {
-		return false
-	}
-	tx.delKnown(bucketGroupRoles, key, present)
-	tx.del(bucketRoleGroups, catS(roleID, groupID))
-	tx.auditMaybeCascade(cascade, "group.role.deleted", Target{"group", groupID}, binding(roleID), nil)
-	tx.emit(Change{Kind: GroupRoleUnbound, GroupID: groupID, RoleID: roleID})
-	return true
-}
-
-func (tx *Tx) auditMaybeCascade(cascade bool, typ string, target Target, before, after any) {
-	if cascade {
-		tx.auditCascade(typ, target, before, after)
-	} else {
-		tx.audit(typ, target, before, after)
-	}
+	return tx.unbindRoles(groupRoles, "", groupID, roleIDs), tx.err
 }
 
 // UserRoles lists the roles assigned directly to a user.
@@ -438,19 +400,7 @@ func (tx *Tx) BindUserRoles(userID string, roleIDs []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	added := 0
-	for _, rid := range roleIDs {
-		key := catS(userID, rid)
-		if tx.has(bucketUserRoles, key) {
-			continue
-		}
-		tx.putNew(bucketUserRoles, key, present)
-		tx.putNew(bucketRoleUsers, catS(rid, userID), present)
-		tx.audit("user.role.assigned", Target{"user", userID}, nil, binding(rid))
-		tx.emit(Change{Kind: UserRoleBound, UserID: userID, RoleID: rid})
-		added++
-	}
-	return added, tx.err
+	return tx.bindRoles(userRoles, "", userID, roleIDs), tx.err
 }
 
 // UnbindUserRoles removes direct role assignments; unassigned ones are ignored.
@@ -462,25 +412,7 @@ func (tx *Tx) UnbindUserRoles(userID string, roleIDs []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	removed := 0
-	for _, rid := range roleIDs {
-		if tx.unbindUserRole(userID, rid, false) {
-			removed++
-		}
-	}
-	return removed, tx.err
-}
-
-func (tx *Tx) unbindUserRole(userID, roleID string, cascade bool) bool {
-	key := catS(userID, roleID)
-	if !tx.has(bucketUserRoles, key) {
-		return false
-	}
-	tx.delKnown(bucketUserRoles, key, present)
-	tx.del(bucketRoleUsers, catS(roleID, userID))
-	tx.auditMaybeCascade(cascade, "user.role.deleted", Target{"user", userID}, binding(roleID), nil)
-	tx.emit(Change{Kind: UserRoleUnbound, UserID: userID, RoleID: roleID})
-	return true
+	return tx.unbindRoles(userRoles, "", userID, roleIDs), tx.err
 }
 
 // EachRole calls fn with every role, in id order.
