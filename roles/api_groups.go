@@ -181,15 +181,8 @@ func (a *API) groupRoles(w http.ResponseWriter, r *http.Request, c caller, apply
 	if err != nil {
 		return err
 	}
-	groupID := r.PathValue("id")
 	err = a.update(w, r, c, func(tx *store.Tx) error {
-		if _, err := tx.GroupByID(groupID); err != nil {
-			return err
-		}
-		if err := checkRoles(&tx.ReadTx, roleIDs); err != nil {
-			return err
-		}
-		_, err := apply(tx, groupID, roleIDs)
+		_, err := apply(tx, r.PathValue("id"), roleIDs)
 		return err
 	})
 	if err != nil {

@@ -233,12 +233,8 @@ func (a *API) enableConnection(w http.ResponseWriter, r *http.Request, c caller)
 	}
 	var view enabledConnectionView
 	err := a.update(w, r, c, func(tx *store.Tx) error {
-		if _, err := tx.Organization(r.PathValue("id")); err != nil {
-			return err
-		}
-		if _, err := tx.Connection(body.ConnectionID); err != nil {
-			return about("connection", err)
-		}
+		// An unknown organization or connection is named by the store; a
+		// connection already enabled is an enabled_connection conflict.
 		ec, err := tx.EnableConnection(r.PathValue("id"), body.ConnectionID, body.AssignMembershipOnLogin)
 		if err != nil {
 			return about("enabled_connection", err)
@@ -414,12 +410,6 @@ func (a *API) organizationMembers(w http.ResponseWriter, r *http.Request, c call
 		return err
 	}
 	err := a.update(w, r, c, func(tx *store.Tx) error {
-		if _, err := tx.Organization(r.PathValue("id")); err != nil {
-			return err
-		}
-		if err := checkUsers(&tx.ReadTx, body.Members); err != nil {
-			return err
-		}
 		_, err := apply(tx, r.PathValue("id"), body.Members)
 		return err
 	})
@@ -436,14 +426,7 @@ func (a *API) listOrganizationMemberRoles(w http.ResponseWriter, r *http.Request
 		Roles []roleView `json:"roles"`
 	}{}
 	err := a.view(w, func(tx *store.ReadTx) error {
-		orgID, userID := r.PathValue("id"), r.PathValue("user_id")
-		if _, err := tx.Organization(orgID); err != nil {
-			return err
-		}
-		if _, err := tx.UserByID(userID); err != nil {
-			return about("user", err)
-		}
-		ids, err := tx.OrganizationMemberRoles(orgID, userID)
+		ids, err := tx.OrganizationMemberRoles(r.PathValue("id"), r.PathValue("user_id"))
 		if err != nil {
 			return err
 		}
@@ -474,25 +457,12 @@ func (a *API) organizationMemberRoles(w http.ResponseWriter, r *http.Request, c 
 		return err
 	}
 	orgID, userID := r.PathValue("id"), r.PathValue("user_id")
+	apply := (*store.Tx).UnbindOrganizationMemberRoles
+	if bind {
+		apply = (*store.Tx).BindOrganizationMemberRoles
+	}
 	err = a.update(w, r, c, func(tx *store.Tx) error {
-		if _, err := tx.Organization(orgID); err != nil {
-			return err
-		}
-		u, err := tx.UserByID(userID)
-		if err != nil {
-			return about("user", err)
-		}
-		if err := checkRoles(&tx.ReadTx, roleIDs); err != nil {
-			return err
-		}
-		if !bind {
-			_, err := tx.UnbindOrganizationMemberRoles(orgID, userID, roleIDs)
-			return err
-		}
-		if !tx.IsOrganizationMember(orgID, u) {
-			return newError(http.StatusNotFound, "inexistent_organization_member", "user %q is not a member of organization %q", userID, orgID)
-		}
-		_, err = tx.BindOrganizationMemberRoles(orgID, userID, roleIDs)
+		_, err := apply(tx, orgID, userID, roleIDs)
 		return err
 	})
 	if err != nil {
@@ -607,7 +577,7 @@ func (a *API) listOrganizationGroupRoles(w http.ResponseWriter, r *http.Request,
 		}
 		g, err := tx.GroupByID(r.PathValue("group_id"))
 		if err != nil {
-			return about("group", err)
+			return err
 		}
 		effective, reason := true, ""
 		ec, err := tx.EnabledConnection(orgID, g.ConnectionID)
@@ -657,24 +627,12 @@ func (a *API) organizationGroupRoles(w http.ResponseWriter, r *http.Request, c c
 		return err
 	}
 	orgID, groupID := r.PathValue("id"), r.PathValue("group_id")
+	apply := (*store.Tx).UnbindOrganizationGroupRoles
+	if bind {
+		apply = (*store.Tx).BindOrganizationGroupRoles
+	}
 	err = a.update(w, r, c, func(tx *store.Tx) error {
-		if _, err := tx.Organization(orgID); err != nil {
-			return err
-		}
-		if _, err := tx.GroupByID(groupID); err != nil {
-			return about("group", err)
-		}
-		if err := checkRoles(&tx.ReadTx, roleIDs); err != nil {
-			return err
-		}
-		if !bind {
-			_, err := tx.UnbindOrganizationGroupRoles(orgID, groupID, roleIDs)
-			return err
-		}
-		if _, err := tx.OrganizationGroup(orgID, groupID); err != nil {
-			return about("organization_group", err)
-		}
-		_, err := tx.BindOrganizationGroupRoles(orgID, groupID, roleIDs)
+		_, err := apply(tx, orgID, groupID, roleIDs)
 		return err
 	})
 	if err != nil {

@@ -56,36 +56,6 @@ func requireIDs(field string, ids []string) error {
 	return nil
 }
 
-// checkRoles reports the first role id that does not exist as inexistent_role.
-func checkRoles(tx *store.ReadTx, ids []string) error {
-	for _, id := range ids {
-		if _, err := tx.Role(id); err != nil {
-			return about("role", err)
-		}
-	}
-	return nil
-}
-
-// checkGroups reports the first group id that does not exist as inexistent_group.
-func checkGroups(tx *store.ReadTx, ids []string) error {
-	for _, id := range ids {
-		if _, err := tx.GroupByID(id); err != nil {
-			return about("group", err)
-		}
-	}
-	return nil
-}
-
-// checkUsers reports the first user id that does not exist as inexistent_user.
-func checkUsers(tx *store.ReadTx, ids []string) error {
-	for _, id := range ids {
-		if _, err := tx.UserByID(id); err != nil {
-			return about("user", err)
-		}
-	}
-	return nil
-}
-
 type rolesBody struct {
 	Roles []string `json:"roles"`
 }
@@ -512,9 +482,7 @@ func (a *API) roleGroups(w http.ResponseWriter, r *http.Request, c caller, apply
 		if _, err := tx.Role(roleID); err != nil {
 			return err
 		}
-		if err := checkGroups(&tx.ReadTx, body.Groups); err != nil {
-			return err
-		}
+		// One transaction: an unknown group undoes the ones bound before it.
 		for _, gid := range body.Groups {
 			if _, err := apply(tx, gid, []string{roleID}); err != nil {
 				return err

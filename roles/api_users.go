@@ -204,15 +204,8 @@ func (a *API) userRoles(w http.ResponseWriter, r *http.Request, c caller, apply 
 	if err != nil {
 		return err
 	}
-	userID := r.PathValue("id")
 	err = a.update(w, r, c, func(tx *store.Tx) error {
-		if _, err := tx.UserByID(userID); err != nil {
-			return err
-		}
-		if err := checkRoles(&tx.ReadTx, roleIDs); err != nil {
-			return err
-		}
-		_, err := apply(tx, userID, roleIDs)
+		_, err := apply(tx, r.PathValue("id"), roleIDs)
 		return err
 	})
 	if err != nil {

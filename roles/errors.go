@@ -48,6 +48,9 @@ func errorFor(err error, resource string) *apiError {
 	if errors.As(err, &se) {
 		switch {
 		case errors.Is(err, store.ErrNotFound):
+			if se.Resource != "" {
+				resource = se.Resource // the store knows which id was unknown
+			}
 			return newError(http.StatusNotFound, "inexistent_"+resource, "%s", se.Detail)
 		case errors.Is(err, store.ErrConflict):
 			return newError(http.StatusConflict, resource+"_conflict", "%s", se.Detail)

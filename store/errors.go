@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors. Every error the store returns for a request-level problem
@@ -38,6 +39,10 @@ var (
 type Error struct {
 	Kind   error
 	Detail string
+	// Resource names, for ErrNotFound, what is missing ("role", "user",
+	// "organization_member", ...), so a surface can say which of the ids
+	// in a request was unknown without looking each one up first.
+	Resource string
 }
 
 func (e *Error) Error() string { return e.Detail }
@@ -48,5 +53,10 @@ func errorf(kind error, format string, args ...any) error {
 }
 
 func notFound(what, id string) error {
-	return errorf(ErrNotFound, "%s %q not found", what, id)
+	return missing(strings.ReplaceAll(strings.ToLower(what), " ", "_"), "%s %q not found", what, id)
+}
+
+// missing is an ErrNotFound about a resource, with its detail.
+func missing(resource, format string, args ...any) error {
+	return &Error{Kind: ErrNotFound, Detail: fmt.Sprintf(format, args...), Resource: resource}
 }

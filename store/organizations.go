@@ -277,6 +277,11 @@ func (tx *Tx) RemoveOrganizationMembers(orgID string, userIDs []string) (int, er
 	if _, err := tx.Organization(orgID); err != nil {
 		return 0, err
 	}
+	for _, uid := range userIDs {
+		if _, err := tx.UserByID(uid); err != nil {
+			return 0, err
+		}
+	}
 	removed := 0
 	for _, uid := range userIDs {
 		if !tx.has(bucketOrgMembers, catS(orgID, uid)) {
@@ -320,12 +325,12 @@ func (tx *Tx) BindOrganizationMemberRoles(orgID, userID string, roleIDs []string
 	if err != nil {
 		return 0, err
 	}
-	if !tx.IsOrganizationMember(orgID, u) {
-		return 0, errorf(ErrNotFound, "user %q is not a member of organization %q", userID, orgID)
-	}
 	roleIDs, err = tx.checkRoles(roleIDs)
 	if err != nil {
 		return 0, err
+	}
+	if !tx.IsOrganizationMember(orgID, u) {
+		return 0, missing("organization_member", "user %q is not a member of organization %q", userID, orgID)
 	}
 	return tx.bindRoles(orgMemberRoles, orgID, userID, roleIDs), tx.err
 }
@@ -367,7 +372,7 @@ func (r *ReadTx) OrganizationGroup(orgID, groupID string) (Group, error) {
 		return g, err
 	}
 	if !r.has(bucketOrgConnections, catS(orgID, g.ConnectionID)) {
-		return Group{}, errorf(ErrNotFound, "group %q is not a group of organization %q: its connection is not enabled on it", groupID, orgID)
+		return Group{}, missing("organization_group", "group %q is not a group of organization %q: its connection is not enabled on it", groupID, orgID)
 	}
 	return g, nil
 }
@@ -376,11 +381,18 @@ func (r *ReadTx) OrganizationGroup(orgID, groupID string) (Group, error) {
 // at organization scope. The group's connection must be enabled on the
 // organization; the bindings take effect while it has auto-membership on.
 func (tx *Tx) BindOrganizationGroupRoles(orgID, groupID string, roleIDs []string) (int, error) {
-	if _, err := tx.OrganizationGroup(orgID, groupID); err != nil {
+	if _, err := tx.Organization(orgID); err != nil {
+		return 0, err
+	}
+	if _, err := tx.GroupByID(groupID); err != nil {
 		return 0, err
 	}
 	roleIDs, err := tx.checkRoles(roleIDs)
 	if err != nil {
+		return 0, err
+	}
+	// Checked last, like a member's standing: the ids themselves come first.
+	if _, err := tx.OrganizationGroup(orgID, groupID); err != nil {
 		return 0, err
 	}
 	return tx.bindRoles(orgGroupRoles, orgID, groupID, roleIDs), tx.err
