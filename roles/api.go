@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -33,6 +35,15 @@ type Options struct {
 	// PublicURL is the externally visible base URL (scheme://host[:port]),
 	// used to show SCIM endpoint URLs. Empty means "derive from the request".
 	PublicURL string
+	// RateLimit, when set, is asked once per authenticated request with the
+	// API key's id; a refusal is answered 429 with Retry-After.
+	RateLimit RateLimiter
+}
+
+// RateLimiter decides whether a credential may make one more request now,
+// and if not, how long until it may.
+type RateLimiter interface {
+	Allow(key string) (ok bool, retryAfter time.Duration)
 }
 
 // API is the Management API handler, mounted at /api/v2/.
@@ -41,6 +52,7 @@ type API struct {
 	index     *Index
 	adminHash []byte
 	publicURL string
+	rateLimit RateLimiter
 	mux       *http.ServeMux
 }
 
@@ -48,7 +60,7 @@ type API struct {
 // that effective-role answers come from: it registers it as an observer of
 // db and loads it, so NewAPI returns once the index reflects the store.
 func NewAPI(db *store.DB, opts Options) (*API, error) {
-	a := &API{db: db, index: NewIndex(), publicURL: strings.TrimRight(opts.PublicURL, "/"), mux: http.NewServeMux()}
+	a := &API{db: db, index: NewIndex(), publicURL: strings.TrimRight(opts.PublicURL, "/"), rateLimit: opts.RateLimit, mux: http.NewServeMux()}
 	db.AddObserver(a.index)
 	if err := a.index.Load(db); err != nil {
 		return nil, fmt.Errorf("load the role index: %w", err)
@@ -97,6 +109,15 @@ func (a *API) handle(pattern, scope, resource string, fn handlerFunc) {
 		zerolog.Ctx(r.Context()).UpdateContext(func(l zerolog.Context) zerolog.Context {
 			return l.Str("api_key_id", c.actor.ID)
 		})
+		if a.rateLimit != nil {
+			if ok, wait := a.rateLimit.Allow(c.actor.ID); !ok {
+				secs := max(1, int64((wait+time.Second-1)/time.Second))
+				w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+				writeError(w, r, newError(http.StatusTooManyRequests, "too_many_requests",
+					"Too many requests for this API key; retry after %d s.", secs), resource)
+				return
+			}
+		}
 		if !c.has(scope) {
 			writeError(w, r, newError(http.StatusForbidden, "insufficient_scope",
 				"Insufficient scope, expected: %s", scope), resource)
@@ -161,6 +182,9 @@ func decodeBody(r *http.Request, v any) error {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return newError(http.StatusRequestEntityTooLarge, "payload_too_large", "request body exceeds %d bytes", tooBig.Limit)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return newError(http.StatusRequestTimeout, "request_timeout", "The request body did not arrive in time.")
 		}
 		return badBody("could not read the request body")
 	}

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	scimlib "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -40,6 +42,15 @@ type Options struct {
 	// 1 MiB). The server's own body limit applies first: keep this at or
 	// below it, so that ServiceProviderConfig tells the truth.
 	BulkMaxPayload int
+	// RateLimit, when set, is asked once per authenticated request with the
+	// SCIM token's id; a refusal is answered 429 with Retry-After.
+	RateLimit RateLimiter
+}
+
+// RateLimiter decides whether a credential may make one more request now,
+// and if not, how long until it may.
+type RateLimiter interface {
+	Allow(key string) (ok bool, retryAfter time.Duration)
 }
 
 // Handler serves SCIM for every connection. It is safe for concurrent use.
@@ -49,6 +60,7 @@ type Handler struct {
 	maxResults     int
 	bulkMaxOps     int
 	bulkMaxPayload int
+	rateLimit      RateLimiter
 	// resourceTypes describe Users and Groups to the library, which serves
 	// /Schemas and /ResourceTypes and nothing else.
 	resourceTypes []scimlib.ResourceType
@@ -61,6 +73,7 @@ func NewHandler(db *store.DB, opts Options) *Handler {
 	h := &Handler{
 		db: db, publicURL: strings.TrimRight(opts.PublicURL, "/"),
 		maxResults: opts.MaxResults, bulkMaxOps: opts.BulkMaxOperations, bulkMaxPayload: opts.BulkMaxPayload,
+		rateLimit: opts.RateLimit,
 	}
 	if h.maxResults <= 0 {
 		h.maxResults = 1000
@@ -164,6 +177,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	zerolog.Ctx(r.Context()).UpdateContext(func(l zerolog.Context) zerolog.Context {
 		return l.Str("connection_id", connectionID).Str("scim_token_id", token.ID)
 	})
+	if h.rateLimit != nil {
+		if ok, wait := h.rateLimit.Allow(token.ID); !ok {
+			secs := max(1, int64((wait+time.Second-1)/time.Second))
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+			writeError(w, r, scimErr(http.StatusTooManyRequests, "", "Too many requests for this SCIM token; retry after %d s.", secs))
+			return
+		}
+	}
 
 	st := &request{connectionID: connectionID, token: token, baseURL: h.baseURL(r) + PathPrefix + connectionID}
 	r = withState(r, st)
@@ -176,9 +197,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var body []byte
 	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
-		if body, err = readBody(r); err != nil {
+		if body, err = readBody(r.Body, r.ContentLength); err != nil {
 			var tooBig *http.MaxBytesError
-			if !errors.As(err, &tooBig) {
+			switch {
+			case errors.As(err, &tooBig):
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				w.Header().Set("Connection", "close")
+				err = scimErr(http.StatusRequestTimeout, "", "The request body did not arrive in time.")
+			default:
 				err = scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
 			}
 			writeError(rw, r, err)
@@ -385,18 +411,58 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, rt route, bod
 	}
 }
 
-// readBody reads the whole body, sized by Content-Length when it is given (a
-// 1,000-operation PATCH is ~100 KiB; growing a buffer to it by doubling costs
-// more than the parse).
-func readBody(r *http.Request) ([]byte, error) {
-	if n := r.ContentLength; n > 0 && n <= 64<<20 {
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, buf); err != nil {
+// Body chunks grow from firstChunk to maxChunk as bytes arrive.
+const (
+	firstChunk = 4 << 10
+	maxChunk   = 1 << 20
+)
+
+// readBody reads the whole body into chunks allocated as the bytes arrive,
+// then joins them with one copy. Nothing is allocated from a declared length
+// beyond one chunk: a client that declares megabytes and sends nothing costs
+// a few KiB. declared (Content-Length, or -1) only sizes the first chunk, so a
+// small body costs one allocation.
+func readBody(body io.Reader, declared int64) ([]byte, error) {
+	size := firstChunk
+	if declared > 0 && declared < maxChunk {
+		size = int(declared)
+	}
+	var chunks [][]byte
+	total := 0
+	for {
+		chunk := make([]byte, size)
+		n, err := io.ReadFull(body, chunk)
+		chunks = append(chunks, chunk[:n])
+		total += n
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
 			return nil, err
 		}
-		return buf, nil
+		if int64(total) == declared {
+			// Probably the end: look before allocating another chunk.
+			var probe [1]byte
+			m, err := body.Read(probe[:])
+			if m == 0 && err == io.EOF {
+				break
+			}
+			if err != nil && err != io.EOF {
+				return nil, err
+			}
+			chunks = append(chunks, probe[:m])
+			total += m
+		}
+		size = min(2*size, maxChunk)
 	}
-	return io.ReadAll(r.Body)
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
 }
 
 // library hands a discovery GET (/Schemas, /ResourceTypes, with the id the

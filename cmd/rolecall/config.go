@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +26,21 @@ type config struct {
 	LogLevel        zerolog.Level
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	// ReadTimeout bounds reading one request, headers and body: a client
+	// that stalls mid-body is answered 408 or dropped when it passes.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds serving one request, from its headers to the last
+	// byte of the answer; sized for the largest page to a slow reader.
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// MaxConnections caps open connections; beyond it a new connection is
+	// answered 503 and closed, so a flood is refused instead of exhausting
+	// file descriptors.
+	MaxConnections int
+	// Rate limits per credential (SCIM token, API key): sustained requests
+	// per second and burst. A rate of 0 turns the limit off.
+	SCIMRate, APIRate   float64
+	SCIMBurst, APIBurst int
 	// AdminToken comes only from ROLECALL_ADMIN_TOKEN: a flag would show the
 	// secret in `ps` output.
 	AdminToken string
@@ -32,6 +49,33 @@ type config struct {
 }
 
 const defaultMaxBody = 8 << 20
+
+// maxHeaderBytes bounds a request's header block, the request line
+// included: a 64 KiB filter fits in a GET query even fully escaped.
+const maxHeaderBytes = 256 << 10
+
+// defaultMaxConnections sizes the connection cap for the machine: a
+// connection costs a goroutine and buffers (~20 KiB), so the cap is about
+// memory and file descriptors, not CPU, but a bigger machine serves more.
+func defaultMaxConnections() int { return max(1024, 512*runtime.NumCPU()) }
+
+// withDefaults fills the limits a config built in code (tests) left at zero.
+// Rate limits stay off at zero: that is their documented meaning.
+func (c config) withDefaults() config {
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 60 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 2 * time.Minute
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = defaultMaxConnections()
+	}
+	return c
+}
 
 // parseServeConfig reads flags and env and validates everything, reporting
 // every problem at once.
@@ -45,6 +89,14 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error (env ROLECALL_LOG_LEVEL)")
 	logFormat := fs.String("log-format", "json", "json or console (env ROLECALL_LOG_FORMAT)")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests get on SIGTERM (env ROLECALL_SHUTDOWN_TIMEOUT)")
+	readTimeout := fs.Duration("read-timeout", 60*time.Second, "longest time to read one request, headers and body; a stalled body is answered 408 (env ROLECALL_READ_TIMEOUT)")
+	writeTimeout := fs.Duration("write-timeout", 2*time.Minute, "longest time to serve one request, to the last byte of its answer (env ROLECALL_WRITE_TIMEOUT)")
+	idleTimeout := fs.Duration("idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open (env ROLECALL_IDLE_TIMEOUT)")
+	maxConns := fs.Int("max-connections", defaultMaxConnections(), "open connections at most; beyond it new ones get 503 (env ROLECALL_MAX_CONNECTIONS)")
+	scimRate := fs.Float64("scim-rate", 100, "requests per second per SCIM token, sustained; 0 turns the limit off (env ROLECALL_SCIM_RATE)")
+	scimBurst := fs.Int("scim-burst", 1000, "requests per SCIM token allowed in a burst (env ROLECALL_SCIM_BURST)")
+	apiRate := fs.Float64("api-rate", 1000, "requests per second per API key, sustained; 0 turns the limit off (env ROLECALL_API_RATE)")
+	apiBurst := fs.Int("api-burst", 5000, "requests per API key allowed in a burst (env ROLECALL_API_BURST)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -60,6 +112,21 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		}
 	}
 	shutdownStr := shutdown.String()
+	durations := map[string]*string{}
+	for name, d := range map[string]*time.Duration{"read-timeout": readTimeout, "write-timeout": writeTimeout, "idle-timeout": idleTimeout} {
+		v := d.String()
+		durations[name] = &v
+		fromEnv(name, &v)
+	}
+	numbers := map[string]*string{}
+	for name, v := range map[string]string{
+		"max-connections": strconv.Itoa(*maxConns),
+		"scim-rate":       strconv.FormatFloat(*scimRate, 'g', -1, 64), "scim-burst": strconv.Itoa(*scimBurst),
+		"api-rate": strconv.FormatFloat(*apiRate, 'g', -1, 64), "api-burst": strconv.Itoa(*apiBurst),
+	} {
+		numbers[name] = &v
+		fromEnv(name, &v)
+	}
 	fromEnv("addr", addr)
 	fromEnv("data", data)
 	fromEnv("public-url", publicURL)
@@ -99,11 +166,46 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	} else {
 		cfg.ShutdownTimeout = d
 	}
+	for _, d := range []struct {
+		name string
+		into *time.Duration
+	}{{"read-timeout", &cfg.ReadTimeout}, {"write-timeout", &cfg.WriteTimeout}, {"idle-timeout", &cfg.IdleTimeout}} {
+		v, err := time.ParseDuration(*durations[d.name])
+		if err != nil || v <= 0 {
+			problems = append(problems, fmt.Errorf("%s %q: want a positive duration like 60s", d.name, *durations[d.name]))
+		}
+		*d.into = v
+	}
+	if n, err := strconv.Atoi(*numbers["max-connections"]); err != nil || n < 16 {
+		problems = append(problems, fmt.Errorf("max-connections %q: want a whole number of at least 16", *numbers["max-connections"]))
+	} else {
+		cfg.MaxConnections = n
+	}
+	for _, l := range []struct {
+		rate, burst string
+		r           *float64
+		b           *int
+	}{{"scim-rate", "scim-burst", &cfg.SCIMRate, &cfg.SCIMBurst}, {"api-rate", "api-burst", &cfg.APIRate, &cfg.APIBurst}} {
+		if r, err := strconv.ParseFloat(*numbers[l.rate], 64); err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+			problems = append(problems, fmt.Errorf("%s %q: want requests per second, 0 or more (0 turns the limit off)", l.rate, *numbers[l.rate]))
+		} else {
+			*l.r = r
+		}
+		if b, err := strconv.Atoi(*numbers[l.burst]); err != nil || b < 1 {
+			problems = append(problems, fmt.Errorf("%s %q: want a whole number of at least 1", l.burst, *numbers[l.burst]))
+		} else {
+			*l.b = b
+		}
+	}
 	if t := cfg.AdminToken; t != "" && len(t) < 32 {
 		problems = append(problems, errors.New("ROLECALL_ADMIN_TOKEN: must be at least 32 characters (use a random secret)"))
 	}
 	if len(problems) > 0 {
-		return cfg, fmt.Errorf("invalid configuration:\n  %w", errors.Join(problems...))
+		lines := make([]string, len(problems))
+		for i, p := range problems {
+			lines[i] = "  " + p.Error()
+		}
+		return cfg, fmt.Errorf("invalid configuration:\n%s", strings.Join(lines, "\n"))
 	}
 	return cfg, nil
 }

@@ -73,12 +73,13 @@ func (m *requestMetrics) record(surface, status int, d time.Duration) {
 // (version 0.0.4): request counters and latencies, the store's write path,
 // and a few process figures. Nothing in it names a connection, a user or a
 // credential, so it needs no token, like /healthz.
-func metricsHandler(m *requestMetrics, db *store.DB, dataDir string) http.Handler {
+func metricsHandler(m *requestMetrics, g *guards, db *store.DB, dataDir string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		bw := bufio.NewWriter(w)
 		e := exposition{w: bw}
 		m.write(&e)
+		g.write(&e)
 		writeStoreMetrics(&e, db.Stats(), dataDir)
 		writeProcessMetrics(&e)
 		e.header("rolecall_build_info", "gauge", "The running version; always 1.")
@@ -113,6 +114,18 @@ func (m *requestMetrics) write(e *exposition) {
 		e.sample(name+"_bucket", label+`,le="+Inf"`, float64(cumulative))
 		e.sample(name+"_sum", label, float64(m.sumNanos[s].Load())/1e9)
 		e.sample(name+"_count", label, float64(cumulative))
+	}
+}
+
+func (g *guards) write(e *exposition) {
+	e.header("rolecall_rate_limited_total", "counter", "Requests refused with 429 by the per-credential rate limit, by surface.")
+	e.sample("rolecall_rate_limited_total", `surface="scim"`, float64(g.scimRate.Refused()))
+	e.sample("rolecall_rate_limited_total", `surface="api"`, float64(g.apiRate.Refused()))
+	if l := g.conns.Load(); l != nil {
+		e.header("rolecall_connections_open", "gauge", "Client connections open now.")
+		e.sample("rolecall_connections_open", "", float64(l.Open()))
+		e.header("rolecall_connections_refused_total", "counter", "Connections refused over --max-connections.")
+		e.sample("rolecall_connections_refused_total", "", float64(l.Refused()))
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/rolecall/rolecall/roles"
 	"github.com/rolecall/rolecall/roles/dashboard"
@@ -10,9 +11,31 @@ import (
 	"github.com/rolecall/rolecall/store"
 )
 
+// guards are the server's defences against floods, kept together so that
+// /metrics can count what they refused.
+type guards struct {
+	scimRate, apiRate *rateLimiter
+	conns             atomic.Pointer[limitListener] // set once listening
+}
+
+func newGuards(cfg config) *guards {
+	return &guards{scimRate: newRateLimiter(cfg.SCIMRate, cfg.SCIMBurst), apiRate: newRateLimiter(cfg.APIRate, cfg.APIBurst)}
+}
+
+// limiter returns l as the surfaces' interface, nil when there is no limit
+// (a nil *rateLimiter in an interface would not compare equal to nil).
+func limiter(l *rateLimiter) interface {
+	Allow(string) (bool, time.Duration)
+} {
+	if l == nil {
+		return nil
+	}
+	return l
+}
+
 // routes is the whole URL surface of the server.
-func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetrics) (http.Handler, error) {
-	api, err := roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL})
+func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetrics, g *guards) (http.Handler, error) {
+	api, err := roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, RateLimit: limiter(g.apiRate)})
 	if err != nil {
 		return nil, err
 	}
@@ -20,12 +43,12 @@ func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetri
 	// A bulk request is a request body first: its advertised limit must not
 	// promise more than the server's body limit lets through.
 	bulkMax := min(cfg.MaxBody, 1<<20)
-	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL, BulkMaxPayload: int(bulkMax)}))
+	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL, BulkMaxPayload: int(bulkMax), RateLimit: limiter(g.scimRate)}))
 	mux.Handle("/api/v2/", api)
 	mux.Handle(dashboard.DefaultBasePath, dashboard.New(api, dashboard.Options{PublicURL: cfg.PublicURL}))
 	mux.Handle("GET /dashboard", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusMovedPermanently))
 
-	mux.Handle("GET /metrics", metricsHandler(requests, db, cfg.Data))
+	mux.Handle("GET /metrics", metricsHandler(requests, g, db, cfg.Data))
 
 	// healthz: the process is up. readyz: it accepts work (false while draining).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

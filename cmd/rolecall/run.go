@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	stdlog "log"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +82,7 @@ func newLogger(cfg config, stderr io.Writer) zerolog.Logger {
 // timeout), commits queued writes and closes the store. When listening is not
 // nil it receives the bound address once the server accepts connections.
 func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening chan<- string) error {
+	cfg = cfg.withDefaults()
 	log := newLogger(cfg, stderr)
 	db, err := store.Open(cfg.Data, store.Options{})
 	if err != nil {
@@ -106,7 +109,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 
 	var ready atomic.Bool
 	requests := new(requestMetrics)
-	handler, err := routes(db, cfg, &ready, requests)
+	g := newGuards(cfg)
+	handler, err := routes(db, cfg, &ready, requests, g)
 	if err != nil {
 		return err
 	}
@@ -117,14 +121,25 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 		defer stopTuning()
 		go tuneGC(tuneCtx)
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	tcp, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
+	ln := newLimitListener(tcp, cfg.MaxConnections, true)
+	g.conns.Store(ln)
 	srv := &http.Server{
 		Handler:           withMiddleware(log, cfg.MaxBody, requests, handler),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		// The server's own complaints (TLS handshakes, bad requests) go to
+		// the log stream as warnings, not to the process's stderr unframed.
+		ErrorLog: stdlog.New(warnWriter{log.With().Str("source", "net/http").Logger()}, "", 0),
+	}
+	if cfg.PublicURL == "" && !loopback(tcp.Addr()) {
+		log.Warn().Str("addr", tcp.Addr().String()).Msg("listening beyond loopback without --public-url: SCIM Location headers and meta.location follow each request's Host header; set --public-url to the address IdPs use")
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -155,4 +170,19 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	}
 	log.Info().Msg("stopped cleanly")
 	return nil
+}
+
+// loopback reports whether addr is a loopback address, reachable only from
+// this machine.
+func loopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// warnWriter turns the lines of a standard library logger into warnings.
+type warnWriter struct{ log zerolog.Logger }
+
+func (w warnWriter) Write(p []byte) (int, error) {
+	w.log.Warn().Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
