@@ -244,7 +244,7 @@ func EnsureBootstrapKey(ctx context.Context, db *store.DB) (string, error) {
 		if err != nil || len(keys) > 0 {
 			return err
 		}
-		_, secret, err = tx.CreateAPIKey("bootstrap admin", AllScopes)
+		_, secret, err = tx.CreateAPIKey("bootstrap admin", AllScopes, 0)
 		return err
 	})
 	return secret, err

@@ -104,7 +104,7 @@ func (m *mgmt) keyWithout(scope string) string {
 	scopes := slices.DeleteFunc(slices.Clone(roles.AllScopes), func(s string) bool { return s == scope })
 	var secret string
 	storetest.MustUpdate(m.t, m.db, func(tx *store.Tx) (err error) {
-		_, secret, err = tx.CreateAPIKey("all but "+scope, scopes)
+		_, secret, err = tx.CreateAPIKey("all but "+scope, scopes, 0)
 		return err
 	})
 	return secret

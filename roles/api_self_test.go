@@ -18,7 +18,7 @@ func TestAPIKeySelfTellsTheCallerItsOwnScopes(t *testing.T) {
 	var key store.APIKey
 	var secret string
 	storetest.MustUpdate(t, m.db, func(tx *store.Tx) (err error) {
-		key, secret, err = tx.CreateAPIKey("read-only roles", []string{roles.ScopeReadRoles})
+		key, secret, err = tx.CreateAPIKey("read-only roles", []string{roles.ScopeReadRoles}, 0)
 		return err
 	})
 

@@ -12,21 +12,30 @@ type apiKeyView struct {
 	Name       string     `json:"name"`
 	Scopes     []string   `json:"scopes"`
 	CreatedAt  time.Time  `json:"created_at"`
+	ValidUntil *time.Time `json:"valid_until"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	Key        string     `json:"key,omitempty"` // only in the create response
 }
 
 func viewAPIKey(k store.APIKey) apiKeyView {
-	return apiKeyView{ID: k.ID, Name: k.Name, Scopes: k.Scopes, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt}
+	return apiKeyView{ID: k.ID, Name: k.Name, Scopes: k.Scopes, CreatedAt: k.CreatedAt, ValidUntil: k.ValidUntil, LastUsedAt: k.LastUsedAt}
 }
 
 func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body struct {
-		Name   string   `json:"name"`
-		Scopes []string `json:"scopes"`
+		Name          string   `json:"name"`
+		Scopes        []string `json:"scopes"`
+		TokenLifetime *int64   `json:"token_lifetime"`
 	}
 	if err := decodeBody(r, &body); err != nil {
 		return err
+	}
+	var lifetime time.Duration
+	if body.TokenLifetime != nil {
+		var err error
+		if lifetime, err = tokenLifetime(*body.TokenLifetime); err != nil {
+			return err
+		}
 	}
 	if body.Name == "" || len(body.Name) > 128 {
 		return badBody("Payload validation error: 'name' must be 1 to 128 characters")
@@ -45,7 +54,7 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, c caller) err
 	}
 	var view apiKeyView
 	err := a.update(w, r, c, func(tx *store.Tx) error {
-		k, secret, err := tx.CreateAPIKey(body.Name, body.Scopes)
+		k, secret, err := tx.CreateAPIKey(body.Name, body.Scopes, lifetime)
 		view = viewAPIKey(k)
 		view.Key = secret
 		return err

@@ -341,9 +341,22 @@ func viewToken(t store.SCIMToken) scimTokenView {
 	return scimTokenView{TokenID: t.ID, Scopes: t.Scopes, CreatedAt: t.CreatedAt, ValidUntil: t.ValidUntil, LastUsedAt: t.LastUsedAt}
 }
 
-// maxTokenLifetime bounds token_lifetime (one year), as long-lived as a
-// provisioning credential sensibly gets.
-const maxTokenLifetime = 365 * 24 * time.Hour
+// Bounds of token_lifetime, for SCIM tokens and API keys: at least 15
+// minutes, as Auth0 asks, and at most one year, as long-lived as a
+// credential sensibly gets (rotate it before then).
+const (
+	minTokenLifetime = 900 * time.Second
+	maxTokenLifetime = 365 * 24 * time.Hour
+)
+
+// tokenLifetime checks a token_lifetime in seconds. The bounds are compared
+// in seconds, before any conversion that could overflow.
+func tokenLifetime(secs int64) (time.Duration, error) {
+	if secs < int64(minTokenLifetime/time.Second) || secs > int64(maxTokenLifetime/time.Second) {
+		return 0, badBody("Payload validation error: 'token_lifetime' must be between %d and %d seconds", int64(minTokenLifetime/time.Second), int64(maxTokenLifetime/time.Second))
+	}
+	return time.Duration(secs) * time.Second, nil
+}
 
 func (a *API) createSCIMToken(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body struct {
@@ -367,11 +380,10 @@ func (a *API) createSCIMToken(w http.ResponseWriter, r *http.Request, c caller) 
 	}
 	var lifetime time.Duration
 	if body.TokenLifetime != nil {
-		secs := *body.TokenLifetime
-		if secs < 900 || time.Duration(secs)*time.Second > maxTokenLifetime {
-			return badBody("Payload validation error: 'token_lifetime' must be between 900 and %d seconds", int64(maxTokenLifetime/time.Second))
+		var err error
+		if lifetime, err = tokenLifetime(*body.TokenLifetime); err != nil {
+			return err
 		}
-		lifetime = time.Duration(secs) * time.Second
 	}
 	var view scimTokenView
 	err := a.update(w, r, c, func(tx *store.Tx) error {

@@ -52,7 +52,13 @@ type APIKey struct {
 	Name       string     `json:"name"`
 	Scopes     []string   `json:"scopes"`
 	CreatedAt  time.Time  `json:"created_at"`
+	ValidUntil *time.Time `json:"valid_until,omitempty"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// Expired reports whether the key has passed its lifetime at time now.
+func (k APIKey) Expired(now time.Time) bool {
+	return k.ValidUntil != nil && !now.Before(*k.ValidUntil)
 }
 
 // HasScope reports whether the key grants scope.
@@ -170,13 +176,17 @@ func (db *DB) AuthenticateSCIMToken(secret string) (SCIMToken, error) {
 	return db.tokenUse.merge(rec.SCIMToken), nil
 }
 
-// CreateAPIKey issues a Management API key. The returned secret is the only
-// copy: only its hash is stored.
-func (tx *Tx) CreateAPIKey(name string, scopes []string) (APIKey, string, error) {
+// CreateAPIKey issues a Management API key. lifetime 0 means the key does not
+// expire. The returned secret is the only copy: only its hash is stored.
+func (tx *Tx) CreateAPIKey(name string, scopes []string, lifetime time.Duration) (APIKey, string, error) {
 	if name == "" || len(name) > 128 {
 		return APIKey{}, "", errorf(ErrInvalid, "API key name must be 1 to 128 characters")
 	}
 	k := APIKey{ID: tx.newID(PrefixAPIKey, bucketAPIKeys), Name: name, Scopes: slices.Clone(scopes), CreatedAt: tx.now}
+	if lifetime > 0 {
+		until := tx.now.Add(lifetime)
+		k.ValidUntil = &until
+	}
 	secret := newSecret(apiKeyKind, k.ID)
 	tx.putJSON(bucketAPIKeys, []byte(k.ID), apiKeyRecord{APIKey: k, Hash: hashSecret(secret)})
 	tx.audit("api_key.created", Target{"api_key", k.ID}, nil, k)
@@ -216,7 +226,8 @@ func (tx *Tx) DeleteAPIKey(id string) error {
 }
 
 // AuthenticateAPIKey returns the key a bearer secret belongs to, or
-// ErrUnauthorized. The comparison is constant-time.
+// ErrUnauthorized when it is malformed, unknown, revoked or expired. The
+// comparison is constant-time.
 func (db *DB) AuthenticateAPIKey(secret string) (APIKey, error) {
 	var rec apiKeyRecord
 	id, ok := parseSecret(apiKeyKind, PrefixAPIKey, secret)
@@ -241,10 +252,10 @@ func (db *DB) AuthenticateAPIKey(secret string) (APIKey, error) {
 	if hash == nil {
 		hash = make([]byte, 32)
 	}
-	if !secretMatches(secret, hash) || !ok || rec.ID == "" {
-		return APIKey{}, errorf(ErrUnauthorized, "invalid or revoked API key")
-	}
 	now := db.now()
+	if !secretMatches(secret, hash) || !ok || rec.ID == "" || rec.Expired(now) {
+		return APIKey{}, errorf(ErrUnauthorized, "invalid, revoked or expired API key")
+	}
 	db.tokenUse.record(rec.ID, now)
 	return db.tokenUse.mergeKey(rec.APIKey), nil
 }
