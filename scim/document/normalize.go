@@ -290,6 +290,11 @@ func normalizeSingle(a *attribute, v any) (any, error) {
 	default: // string, reference, dateTime
 		switch x := v.(type) {
 		case string:
+			if a.identifier {
+				if i := controlChar(x); i >= 0 {
+					return nil, errInvalidValue("%s must not contain control characters (found U+%04X at byte %d).", a.path, x[i], i)
+				}
+			}
 			return x, nil
 		}
 		return nil, errInvalidValue("%s takes a string, not %s.", a.path, describe(v))
@@ -582,4 +587,15 @@ func describeMember(m map[string]any) string {
 		return "an object without one"
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// controlChar returns the index of the first C0 control character or DEL in
+// s, or -1.
+func controlChar(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return i
+		}
+	}
+	return -1
 }

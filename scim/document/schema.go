@@ -90,6 +90,10 @@ type attribute struct {
 	valueSub   *attribute // the "value" sub-attribute, which stands for a complex value in filters
 	stored     bool       // whether documents hold this attribute
 	ext        *extension // nil for core and common attributes
+	// identifier: a name people and IdPs match on (userName, displayName,
+	// externalId). Control characters there are refused: they make one
+	// name look like another in logs, lists and the dashboard.
+	identifier bool
 }
 
 func (a *attribute) sub(name string) *attribute { return a.subs.lookup(name) }
@@ -193,6 +197,7 @@ func newAttribute(ca schema.CoreAttribute, prefix string, ext *extension) *attri
 		required:  ca.Required(),
 		ext:       ext,
 	}
+	a.identifier = ext == nil && (a.path == "userName" || a.path == "displayName" || a.path == "externalId")
 	switch ca.AttributeType() {
 	case "boolean":
 		a.typ = typeBoolean
