@@ -125,13 +125,17 @@ func (e *env) browser() *browser {
 	}}
 }
 
-// page is one answer.
+// page is one answer. body is its HTML without the <bdi> isolation around
+// names, so assertions read as the text does; raw is the HTML as sent.
 type page struct {
 	status   int
 	location string
 	header   http.Header
 	body     string
+	raw      string
 }
+
+var bdiTags = strings.NewReplacer("<bdi>", "", "</bdi>", "")
 
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
@@ -143,7 +147,7 @@ func (b *browser) do(req *http.Request) page {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	p := page{status: resp.StatusCode, location: resp.Header.Get("Location"), header: resp.Header, body: string(raw)}
+	p := page{status: resp.StatusCode, location: resp.Header.Get("Location"), header: resp.Header, body: bdiTags.Replace(string(raw)), raw: string(raw)}
 	if m := csrfInput.FindStringSubmatch(p.body); m != nil {
 		b.csrf = m[1]
 	}
