@@ -247,3 +247,47 @@ func metricValue(t *testing.T, s *testServer, sample string) float64 {
 	samples, _ := scrape(t, s)
 	return samples[sample]
 }
+
+func TestClientRequestIDsAreKeptOnlyWhenShortAndPlain(t *testing.T) {
+	s := startServer(t)
+	for _, tc := range []struct {
+		sent string
+		kept bool
+	}{
+		{"trace-42.a_b", true},
+		{strings.Repeat("a", 64), true},
+		{strings.Repeat("a", 65), false},
+		{"two words", false},
+		{"line\tbreak", false},
+		{"ünïcode", false},
+		{`{"level":"error"}`, false},
+	} {
+		req, _ := http.NewRequest("GET", s.URL+"/healthz", nil)
+		req.Header.Set("X-Request-Id", tc.sent)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("X-Request-Id")
+		if kept := got == tc.sent; kept != tc.kept || got == "" {
+			t.Errorf("sent %q, answered %q: kept=%v, want %v", tc.sent, got, kept, tc.kept)
+		}
+	}
+}
+
+func TestListeningBeyondLoopbackWithoutAPublicURLIsWarnedAbout(t *testing.T) {
+	warning := "listening beyond loopback without --public-url"
+	local := startServer(t)
+	if strings.Contains(local.logs.String(), warning) {
+		t.Errorf("warned on loopback:\n%s", local.logs)
+	}
+	wide := startServer(t, func(c *config) { c.Addr = "0.0.0.0:0" })
+	if !strings.Contains(wide.logs.String(), warning) {
+		t.Errorf("no warning when listening on every interface:\n%s", wide.logs)
+	}
+	pinned := startServer(t, func(c *config) { c.Addr = "0.0.0.0:0"; c.PublicURL = "https://rolecall.example.com" })
+	if strings.Contains(pinned.logs.String(), warning) {
+		t.Errorf("warned although --public-url is set:\n%s", pinned.logs)
+	}
+}

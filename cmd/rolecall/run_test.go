@@ -24,29 +24,39 @@ func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) 
 
 func TestConfigValidationReportsEveryProblem(t *testing.T) {
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"serve", "--addr", "nonsense", "--max-body", "lots", "--log-level", "loud"},
+	code := run(context.Background(), []string{"serve", "--addr", "nonsense", "--max-body", "lots", "--log-level", "loud", "--max-connections", "3", "--scim-rate", "-1"},
 		func(k string) string {
-			return map[string]string{"ROLECALL_LOG_FORMAT": "xml", "ROLECALL_ADMIN_TOKEN": "short"}[k]
+			return map[string]string{"ROLECALL_LOG_FORMAT": "xml", "ROLECALL_ADMIN_TOKEN": "short", "ROLECALL_READ_TIMEOUT": "soon", "ROLECALL_API_BURST": "0"}[k]
 		}, io.Discard, &stderr)
 	if code != 2 {
 		t.Errorf("exit code %d, want 2", code)
 	}
-	for _, want := range []string{"addr", "max-body", "log-level", "log-format", "ROLECALL_ADMIN_TOKEN"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("error output does not mention %s:\n%s", want, stderr.String())
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	for _, want := range []string{"addr", "max-body", "log-level", "log-format", "ROLECALL_ADMIN_TOKEN", "read-timeout", "max-connections", "scim-rate", "api-burst"} {
+		found := false
+		for _, l := range lines[1:] {
+			// Each problem on its own indented line.
+			found = found || strings.HasPrefix(l, "  ") && strings.Contains(l, want)
+		}
+		if !found {
+			t.Errorf("error output has no indented line about %s:\n%s", want, stderr.String())
 		}
 	}
 }
 
 func TestFlagsWinOverEnvTwins(t *testing.T) {
 	cfg, err := parseServeConfig([]string{"--addr", "127.0.0.1:9999"}, func(k string) string {
-		return map[string]string{"ROLECALL_ADDR": "127.0.0.1:1111", "ROLECALL_DATA": "/tmp/from-env", "ROLECALL_MAX_BODY": "1MiB"}[k]
+		return map[string]string{"ROLECALL_ADDR": "127.0.0.1:1111", "ROLECALL_DATA": "/tmp/from-env", "ROLECALL_MAX_BODY": "1MiB",
+			"ROLECALL_READ_TIMEOUT": "5s", "ROLECALL_MAX_CONNECTIONS": "64", "ROLECALL_SCIM_RATE": "0", "ROLECALL_API_BURST": "7"}[k]
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Addr != "127.0.0.1:9999" || cfg.Data != "/tmp/from-env" || cfg.MaxBody != 1<<20 {
 		t.Errorf("config %+v: flag must win over env, env must fill the rest", cfg)
+	}
+	if cfg.ReadTimeout != 5*time.Second || cfg.MaxConnections != 64 || cfg.SCIMRate != 0 || cfg.APIBurst != 7 || cfg.APIRate != 1000 || cfg.WriteTimeout != 2*time.Minute {
+		t.Errorf("config %+v: the env twins of the limits were not read, or the defaults are off", cfg)
 	}
 }
 
