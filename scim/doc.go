@@ -20,8 +20,9 @@
 //   - /Bulk (bulk.go): each operation goes through the same route, scope
 //     check, handler and audit as its single request.
 //   - /ServiceProviderConfig, which tells the truth about what is supported.
-//   - /Schemas and /ResourceTypes, which github.com/elimity-com/scim serves
-//     from its schema definitions; nothing else reaches the library.
+//   - /Schemas and /ResourceTypes (discovery.go), from github.com/elimity-com/scim's
+//     schema definitions but served here: no filtering, sorting or paging
+//     (RFC 7644 §4; a filter is 403), Resources always a list.
 //   - /Me answers 501.
 //
 // Lists (list.go) page by startIndex/count or by cursor (cursor.go): the

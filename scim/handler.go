@@ -11,10 +11,7 @@ import (
 	"strings"
 	"time"
 
-	scimlib "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
-	"github.com/elimity-com/scim/optional"
-	"github.com/elimity-com/scim/schema"
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/scim/document"
@@ -61,11 +58,9 @@ type Handler struct {
 	bulkMaxOps     int
 	bulkMaxPayload int
 	rateLimit      RateLimiter
-	// resourceTypes describe Users and Groups to the library, which serves
-	// /Schemas and /ResourceTypes and nothing else.
-	resourceTypes []scimlib.ResourceType
-	users         *resource
-	groups        *resource
+	discovery      discovery // what /Schemas and /ResourceTypes answer
+	users          *resource
+	groups         *resource
 }
 
 // NewHandler returns the SCIM surface over db.
@@ -86,21 +81,7 @@ func NewHandler(db *store.DB, opts Options) *Handler {
 	}
 	h.users = &resource{h: h, kind: kindUser, doc: document.User}
 	h.groups = &resource{h: h, kind: kindGroup, doc: document.Group}
-	h.resourceTypes = []scimlib.ResourceType{
-		{
-			ID: optional.NewString("User"), Name: "User", Endpoint: "/Users",
-			Description: optional.NewString("User Account"),
-			Schema:      schema.CoreUserSchema(),
-			SchemaExtensions: []scimlib.SchemaExtension{
-				{Schema: schema.ExtensionEnterpriseUser()},
-			},
-		},
-		{
-			ID: optional.NewString("Group"), Name: "Group", Endpoint: "/Groups",
-			Description: optional.NewString("Group"),
-			Schema:      schema.CoreGroupSchema(),
-		},
-	}
+	h.discovery = newDiscovery()
 	return h
 }
 
@@ -374,10 +355,8 @@ func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, rt route, bod
 	switch rt.endpoint {
 	case endpointServiceProviderConfig:
 		h.serviceProviderConfig(w, r, stateOf(r))
-	case endpointSchemas:
-		h.library(w, r, "/Schemas", rt.id)
-	case endpointResourceTypes:
-		h.library(w, r, "/ResourceTypes", rt.id)
+	case endpointSchemas, endpointResourceTypes:
+		h.discover(w, r, rt.endpoint, rt.id)
 	case endpointRoot:
 		h.rootQuery(w, r)
 	case endpointRootSearch:
@@ -463,29 +442,6 @@ func readBody(body io.Reader, declared int64) ([]byte, error) {
 		out = append(out, c...)
 	}
 	return out, nil
-}
-
-// library hands a discovery GET (/Schemas, /ResourceTypes, with the id the
-// route found) to elimity, which serves these and nothing else.
-func (h *Handler) library(w http.ResponseWriter, r *http.Request, endpoint, id string) {
-	r2 := r.Clone(r.Context())
-	r2.Method = http.MethodGet
-	r2.URL.Path = endpoint
-	if id != "" {
-		r2.URL.Path += "/" + id
-	}
-	r2.URL.RawPath = ""
-	r2.Body = http.NoBody
-	r2.ContentLength = 0
-	srv, err := scimlib.NewServer(&scimlib.ServerArgs{
-		ServiceProviderConfig: &scimlib.ServiceProviderConfig{MaxResults: h.maxResults, SupportFiltering: true, SupportPatch: true},
-		ResourceTypes:         h.resourceTypes,
-	}, scimlib.WithBaseURL(stateOf(r).baseURL))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	srv.ServeHTTP(w, r2)
 }
 
 func bearer(r *http.Request) (string, bool) {
