@@ -22,8 +22,9 @@ import (
 //
 // It returns the repaired filter and true only when s does not parse and the
 // repaired filter does; otherwise it returns s unchanged and false, so a
-// filter that already parses is never altered. Use it after ParseFilter
-// fails:
+// filter that already parses is never altered, and neither is one beyond the
+// limits ParseFilter enforces (MaxFilterLength and the others). Use it after
+// ParseFilter fails:
 //
 //	expr, err := document.ParseFilter(s)
 //	if err != nil {
@@ -32,12 +33,12 @@ import (
 //		}
 //	}
 func LenientFilter(s string) (string, bool) {
-	if _, err := ParseFilter(s); err == nil {
+	if limitProblem(s) != "" || filterParses(s) {
 		return s, false
 	}
 	original := s
 	if lifted, ok := liftSubAttributes(s); ok {
-		if _, err := ParseFilter(lifted); err == nil {
+		if filterParses(lifted) {
 			return lifted, true
 		}
 		s = lifted
@@ -111,20 +112,35 @@ func LenientFilter(s string) (string, bool) {
 	}
 	b.WriteString(s[last:])
 	fixed := b.String()
-	if _, err := ParseFilter(fixed); err != nil {
+	if !filterParses(fixed) {
 		return original, false
 	}
 	return fixed, true
+}
+
+// filterParses reports whether ParseFilter accepts s, without the cost of
+// explaining why not: LenientFilter asks it about every candidate.
+func filterParses(s string) bool {
+	if limitProblem(s) != "" {
+		return false
+	}
+	shape, _, err := scanLiterals(s)
+	if err != nil {
+		return false
+	}
+	_, err = parseFilterShape(shape)
+	return err == nil
 }
 
 // liftSubAttributes rewrites every `attr[cond].sub op value` (and
 // `attr[cond].sub pr`) into `attr[cond and sub op value]`. It only does so
 // when cond is a single comparison: value filters take at most two terms and
 // no grouping, so a compound cond cannot be extended without changing its
-// meaning.
+// meaning. Each lift adds a term, so it stops after MaxFilterTerms of them:
+// a filter with more would be refused anyway, and each lift copies s.
 func liftSubAttributes(s string) (string, bool) {
 	changed := false
-	for {
+	for range MaxFilterTerms {
 		open, closing := -1, -1
 		inString := false
 		for i := 0; i < len(s) && closing < 0; i++ {
@@ -184,6 +200,7 @@ func liftSubAttributes(s string) (string, bool) {
 		s = s[:closing] + " and " + term + "]" + s[end:]
 		changed = true
 	}
+	return s, changed
 }
 
 // quotedEnd returns the index just past the JSON string starting at start.
