@@ -36,13 +36,25 @@ func LenientFilter(s string) (string, bool) {
 	if limitProblem(s) != "" || filterParses(s) {
 		return s, false
 	}
-	original := s
-	if lifted, ok := liftSubAttributes(s); ok {
-		if filterParses(lifted) {
-			return lifted, true
-		}
-		s = lifted
+	// One parse decides: when quoting changed something, the lifted filter
+	// had a bare value and cannot parse; when it changed nothing, only the
+	// lifted filter is left to try. (Each parse of a long filter costs
+	// megabytes.)
+	lifted, didLift := liftSubAttributes(s)
+	fixed, quoted := quoteBareValues(lifted)
+	switch {
+	case quoted && filterParses(fixed):
+		return fixed, true
+	case !quoted && didLift && filterParses(lifted):
+		return lifted, true
 	}
+	return s, false
+}
+
+// quoteBareValues quotes each bare word in a compare value position that is
+// not true, false, null or a JSON number. It reports whether it changed
+// anything; it gives up (false) on text it cannot follow.
+func quoteBareValues(s string) (string, bool) {
 	type edit struct {
 		start, end int
 		text       string
@@ -101,7 +113,7 @@ func LenientFilter(s string) (string, bool) {
 		start = end
 	}
 	if len(edits) == 0 {
-		return original, false
+		return s, false
 	}
 	var b strings.Builder
 	last := 0
@@ -111,11 +123,7 @@ func LenientFilter(s string) (string, bool) {
 		last = e.end
 	}
 	b.WriteString(s[last:])
-	fixed := b.String()
-	if !filterParses(fixed) {
-		return original, false
-	}
-	return fixed, true
+	return b.String(), true
 }
 
 // filterParses reports whether ParseFilter accepts s, without the cost of
