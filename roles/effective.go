@@ -359,6 +359,10 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription bool) []byte {
 					b = append(b, '}')
 				}
 				b = append(b, ']')
+				if n := s.ViaLength(); n > len(via) { // shortened: see Source.Via
+					b = append(b, `,"via_length":`...)
+					b = strconv.AppendInt(b, int64(n), 10)
+				}
 			}
 			b = append(b, '}')
 		}

@@ -671,3 +671,58 @@ func TestFoldNameAgreesWithEqualFold(t *testing.T) {
 		}
 	}
 }
+
+// A long nesting chain names at most MaxVia groups per source: the user's
+// own group, then those just below the granting group, with ViaLength
+// telling the whole path's length. Without the bound the answer grew with
+// the square of the chain.
+func TestNestedGroupRolesShortenLongPaths(t *testing.T) {
+	w := newWorld(t)
+	c := storetest.MustConnection(t, w.db, "acme")
+	alice := storetest.MustUser(t, w.db, c.ID, "alice")
+	const n = 3 * roles.MaxVia
+	chain := []store.Group{storetest.MustGroup(t, w.db, c.ID, "g00", alice.ID)}
+	for i := 1; i < n; i++ {
+		chain = append(chain, storetest.MustGroup(t, w.db, c.ID, fmt.Sprintf("g%02d", i), chain[i-1].ID))
+	}
+	w.do(func(tx *store.Tx) error {
+		for _, g := range chain {
+			r, err := tx.CreateRole(store.Role{Name: "role-" + g.DisplayName})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.BindGroupRoles(g.ID, []string{r.ID}); err != nil {
+				return err
+			}
+		}
+		_, err := tx.UpdateTenantSettings(func(s *store.TenantSettings) error { s.NestedGroupRoles = true; return nil })
+		return err
+	})
+	res := w.resolve(roles.Subject{UserID: alice.ID})
+	if len(res.Roles) != n {
+		t.Fatalf("%d roles, want %d", len(res.Roles), n)
+	}
+	for _, r := range res.Roles {
+		src := r.Sources[0]
+		depth, _ := strconv.Atoi(strings.TrimPrefix(src.Group.Name, "g"))
+		var want []string
+		switch {
+		case depth <= roles.MaxVia:
+			for i := range depth {
+				want = append(want, chain[i].DisplayName)
+			}
+		default:
+			want = append(want, "g00")
+			for i := depth - roles.MaxVia + 1; i < depth; i++ {
+				want = append(want, chain[i].DisplayName)
+			}
+		}
+		var got []string
+		for _, g := range src.Via() {
+			got = append(got, g.Name)
+		}
+		if !slices.Equal(got, want) || src.ViaLength() != depth {
+			t.Errorf("%s: via %v (length %d), want %v (length %d)", src.Group.Name, got, src.ViaLength(), want, depth)
+		}
+	}
+}

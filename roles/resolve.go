@@ -45,11 +45,18 @@ func newRoleInfo(r store.Role, permRanks []int) *RoleInfo {
 type GroupInfo struct {
 	ID, ConnectionID, Name string
 	jsonSource             []byte // {"type":"group","group_id":…,"group_name":…
-	// via is set only on the copy a nested source carries (see
-	// Source.Via): keeping the path here rather than in Source keeps every
-	// other source, and so every answer, as small as without nesting.
-	via []*GroupInfo
+	// via and viaLength are set only on the copy a nested source carries
+	// (see Source.Via): keeping the path here rather than in Source keeps
+	// every other source, and so every answer, as small as without nesting.
+	via       []*GroupInfo
+	viaLength int
 }
+
+// MaxVia bounds the groups a nested source names in Via. Without a bound a
+// chain of n nested groups, each granting a role, answers n sources with
+// paths of up to n groups: quadratic (a 1,000-group chain made a 32 MB
+// login answer). With it the answer grows linearly with the groups.
+const MaxVia = 8
 
 // groupSourceHead starts a group source; a "via" entry is the rest of it.
 const groupSourceHead = `{"type":"group",`
@@ -71,12 +78,23 @@ type Source struct {
 
 // Via is set when the user is in Group only through member groups (nested
 // group roles on): the path from the user's own group up to, not
-// including, Group.
+// including, Group. A path of more than MaxVia groups is shortened to
+// MaxVia: the user's own group, then the MaxVia-1 groups just below Group,
+// in path order; ViaLength says how many groups the whole path has.
 func (s Source) Via() []*GroupInfo {
 	if s.Group == nil {
 		return nil
 	}
 	return s.Group.via
+}
+
+// ViaLength is the number of groups on the whole path Via shows: more than
+// len(Via()) when the path was shortened.
+func (s Source) ViaLength() int {
+	if s.Group == nil {
+		return 0
+	}
+	return s.Group.viaLength
 }
 
 // Type is "direct" or "group".
@@ -212,9 +230,13 @@ func (g grant) reach() int32 { return g.how>>1 - 1 }
 
 // reached is a group a user is in through member groups, and the entry of
 // reach for the group below it on the way (-1: a group the user is in).
+// depth counts the groups below it on the way, root is the entry of the
+// user's own group the way starts from: Source.Via is built from them in
+// O(MaxVia), however long the way.
 type reached struct {
-	group *indexGroup
-	from  int32
+	group       *indexGroup
+	from        int32
+	depth, root int32
 }
 
 // resolveScratch is reused between resolutions. Roles come out in id order
@@ -371,11 +393,22 @@ func (sc *resolveScratch) source(g grant) Source {
 }
 
 // nested copies a group's info with the path that reaches it: from the
-// user's own group to reach entry i, exclusive.
+// user's own group to reach entry i, exclusive, shortened to MaxVia groups
+// (see Source.Via).
 func (sc *resolveScratch) nested(info *GroupInfo, i int32) *GroupInfo {
 	c := *info
-	for j := sc.reach[i].from; j >= 0; j = sc.reach[j].from {
+	n := sc.reach[i].depth
+	c.viaLength = int(n)
+	keep := min(n, MaxVia)
+	if keep < n {
+		keep-- // room for the user's own group, added last
+	}
+	c.via = make([]*GroupInfo, 0, min(n, MaxVia))
+	for j := sc.reach[i].from; j >= 0 && int32(len(c.via)) < keep; j = sc.reach[j].from {
 		c.via = append(c.via, sc.reach[j].group.info)
+	}
+	if keep < n {
+		c.via = append(c.via, sc.reach[sc.reach[i].root].group.info)
 	}
 	slices.Reverse(c.via)
 	return &c
@@ -393,6 +426,9 @@ func (sc *resolveScratch) reachAncestors(direct []*indexGroup) {
 	// order too): where two shortest paths reach a group, the answer names
 	// the same one whatever order the memberships were made in.
 	slices.SortFunc(sc.reach, func(a, b reached) int { return strings.Compare(a.group.info.ID, b.group.info.ID) })
+	for i := range sc.reach {
+		sc.reach[i].root = int32(i)
+	}
 	const linear = 32 // below this many groups a scan beats a map
 	clear(sc.seen)
 	seen := func(g *indexGroup) bool {
@@ -413,7 +449,8 @@ func (sc *resolveScratch) reachAncestors(direct []*indexGroup) {
 	for i := 0; i < len(sc.reach); i++ {
 		for _, p := range sc.reach[i].group.parents {
 			if !seen(p) {
-				sc.reach = append(sc.reach, reached{group: p, from: int32(i)})
+				below := sc.reach[i]
+				sc.reach = append(sc.reach, reached{group: p, from: int32(i), depth: below.depth + 1, root: below.root})
 				if len(sc.seen) > 0 {
 					sc.seen[p] = struct{}{}
 				}

@@ -132,6 +132,7 @@ type bulkRun struct {
 	creates map[string]int    // bulkId → index of the POST defining it
 	created map[string]string // bulkId → id of the resource its POST created
 	failed  map[string]bool   // bulkIds whose POST failed
+	refs    [][]string        // the distinct bulkIds each operation refers to
 	results []bulkResult
 	errors  int
 }
@@ -139,51 +140,152 @@ type bulkRun struct {
 // run processes the operations in order, deferring those that refer to a
 // bulkId not created yet, until all are done or failOnErrors (0: no limit)
 // operations have failed.
+//
+// The order is that of passes over the waiting operations in request
+// order, each operation running in the first pass that finds its
+// references decided (all created, or one failed or unknown), and
+// operations still waiting when a pass decides nothing failing as circular.
+// Rather than making the passes, which costs O(n²) when references run
+// backwards, run computes when each operation's last reference is decided:
+// an operation decided by one before it in the request runs in that one's
+// pass, by one after it in the next pass. A heap of (pass, index) replays
+// that order in O(n log n) over the references, each decoded once.
 func (b *bulkRun) run(failOnErrors int) {
-	pending := make([]int, len(b.ops))
-	for i := range pending {
-		pending[i] = i
+	b.refs = make([][]string, len(b.ops))
+	waiters := map[string][]int{} // bulkId → operations referring to it
+	undecided := make([]int, len(b.ops))
+	queued := make([]bool, len(b.ops))
+	var ready bulkQueue
+	for i := range b.ops {
+		b.refs[i] = distinct(b.references(i))
+		unknown := false
+		for _, ref := range b.refs[i] {
+			_, defined := b.creates[ref]
+			unknown = unknown || !defined
+			waiters[ref] = append(waiters[ref], i)
+		}
+		undecided[i] = len(b.refs[i])
+		if unknown || undecided[i] == 0 {
+			ready.push(bulkTurn{pass: 0, index: i})
+			queued[i] = true
+		}
 	}
 	stop := func() bool { return failOnErrors > 0 && b.errors >= failOnErrors }
-	for len(pending) > 0 && !stop() {
-		var waiting []int
-		progressed := false
-		for _, i := range pending {
-			if stop() {
-				return
-			}
-			ready, err := b.resolvable(i)
-			if err == nil && !ready {
-				waiting = append(waiting, i)
+	for ready.Len() > 0 {
+		if stop() {
+			return
+		}
+		turn := ready.pop()
+		i := turn.index
+		if _, err := b.resolvable(i); err != nil {
+			b.record(i, b.failure(i, err))
+		} else {
+			b.record(i, b.execute(i))
+		}
+		id := b.ops[i].BulkID
+		if j, defines := b.creates[id]; !defines || j != i {
+			continue
+		}
+		_, created := b.created[id]
+		if !created && !b.failed[id] {
+			continue // created nothing to refer to: its waiters never run
+		}
+		for _, w := range waiters[id] {
+			undecided[w]--
+			if queued[w] || created && undecided[w] > 0 {
 				continue
 			}
-			progressed = true
-			if err != nil {
-				b.record(i, b.failure(i, err))
-			} else {
-				b.record(i, b.execute(i))
+			pass := turn.pass
+			if w < i {
+				pass++ // the next pass reaches it
 			}
+			ready.push(bulkTurn{pass: pass, index: w})
+			queued[w] = true
 		}
-		if !progressed {
-			// Everything left waits for something that waits too.
-			for _, i := range waiting {
-				if stop() {
-					return
-				}
-				b.record(i, b.failure(i, scimErr(http.StatusConflict, "",
-					"The operation's bulkId references are circular (or depend on circular ones) and cannot be resolved; create the resources first and reference them in a later request or operation.")))
-			}
-			waiting = nil
-		}
-		pending = waiting
 	}
+	// Everything left waits for something that waits too.
+	for i := range b.ops {
+		if queued[i] {
+			continue
+		}
+		if stop() {
+			return
+		}
+		b.record(i, b.failure(i, scimErr(http.StatusConflict, "",
+			"The operation's bulkId references are circular (or depend on circular ones) and cannot be resolved; create the resources first and reference them in a later request or operation.")))
+	}
+}
+
+// distinct removes repeated strings, keeping the first of each.
+func distinct(s []string) []string {
+	if len(s) < 2 {
+		return s
+	}
+	seen := make(map[string]bool, len(s))
+	out := s[:0]
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// bulkTurn is when an operation runs: its pass, then its place in the
+// request.
+type bulkTurn struct{ pass, index int }
+
+// bulkQueue is a min-heap of turns.
+type bulkQueue []bulkTurn
+
+func (q bulkQueue) Len() int { return len(q) }
+
+func (q bulkQueue) less(a, b int) bool {
+	return q[a].pass < q[b].pass || q[a].pass == q[b].pass && q[a].index < q[b].index
+}
+
+func (q *bulkQueue) push(t bulkTurn) {
+	*q = append(*q, t)
+	for c := len(*q) - 1; c > 0; {
+		p := (c - 1) / 2
+		if !q.less(c, p) {
+			break
+		}
+		(*q)[c], (*q)[p] = (*q)[p], (*q)[c]
+		c = p
+	}
+}
+
+func (q *bulkQueue) pop() bulkTurn {
+	h := *q
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	for p := 0; ; {
+		c := 2*p + 1
+		if c >= len(h) {
+			break
+		}
+		if c+1 < len(h) && h.less(c+1, c) {
+			c++
+		}
+		if !h.less(c, p) {
+			break
+		}
+		h[c], h[p] = h[p], h[c]
+		p = c
+	}
+	*q = h
+	return top
 }
 
 // resolvable reports whether every bulkId operation i refers to has been
 // created; an error when one never will be.
 func (b *bulkRun) resolvable(i int) (bool, error) {
 	ready := true
-	for _, ref := range b.references(i) {
+	for _, ref := range b.refs[i] {
 		if _, ok := b.creates[ref]; !ok {
 			return false, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "bulkId:%s names no POST operation of this request.", ref)
 		}

@@ -6,11 +6,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolecall/rolecall/conformance"
 	"github.com/rolecall/rolecall/scim"
+	"github.com/rolecall/rolecall/scim/document"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/storetest"
 )
@@ -118,9 +121,37 @@ var fuzzSeeds = []struct {
 	{"FROB", "/Users", ""},
 }
 
+// The budget of one fuzzed request, whose body is at most 1 MiB here: the
+// worst filter the limits let through costs about 20 MiB and 25 ms to
+// parse, and a request may parse it and a lenient repair of it. The bounds
+// leave room for a slow, shared machine and the race detector, so that only
+// a real regression crosses them.
+const (
+	budgetTime  = time.Second
+	budgetAlloc = 64 << 20
+)
+
+// serveWithinBudget serves req and fails the test when that took longer
+// than budgetTime or allocated more than budgetAlloc (the growth of
+// runtime.MemStats.TotalAlloc, which counts little but this request while
+// a fuzz target runs).
+func serveWithinBudget(t *testing.T, h http.Handler, w http.ResponseWriter, req *http.Request) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	h.ServeHTTP(w, req)
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; took > budgetTime || alloc > budgetAlloc {
+		t.Fatalf("%s %.200s took %v and allocated %d MiB; the budget is %v and %d MiB", req.Method, req.URL, took, alloc>>20, budgetTime, budgetAlloc>>20)
+	}
+}
+
 // FuzzSCIMRequest sends arbitrary requests, with a valid all-scopes token, to
 // a connection holding users u1 and u2 and a group g with u1. Properties: no
-// panic; no 5xx (but the documented 501s); a 4xx or 5xx is a SCIM error and
+// panic; each request answers within 1 s and allocates under 64 MiB; no 5xx
+// (but the documented 501s); a 4xx or 5xx is a SCIM error and
 // changes nothing (the store revision stays); a successful write (Bulk
 // included) answers Rolecall-Revision.
 func FuzzSCIMRequest(f *testing.F) {
@@ -149,6 +180,18 @@ func FuzzSCIMRequest(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s.method, fx.substitute(s.path), []byte(fx.substitute(s.body)))
 	}
+	for _, hf := range hostileFilters {
+		search := []byte(`{"schemas":["` + searchSchema + `"],"filter":` + jsonString(hf.filter) + `}`)
+		if len(search) < 1<<20 {
+			f.Add("POST", "/Groups/.search", search)
+		}
+		f.Add("GET", "/?filter="+hf.filter[:min(len(hf.filter), 100_000)], []byte(nil))
+		patch := []byte(`{"schemas":["` + patchSchema + `"],"Operations":[{"op":"remove","path":` + jsonString("members["+hf.filter[:min(len(hf.filter), 100_000)]+"]") + `}]}`)
+		f.Add("PATCH", "/Groups/"+g.ID, patch)
+	}
+	// The costliest filter within the limits: as much syntax as allowed,
+	// parsed as sent, lifted and repaired (LenientFilter).
+	f.Add("GET", "/Users?filter="+strings.Repeat("a", document.MaxFilterSyntax-40)+"[b eq c].d eq e", []byte(nil))
 
 	f.Fuzz(func(t *testing.T, method, path string, body []byte) {
 		if !strings.HasPrefix(path, "/") {
@@ -163,7 +206,7 @@ func FuzzSCIMRequest(f *testing.F) {
 		req.Header.Set("X-Request-Id", "fuzz")
 		before := db.Revision()
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
+		serveWithinBudget(t, h, rec, req)
 		res := response{method: method, url: req.URL.String(), status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
 		after := db.Revision()
 

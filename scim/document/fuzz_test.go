@@ -3,8 +3,10 @@ package document_test
 import (
 	"encoding/json"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	filter "github.com/scim2/filter-parser/v2"
 
@@ -50,42 +52,107 @@ var bodySeeds = []string{
 	`{"userName":"u","active":"True","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager":[{"$ref":"../Users/m1","value":"m1"}],"emails":"[{\"value\":\"a@x\"}]","name":"{\"givenName\":\"A\"}"}`,
 }
 
+// The budget of one fuzzed call, for inputs up to the server's body limit
+// (8 MiB). The worst accepted filter costs about 20 MiB and 25 ms to parse
+// (see MaxFilterSyntax); the bounds leave room for a slow, shared machine
+// and the race detector, so that only a real regression crosses them.
+const (
+	budgetTime  = time.Second
+	budgetAlloc = 64 << 20
+	bodyLimit   = 8 << 20
+)
+
+// withinBudget runs call and fails the test when it took longer than
+// budgetTime or allocated more than budgetAlloc. Allocation is counted as
+// the growth of runtime.MemStats.TotalAlloc, which is exact for this
+// goroutine and counts little else while a fuzz target runs.
+func withinBudget(t *testing.T, input string, call func()) {
+	t.Helper()
+	if len(input) > bodyLimit {
+		input = input[:bodyLimit]
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	call()
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; took > budgetTime || alloc > budgetAlloc {
+		t.Fatalf("%d bytes of input (%.120q) took %v and allocated %d MiB; the budget is %v and %d MiB",
+			len(input), input, took, alloc>>20, budgetTime, budgetAlloc>>20)
+	}
+}
+
+// jsonString encodes s as a JSON string.
+func jsonString(s string) string {
+	raw, _ := json.Marshal(s)
+	return string(raw)
+}
+
+// hostileSeeds are inputs reported to crash or stall the server before
+// parsing had limits: deep nesting (85,000 parentheses overflowed the
+// stack), a 200,000-term filter (15.7 s), and long runs of syntax, each
+// byte of which costs filter-parser kilobytes.
+func hostileSeeds() []string {
+	return []string{
+		strings.Repeat("(", 85_000) + `userName eq "x"` + strings.Repeat(")", 85_000),
+		strings.Repeat("(", 20_000) + `a pr` + strings.Repeat(")", 20_000),
+		strings.Repeat("members[", 30_000) + strings.Repeat("]", 30_000),
+		strings.Repeat("not (", 6_000) + `a pr` + strings.Repeat(")", 6_000),
+		strings.Repeat(`userName eq "x" and `, 200_000) + `title pr`,
+		strings.Repeat(`a pr or `, 500) + `a pr`,
+		strings.Repeat("a", 4000) + ` eq "x"`,
+		strings.Repeat("a.", 2000) + `b eq "x"`,
+		strings.Repeat("u:", 2000) + `b eq "x"`,
+		strings.Repeat(`emails[type eq "work"].value eq x or `, 100) + `a pr`,
+		`displayName eq "` + strings.Repeat("(", 60_000) + `"`,
+	}
+}
+
 func FuzzMatch(f *testing.F) {
 	for _, s := range filterSeeds {
+		f.Add(s)
+	}
+	for _, s := range hostileSeeds() {
 		f.Add(s)
 	}
 	user := decodeObject(f, bjensen)
 	group := decodeObject(f, fullGroup)
 	f.Fuzz(func(t *testing.T, s string) {
-		expr, err := document.ParseFilter(s)
-		if err != nil {
-			if fixed, ok := document.LenientFilter(s); ok {
-				if expr, err = document.ParseFilter(fixed); err != nil {
-					t.Fatalf("LenientFilter(%q) = %q, which does not parse: %v", s, fixed, err)
-				}
-			} else {
-				return
-			}
-		}
-		for _, c := range []struct {
-			rt  *document.ResourceType
-			doc map[string]any
-		}{{document.User, user}, {document.Group, group}} {
-			_ = c.rt.ValidateFilter(expr)
-			matched := c.rt.Match(expr, c.doc)
-			if c.rt.Match(&filter.NotExpression{Expression: expr}, c.doc) == matched {
-				t.Fatalf("%s: Match(not (%s)) = Match(%s) = %v", c.rt.Name(), s, s, matched)
-			}
-			// The index planner must not exclude a match.
-			if attr, value, ok := document.IndexedEquals(expr, "id", "userName", "externalId", "displayName"); ok && matched {
-				have, _ := c.doc[attr].(string)
-				foldsCase := attr == "userName" || attr == "displayName"
-				if have != value && !(foldsCase && strings.EqualFold(have, value)) {
-					t.Fatalf("%s: %s matches, but IndexedEquals says %s = %q and the document has %q", c.rt.Name(), s, attr, value, have)
-				}
-			}
-		}
+		withinBudget(t, s, func() { fuzzMatch(t, s, user, group) })
 	})
+}
+
+// fuzzMatch is one run of FuzzMatch.
+func fuzzMatch(t *testing.T, s string, user, group map[string]any) {
+	expr, err := document.ParseFilter(s)
+	if err != nil {
+		if fixed, ok := document.LenientFilter(s); ok {
+			if expr, err = document.ParseFilter(fixed); err != nil {
+				t.Fatalf("LenientFilter(%q) = %q, which does not parse: %v", s, fixed, err)
+			}
+		} else {
+			return
+		}
+	}
+	for _, c := range []struct {
+		rt  *document.ResourceType
+		doc map[string]any
+	}{{document.User, user}, {document.Group, group}} {
+		_ = c.rt.ValidateFilter(expr)
+		matched := c.rt.Match(expr, c.doc)
+		if c.rt.Match(&filter.NotExpression{Expression: expr}, c.doc) == matched {
+			t.Fatalf("%s: Match(not (%s)) = Match(%s) = %v", c.rt.Name(), s, s, matched)
+		}
+		// The index planner must not exclude a match.
+		if attr, value, ok := document.IndexedEquals(expr, "id", "userName", "externalId", "displayName"); ok && matched {
+			have, _ := c.doc[attr].(string)
+			foldsCase := attr == "userName" || attr == "displayName"
+			if have != value && !(foldsCase && strings.EqualFold(have, value)) {
+				t.Fatalf("%s: %s matches, but IndexedEquals says %s = %q and the document has %q", c.rt.Name(), s, attr, value, have)
+			}
+		}
+	}
 }
 
 func decodePatch(s string) ([]document.Operation, bool) {
@@ -108,6 +175,11 @@ func FuzzApply(f *testing.F) {
 	for _, s := range patchSeeds {
 		f.Add(s)
 	}
+	for _, path := range hostileSeeds() {
+		op := `{"op":"remove","path":` + jsonString(path) + `}`
+		n := min(20, (1<<20)/len(op)) // as many as fit in 1 MiB
+		f.Add(`[` + strings.Repeat(op+`,`, n) + op + `]`)
+	}
 	fixtures := []struct {
 		rt  *document.ResourceType
 		doc map[string]any
@@ -127,7 +199,8 @@ func FuzzApply(f *testing.F) {
 		}
 		for i, fx := range fixtures {
 			doc := document.Clone(fx.doc)
-			err := fx.rt.Apply(doc, ops, &recordingEditor{})
+			var err error
+			withinBudget(t, s, func() { err = fx.rt.Apply(doc, ops, &recordingEditor{}) })
 			if got := toJSON(fx.doc); got != pristine[i] {
 				t.Fatalf("Apply on a Clone changed the original: %s", got)
 			}

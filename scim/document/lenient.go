@@ -22,8 +22,9 @@ import (
 //
 // It returns the repaired filter and true only when s does not parse and the
 // repaired filter does; otherwise it returns s unchanged and false, so a
-// filter that already parses is never altered. Use it after ParseFilter
-// fails:
+// filter that already parses is never altered, and neither is one beyond the
+// limits ParseFilter enforces (MaxFilterLength and the others). Use it after
+// ParseFilter fails:
 //
 //	expr, err := document.ParseFilter(s)
 //	if err != nil {
@@ -32,16 +33,28 @@ import (
 //		}
 //	}
 func LenientFilter(s string) (string, bool) {
-	if _, err := ParseFilter(s); err == nil {
+	if limitProblem(s) != "" || filterParses(s) {
 		return s, false
 	}
-	original := s
-	if lifted, ok := liftSubAttributes(s); ok {
-		if _, err := ParseFilter(lifted); err == nil {
-			return lifted, true
-		}
-		s = lifted
+	// One parse decides: when quoting changed something, the lifted filter
+	// had a bare value and cannot parse; when it changed nothing, only the
+	// lifted filter is left to try. (Each parse of a long filter costs
+	// megabytes.)
+	lifted, didLift := liftSubAttributes(s)
+	fixed, quoted := quoteBareValues(lifted)
+	switch {
+	case quoted && filterParses(fixed):
+		return fixed, true
+	case !quoted && didLift && filterParses(lifted):
+		return lifted, true
 	}
+	return s, false
+}
+
+// quoteBareValues quotes each bare word in a compare value position that is
+// not true, false, null or a JSON number. It reports whether it changed
+// anything; it gives up (false) on text it cannot follow.
+func quoteBareValues(s string) (string, bool) {
 	type edit struct {
 		start, end int
 		text       string
@@ -100,7 +113,7 @@ func LenientFilter(s string) (string, bool) {
 		start = end
 	}
 	if len(edits) == 0 {
-		return original, false
+		return s, false
 	}
 	var b strings.Builder
 	last := 0
@@ -110,21 +123,32 @@ func LenientFilter(s string) (string, bool) {
 		last = e.end
 	}
 	b.WriteString(s[last:])
-	fixed := b.String()
-	if _, err := ParseFilter(fixed); err != nil {
-		return original, false
+	return b.String(), true
+}
+
+// filterParses reports whether ParseFilter accepts s, without the cost of
+// explaining why not: LenientFilter asks it about every candidate.
+func filterParses(s string) bool {
+	if limitProblem(s) != "" {
+		return false
 	}
-	return fixed, true
+	shape, _, err := scanLiterals(s)
+	if err != nil {
+		return false
+	}
+	_, err = parseFilterShape(shape)
+	return err == nil
 }
 
 // liftSubAttributes rewrites every `attr[cond].sub op value` (and
 // `attr[cond].sub pr`) into `attr[cond and sub op value]`. It only does so
 // when cond is a single comparison: value filters take at most two terms and
 // no grouping, so a compound cond cannot be extended without changing its
-// meaning.
+// meaning. Each lift adds a term, so it stops after MaxFilterTerms of them:
+// a filter with more would be refused anyway, and each lift copies s.
 func liftSubAttributes(s string) (string, bool) {
 	changed := false
-	for {
+	for range MaxFilterTerms {
 		open, closing := -1, -1
 		inString := false
 		for i := 0; i < len(s) && closing < 0; i++ {
@@ -184,6 +208,7 @@ func liftSubAttributes(s string) (string, bool) {
 		s = s[:closing] + " and " + term + "]" + s[end:]
 		changed = true
 	}
+	return s, changed
 }
 
 // quotedEnd returns the index just past the JSON string starting at start.

@@ -28,6 +28,31 @@ import (
 // walk. If a literal is not a valid string token, no parse of the input can
 // succeed, and the input is rejected without parsing it.
 
+// Limits on every filter and PATCH path, checked by one iterative scan
+// before filter-parser sees the input. filter-parser is recursive (about
+// 85,000 nested parentheses overflow the goroutine stack, which kills the
+// process), and although linear it costs 2 to 5 KB of allocation and a few
+// microseconds per byte of filter syntax. The limits are far above what an
+// identity provider sends (Okta and Entra ID send one or two comparisons and
+// no nesting) and keep the worst parse near 20 MiB and 25 ms.
+//
+// Because the parsed tree has at most one node per and, or, not and value
+// path, evaluating it (Match, ValidateFilter, IndexedEquals) recurses at most
+// a few hundred calls deep.
+const (
+	// MaxFilterLength bounds a filter or path in bytes, string values
+	// included.
+	MaxFilterLength = 64 << 10
+	// MaxFilterSyntax bounds the bytes of a filter or path outside its
+	// string values: what filter-parser actually parses.
+	MaxFilterSyntax = 4 << 10
+	// MaxFilterDepth bounds how deep parentheses and brackets nest.
+	MaxFilterDepth = 32
+	// MaxFilterTerms bounds the comparisons of a filter or path, counted as
+	// one more than its and and or operators.
+	MaxFilterTerms = 256
+)
+
 const (
 	// cacheLimit bounds each cache. Real clients use a few dozen shapes; when
 	// a cache overflows (hostile or unusual traffic) it is emptied, which
@@ -36,12 +61,15 @@ const (
 	// maxCachedShape keeps huge shapes out of the cache.
 	maxCachedShape = 4096
 	// maxDirectParse bounds inputs parsed directly only to explain an error:
-	// filter-parser is quadratic on long runs of invalid UTF-8 in literals.
-	maxDirectParse = 4096
+	// filter-parser is quadratic on long runs of invalid UTF-8 in literals,
+	// and each byte it parses costs kilobytes of allocation.
+	maxDirectParse = 1024
 )
 
-// shapeCache is a bounded, concurrency-safe map from shape to parsed tree.
-// The trees it holds are never handed out; callers get copies.
+// shapeCache is a bounded, concurrency-safe map from shape to parsed tree,
+// or to a parseFailure for a shape that does not parse (LenientFilter asks
+// again about the input it repairs). The trees it holds are never handed
+// out; callers get copies.
 type shapeCache struct {
 	entries sync.Map
 	size    atomic.Int64 // approximate under concurrent stores
@@ -62,10 +90,110 @@ func (c *shapeCache) store(shape string, tree any) {
 	}
 }
 
+// parseFailure is a cached parse error of a shape.
+type parseFailure struct{ err error }
+
 var (
-	filterCache shapeCache // shape → filter.Expression
-	pathCache   shapeCache // shape → filter.Path
+	filterCache shapeCache // shape → filter.Expression or parseFailure
+	pathCache   shapeCache // shape → filter.Path or parseFailure
 )
+
+// parseFilterShape parses a shape through the cache.
+func parseFilterShape(shape string) (filter.Expression, error) {
+	cached, ok := filterCache.load(shape)
+	if !ok {
+		tree, err := filter.ParseFilter([]byte(shape))
+		if err != nil {
+			filterCache.store(shape, parseFailure{err})
+			return nil, err
+		}
+		filterCache.store(shape, tree)
+		return tree, nil
+	}
+	if f, failed := cached.(parseFailure); failed {
+		return nil, f.err
+	}
+	return cached.(filter.Expression), nil
+}
+
+// parsePathShape parses a shape through the cache.
+func parsePathShape(shape string) (filter.Path, error) {
+	cached, ok := pathCache.load(shape)
+	if !ok {
+		p, err := filter.ParsePath([]byte(shape))
+		if err != nil {
+			pathCache.store(shape, parseFailure{err})
+			return filter.Path{}, err
+		}
+		pathCache.store(shape, p)
+		return p, nil
+	}
+	if f, failed := cached.(parseFailure); failed {
+		return filter.Path{}, f.err
+	}
+	return cached.(filter.Path), nil
+}
+
+// limitProblem says which limit s exceeds, "" when none. It is one pass
+// over s with a counter for nesting, never recursion, and skips the contents
+// of string values the way the grammar reads them (to the next unescaped
+// quote), so that a parenthesis or an "and" in a value counts for nothing.
+// It makes sense of any input, valid or not: LenientFilter asks it about
+// filters with bare values.
+func limitProblem(s string) string {
+	if len(s) > MaxFilterLength {
+		return fmt.Sprintf("is %d bytes long; the limit is %d bytes", len(s), MaxFilterLength)
+	}
+	syntax, depth, deepest, operators := 0, 0, 0, 0
+	word := -1 // start of the current word, or -1
+	endWord := func(end int) {
+		if word >= 0 {
+			if w := s[word:end]; strings.EqualFold(w, "and") || strings.EqualFold(w, "or") {
+				operators++
+			}
+			word = -1
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '"' {
+			endWord(i)
+			i++
+			for i < len(s) && s[i] != '"' {
+				if s[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			syntax += 2
+			continue
+		}
+		syntax++
+		switch {
+		case c == '(' || c == '[':
+			endWord(i)
+			depth++
+			deepest = max(deepest, depth)
+		case c == ')' || c == ']':
+			endWord(i)
+			depth = max(depth-1, 0)
+		case c <= ' ':
+			endWord(i)
+		case word < 0:
+			word = i
+		}
+	}
+	endWord(len(s))
+	switch {
+	case syntax > MaxFilterSyntax:
+		return fmt.Sprintf("has %d bytes outside its string values; the limit is %d bytes of filter syntax", syntax, MaxFilterSyntax)
+	case deepest > MaxFilterDepth:
+		return fmt.Sprintf("nests parentheses and brackets %d deep; the limit is %d levels of nesting", deepest, MaxFilterDepth)
+	case operators+1 > MaxFilterTerms:
+		return fmt.Sprintf("has %d terms joined by and or or; the limit is %d terms", operators+1, MaxFilterTerms)
+	}
+	return ""
+}
 
 // ParseFilter parses a SCIM filter (RFC 7644 §3.4.2.2). The result is what
 // filter-parser's ParseFilter returns for s, except that string compare values
@@ -73,24 +201,24 @@ var (
 // Numbers are int or float64, as filter-parser returns them. Each call returns
 // a fresh tree that the caller may keep or modify.
 //
-// Errors are 400 invalidFilter ScimErrors. A client that sends unquoted values
-// (Microsoft's reference tests do) can be accommodated with LenientFilter.
+// Errors are 400 invalidFilter ScimErrors, among them a filter beyond
+// MaxFilterLength, MaxFilterSyntax, MaxFilterDepth or MaxFilterTerms, whose
+// detail names the limit. A client that sends unquoted values (Microsoft's
+// reference tests do) can be accommodated with LenientFilter.
 func ParseFilter(s string) (filter.Expression, error) {
+	if problem := limitProblem(s); problem != "" {
+		return nil, errInvalidFilter("The filter %s %s.", quote(s), problem)
+	}
 	shape, literals, err := scanLiterals(s)
 	if err != nil {
 		return nil, errInvalidFilter("The filter %s is not valid: %v.", quote(s), err)
 	}
-	cached, ok := filterCache.load(shape)
-	if !ok {
-		tree, err := filter.ParseFilter([]byte(shape))
-		if err != nil {
-			return nil, filterSyntaxError(s, shape, err)
-		}
-		filterCache.store(shape, tree)
-		cached = tree
+	tree, err := parseFilterShape(shape)
+	if err != nil {
+		return nil, filterSyntaxError(s, shape, err)
 	}
 	fill := literalFiller{literals: literals}
-	out := fill.expression(cached.(filter.Expression))
+	out := fill.expression(tree)
 	if !fill.done() {
 		return parseFilterDirect(s) // unreachable by the argument above; stay correct anyway
 	}
@@ -102,22 +230,21 @@ func ParseFilter(s string) (filter.Expression, error) {
 // returns for s, with string compare values JSON-unescaped. Each call returns a
 // fresh value that the caller may keep or modify.
 //
-// Errors are 400 invalidPath ScimErrors.
+// Errors are 400 invalidPath ScimErrors, among them a path beyond the limits
+// filters have (MaxFilterLength, MaxFilterSyntax, MaxFilterDepth,
+// MaxFilterTerms), whose detail names the limit.
 func ParsePath(s string) (filter.Path, error) {
+	if problem := limitProblem(s); problem != "" {
+		return filter.Path{}, errInvalidPath("The path %s %s.", quote(s), problem)
+	}
 	shape, literals, err := scanLiterals(s)
 	if err != nil {
 		return filter.Path{}, errInvalidPath("The path %s is not valid: %v.", quote(s), err)
 	}
-	tree, ok := pathCache.load(shape)
-	if !ok {
-		p, err := filter.ParsePath([]byte(shape))
-		if err != nil {
-			return filter.Path{}, pathSyntaxError(s, shape, err)
-		}
-		pathCache.store(shape, p)
-		tree = p
+	p, err := parsePathShape(shape)
+	if err != nil {
+		return filter.Path{}, pathSyntaxError(s, shape, err)
 	}
-	p := tree.(filter.Path)
 	fill := literalFiller{literals: literals}
 	out := filter.Path{
 		AttributePath:   copyAttributePath(p.AttributePath),
