@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,6 +45,9 @@ type config struct {
 	// AdminToken comes only from ROLECALL_ADMIN_TOKEN: a flag would show the
 	// secret in `ps` output.
 	AdminToken string
+	// TLSCert and TLSKey, both set, make the server speak HTTPS itself
+	// (PEM files); both empty, plain HTTP (behind a TLS-terminating proxy).
+	TLSCert, TLSKey string
 	// GOGCSet: the operator chose GOGC, so serve leaves the collector alone.
 	GOGCSet bool
 }
@@ -89,6 +93,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error (env ROLECALL_LOG_LEVEL)")
 	logFormat := fs.String("log-format", "json", "json or console (env ROLECALL_LOG_FORMAT)")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests get on SIGTERM (env ROLECALL_SHUTDOWN_TIMEOUT)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate chain; with --tls-key the server speaks HTTPS (env ROLECALL_TLS_CERT)")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert (env ROLECALL_TLS_KEY)")
 	readTimeout := fs.Duration("read-timeout", 60*time.Second, "longest time to read one request, headers and body; a stalled body is answered 408 (env ROLECALL_READ_TIMEOUT)")
 	writeTimeout := fs.Duration("write-timeout", 2*time.Minute, "longest time to serve one request, to the last byte of its answer (env ROLECALL_WRITE_TIMEOUT)")
 	idleTimeout := fs.Duration("idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open (env ROLECALL_IDLE_TIMEOUT)")
@@ -134,6 +140,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fromEnv("log-level", logLevel)
 	fromEnv("log-format", logFormat)
 	fromEnv("shutdown-timeout", &shutdownStr)
+	fromEnv("tls-cert", tlsCert)
+	fromEnv("tls-key", tlsKey)
 
 	cfg := config{Addr: *addr, Data: *data, PublicURL: strings.TrimRight(*publicURL, "/"), LogFormat: *logFormat, AdminToken: getenv("ROLECALL_ADMIN_TOKEN"), GOGCSet: getenv("GOGC") != ""}
 	var problems []error
@@ -195,6 +203,15 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 			problems = append(problems, fmt.Errorf("%s %q: want a whole number of at least 1", l.burst, *numbers[l.burst]))
 		} else {
 			*l.b = b
+		}
+	}
+	cfg.TLSCert, cfg.TLSKey = *tlsCert, *tlsKey
+	switch {
+	case (cfg.TLSCert == "") != (cfg.TLSKey == ""):
+		problems = append(problems, errors.New("tls-cert and tls-key: give both (HTTPS) or neither (plain HTTP)"))
+	case cfg.TLSCert != "":
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			problems = append(problems, fmt.Errorf("tls-cert %q, tls-key %q: %v", cfg.TLSCert, cfg.TLSKey, err))
 		}
 	}
 	if t := cfg.AdminToken; t != "" && len(t) < 32 {

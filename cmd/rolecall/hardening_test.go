@@ -2,10 +2,21 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -289,5 +300,81 @@ func TestListeningBeyondLoopbackWithoutAPublicURLIsWarnedAbout(t *testing.T) {
 	pinned := startServer(t, func(c *config) { c.Addr = "0.0.0.0:0"; c.PublicURL = "https://rolecall.example.com" })
 	if strings.Contains(pinned.logs.String(), warning) {
 		t.Errorf("warned although --public-url is set:\n%s", pinned.logs)
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "rolecall test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func TestTheServerSpeaksHTTPSWithACertificate(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	s := startServer(t, func(c *config) { c.TLSCert, c.TLSKey = certFile, keyFile })
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(strings.Replace(s.URL, "http://", "https://", 1) + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Fatalf("GET /healthz over TLS: %d, TLS %v", resp.StatusCode, resp.TLS != nil)
+	}
+	// Plain HTTP on the TLS port gets no answer it could mistake for one.
+	if resp, err := http.Get(s.URL + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("plain HTTP was served on the TLS listener")
+		}
+	}
+
+	var stderr strings.Builder
+	code := run(context.Background(), []string{"serve", "--tls-cert", certFile}, func(string) string { return "" }, io.Discard, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "tls-cert and tls-key") {
+		t.Errorf("--tls-cert alone: exit %d, %q", code, stderr.String())
+	}
+	code = run(context.Background(), []string{"serve", "--tls-cert", keyFile, "--tls-key", certFile}, func(string) string { return "" }, io.Discard, &stderr)
+	if code != 2 {
+		t.Errorf("swapped certificate and key: exit %d, want 2", code)
+	}
+}
+
+func TestTheRootRedirectsToTheDashboard(t *testing.T) {
+	s := startServer(t)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/dashboard/" {
+		t.Fatalf("GET /: %d Location %q, want 302 to /dashboard/", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := call(t, "GET", s.URL+"/nowhere", "", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /nowhere: %d, want 404", resp.StatusCode)
 	}
 }

@@ -47,6 +47,8 @@ func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetri
 	mux.Handle("/api/v2/", api)
 	mux.Handle(dashboard.DefaultBasePath, dashboard.New(api, dashboard.Options{PublicURL: cfg.PublicURL}))
 	mux.Handle("GET /dashboard", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusMovedPermanently))
+	// A person who types the host name lands on the dashboard.
+	mux.Handle("GET /{$}", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusFound))
 
 	mux.Handle("GET /metrics", metricsHandler(requests, g, db, cfg.Data))
 

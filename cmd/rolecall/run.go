@@ -125,7 +125,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	if err != nil {
 		return err
 	}
-	ln := newLimitListener(tcp, cfg.MaxConnections, true)
+	useTLS := cfg.TLSCert != ""
+	ln := newLimitListener(tcp, cfg.MaxConnections, !useTLS)
 	g.conns.Store(ln)
 	srv := &http.Server{
 		Handler:           withMiddleware(log, cfg.MaxBody, requests, handler),
@@ -142,9 +143,15 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 		log.Warn().Str("addr", tcp.Addr().String()).Msg("listening beyond loopback without --public-url: SCIM Location headers and meta.location follow each request's Host header; set --public-url to the address IdPs use")
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if useTLS {
+			serveErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
 	ready.Store(true)
-	log.Info().Str("addr", ln.Addr().String()).Str("data", cfg.Data).Str("version", version).Msg("rolecall listening")
+	log.Info().Str("addr", ln.Addr().String()).Bool("tls", useTLS).Str("data", cfg.Data).Str("version", version).Msg("rolecall listening")
 	if listening != nil {
 		listening <- ln.Addr().String()
 	}
