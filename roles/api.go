@@ -33,6 +33,13 @@ type Options struct {
 	// PublicURL is the externally visible base URL (scheme://host[:port]),
 	// used to show SCIM endpoint URLs. Empty means "derive from the request".
 	PublicURL string
+	// ListPageBytes caps the encoded items of one list page (default
+	// DefaultListPageBytes); a page stops early at it, with `next` saying
+	// where the rest starts. A single larger item is still sent, alone.
+	ListPageBytes int
+	// Heavy, when set, bounds how many list requests run at once (shared
+	// with the SCIM surface by the composition root); nil: no bound.
+	Heavy Limiter
 }
 
 // API is the Management API handler, mounted at /api/v2/.
@@ -42,13 +49,19 @@ type API struct {
 	adminHash []byte
 	publicURL string
 	mux       *http.ServeMux
+	pageBytes int
+	limiter   Limiter
 }
 
 // NewAPI returns the Management API over db. It builds the in-memory index
 // that effective-role answers come from: it registers it as an observer of
 // db and loads it, so NewAPI returns once the index reflects the store.
 func NewAPI(db *store.DB, opts Options) (*API, error) {
-	a := &API{db: db, index: NewIndex(), publicURL: strings.TrimRight(opts.PublicURL, "/"), mux: http.NewServeMux()}
+	a := &API{db: db, index: NewIndex(), publicURL: strings.TrimRight(opts.PublicURL, "/"), mux: http.NewServeMux(),
+		pageBytes: opts.ListPageBytes, limiter: opts.Heavy}
+	if a.pageBytes <= 0 {
+		a.pageBytes = DefaultListPageBytes
+	}
 	db.AddObserver(a.index)
 	if err := a.index.Load(db); err != nil {
 		return nil, fmt.Errorf("load the role index: %w", err)
