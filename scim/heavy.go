@@ -18,8 +18,10 @@ import (
 
 // Defaults for NewLimiter, sized for a 2-core machine.
 const (
-	// DefaultHeavyRequests is how many heavy requests run at once.
-	DefaultHeavyRequests = 8
+	// DefaultHeavyRequests is how many heavy requests run at once: twice
+	// the cores of the machine Rolecall is sized for. Rendering is CPU
+	// work, so more at once would not finish sooner, only hold more.
+	DefaultHeavyRequests = 4
 	// DefaultHeavyWait is how long a heavy request queues for a slot.
 	DefaultHeavyWait = 5 * time.Second
 )

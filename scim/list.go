@@ -320,6 +320,12 @@ func (b *pageBuilder) add(h hit) (bool, error) {
 		}
 		h.rec, h.stub = rec, false
 	}
+	if len(b.items) > 0 && !b.proj.given() && b.size+1+len(h.rec.doc) > b.budget {
+		// Unprojected, a resource renders at least as large as its stored
+		// document: stop without decoding it.
+		b.stopped = true
+		return false, nil
+	}
 	projected, err := h.output(b.tx, b.st, b.proj)
 	if err != nil {
 		return false, err

@@ -12,7 +12,10 @@ import (
 
 // routes is the whole URL surface of the server.
 func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetrics) (http.Handler, error) {
-	api, err := roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL})
+	// One limit on heavy requests (lists, searches, Bulk, large writes) for
+	// both surfaces: together they hold a bounded amount of memory.
+	heavy := scim.NewLimiter(scim.DefaultHeavyRequests, scim.DefaultHeavyWait)
+	api, err := roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, Heavy: heavy})
 	if err != nil {
 		return nil, err
 	}
@@ -20,7 +23,7 @@ func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetri
 	// A bulk request is a request body first: its advertised limit must not
 	// promise more than the server's body limit lets through.
 	bulkMax := min(cfg.MaxBody, 1<<20)
-	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL, BulkMaxPayload: int(bulkMax)}))
+	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL, BulkMaxPayload: int(bulkMax), Heavy: heavy}))
 	mux.Handle("/api/v2/", api)
 	mux.Handle(dashboard.DefaultBasePath, dashboard.New(api, dashboard.Options{PublicURL: cfg.PublicURL}))
 	mux.Handle("GET /dashboard", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusMovedPermanently))
