@@ -119,8 +119,6 @@ func startServeProcess(tb testing.TB, dir string) *serverProcess {
 	return nil
 }
 
-func (m *memoryTarget) base() string { return m.p.URL + "/scim/v2/connections/" + m.connectionID }
-
 // rss is the process's resident set in bytes (VmRSS).
 func (m *memoryTarget) rss(tb testing.TB) int64 {
 	tb.Helper()
