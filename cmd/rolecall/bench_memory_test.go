@@ -21,6 +21,7 @@ func BenchmarkStalledListClientsMemory(b *testing.B) {
 		closeNever := m.stalledLists(b, 16, 0)
 		closeSlow := m.stalledLists(b, 16, 16)
 		peak = max(peak, m.watch(b, 20*time.Second, 1<<30))
+		b.Logf("idle RSS %d MiB, peak %d MiB", idle>>20, peak>>20)
 		closeNever()
 		closeSlow()
 	}
