@@ -362,7 +362,7 @@ type methodNotAllowed struct {
 // read (POST, PUT, PATCH).
 func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, rt route, body []byte) {
 	if rt.heavy(r.Method, body) {
-		h.serveHeavy(w, r, func() { h.serve(w, r, rt, body) })
+		h.serveHeavy(w, r, func(r *http.Request) { h.serve(w, r, rt, body) })
 		return
 	}
 	h.serve(w, r, rt, body)

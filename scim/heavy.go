@@ -96,9 +96,18 @@ func (rt route) heavy(method string, body []byte) bool {
 	return false
 }
 
+// heldKey marks a request context that already holds a slot: a Bulk
+// request's operations run inside it and must not wait for another, or
+// Bulk requests holding every slot would each wait for one of the others.
+type heldKey struct{}
+
 // serveHeavy serves a heavy request once the Limiter gives it a slot, and
 // answers 503 with Retry-After when none frees up in time.
-func (h *Handler) serveHeavy(w http.ResponseWriter, r *http.Request, serve func()) {
+func (h *Handler) serveHeavy(w http.ResponseWriter, r *http.Request, serve func(*http.Request)) {
+	if r.Context().Value(heldKey{}) != nil {
+		serve(r)
+		return
+	}
 	release, ok := h.heavy.Acquire(r.Context())
 	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(h.heavy.RetryAfter()/time.Second)))
@@ -108,5 +117,5 @@ func (h *Handler) serveHeavy(w http.ResponseWriter, r *http.Request, serve func(
 		return
 	}
 	defer release()
-	serve()
+	serve(r.WithContext(context.WithValue(r.Context(), heldKey{}, true)))
 }

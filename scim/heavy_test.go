@@ -105,3 +105,19 @@ func TestHeavyRequestsQueueThen503(t *testing.T) {
 		t.Errorf("after the slot is released: totalResults %d, want 2", l.TotalResults)
 	}
 }
+
+// TestBulkWithLargeOperationsDoesNotWaitForItself: a Bulk request holds a
+// slot, and its large operations run in it rather than queueing for
+// another, even when it holds the only one.
+func TestBulkWithLargeOperationsDoesNotWaitForItself(t *testing.T) {
+	tg := newTargetWith(t, store.Options{}, scim.Options{Heavy: scim.NewLimiter(1, 100*time.Millisecond), BulkMaxPayload: 2 << 20})
+	big := map[string]any{"schemas": []string{userSchema}, "userName": "big@acme.test", "title": strings.Repeat("x", 300<<10)}
+	res := tg.mustDo(t, http.StatusOK, "POST", "/Bulk", map[string]any{
+		"schemas":    []string{bulkRequestSchema},
+		"Operations": []any{map[string]any{"method": "POST", "path": "/Users", "bulkId": "b1", "data": big}},
+	})
+	ops, _ := res.object(t)["Operations"].([]any)
+	if len(ops) != 1 || ops[0].(map[string]any)["status"] != "201" {
+		t.Errorf("bulk operations = %v, want one 201", ops)
+	}
+}
