@@ -35,6 +35,13 @@ type Options struct {
 	// PublicURL is the externally visible base URL (scheme://host[:port]),
 	// used to show SCIM endpoint URLs. Empty means "derive from the request".
 	PublicURL string
+	// ListPageBytes caps the encoded items of one list page (default
+	// DefaultListPageBytes); a page stops early at it, with `next` saying
+	// where the rest starts. A single larger item is still sent, alone.
+	ListPageBytes int
+	// Heavy, when set, bounds how many list requests run at once (shared
+	// with the SCIM surface by the composition root); nil: no bound.
+	Heavy Limiter
 	// RateLimit, when set, is asked once per authenticated request with the
 	// API key's id; a refusal is answered 429 with Retry-After.
 	RateLimit RateLimiter
@@ -54,13 +61,19 @@ type API struct {
 	publicURL string
 	rateLimit RateLimiter
 	mux       *http.ServeMux
+	pageBytes int
+	limiter   Limiter
 }
 
 // NewAPI returns the Management API over db. It builds the in-memory index
 // that effective-role answers come from: it registers it as an observer of
 // db and loads it, so NewAPI returns once the index reflects the store.
 func NewAPI(db *store.DB, opts Options) (*API, error) {
-	a := &API{db: db, index: NewIndex(), publicURL: strings.TrimRight(opts.PublicURL, "/"), rateLimit: opts.RateLimit, mux: http.NewServeMux()}
+	a := &API{db: db, index: NewIndex(), publicURL: strings.TrimRight(opts.PublicURL, "/"), rateLimit: opts.RateLimit, mux: http.NewServeMux(),
+		pageBytes: opts.ListPageBytes, limiter: opts.Heavy}
+	if a.pageBytes <= 0 {
+		a.pageBytes = DefaultListPageBytes
+	}
 	db.AddObserver(a.index)
 	if err := a.index.Load(db); err != nil {
 		return nil, fmt.Errorf("load the role index: %w", err)

@@ -47,25 +47,34 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request, _ caller) error
 	}
 	qs := r.URL.Query()
 	q := store.GroupQuery{ConnectionID: qs.Get("connection_id"), Name: qs.Get("name"), ExternalID: qs.Get("external_id"), Search: qs.Get("search")}
-	out := struct {
-		Groups []groupView `json:"groups"`
-		Next   string      `json:"next,omitempty"`
-	}{Groups: []groupView{}}
+	pg := a.newPage()
+	var next string
 	err = a.view(w, func(tx *store.ReadTx) error {
-		groups, next, err := tx.QueryGroups(q, from, take)
-		if err != nil {
-			return about("connection", listQueryError(err))
+		// One group per read, as for users: the page budget alone decides
+		// how many stored documents are held.
+		next = from
+		for len(pg.items) < take {
+			groups, after, err := tx.QueryGroups(q, next, 1)
+			if err != nil {
+				return about("connection", listQueryError(err))
+			}
+			if len(groups) == 0 {
+				next = ""
+				return nil
+			}
+			if added, err := pg.add(viewGroup(tx, groups[0])); err != nil || !added {
+				return err
+			}
+			if next = after; next == "" {
+				return nil
+			}
 		}
-		for _, g := range groups {
-			out.Groups = append(out.Groups, viewGroup(tx, g))
-		}
-		out.Next = next
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	pg.write(w, "groups", next)
 	return nil
 }
 
@@ -100,35 +109,42 @@ func (a *API) listGroupMembers(w http.ResponseWriter, r *http.Request, _ caller)
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Members []memberView `json:"members"`
-		Next    string       `json:"next,omitempty"`
-	}{Members: []memberView{}}
+	pg := a.newPage()
+	var next string
 	err = a.view(w, func(tx *store.ReadTx) error {
 		g, err := tx.GroupByID(r.PathValue("id"))
 		if err != nil {
 			return err
 		}
 		members, more := tx.Members(g.ID, from, take)
-		for _, m := range members {
+		for i, m := range members {
 			v, err := viewMember(tx, m)
 			if err != nil {
 				return err
 			}
-			out.Members = append(out.Members, v)
+			added, err := pg.add(v)
+			if err != nil {
+				return err
+			}
+			if !added {
+				// The budget ends the page: the rest starts after the last
+				// member listed.
+				next = members[i-1].ID
+				return nil
+			}
 		}
 		// The cursor is the last member listed: Members starts after it.
 		// (Members' own next names the first member of the following page,
 		// which passing back as `after` would skip.)
 		if more != "" && len(members) > 0 {
-			out.Next = members[len(members)-1].ID
+			next = members[len(members)-1].ID
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	pg.write(w, "members", next)
 	return nil
 }
 

@@ -16,14 +16,14 @@ func (a *API) roleRoutes(p string) {
 	a.handle("GET "+p+"/roles/{id}/users", ScopeReadRoles, "role", a.listRoleUsers)
 	a.handle("GET "+p+"/roles/{id}/organization-bindings", ScopeReadRoles, "role", a.listRoleOrganizationBindings)
 
-	a.handle("GET "+p+"/groups", ScopeReadGroups, "group", a.listGroups)
+	a.handle("GET "+p+"/groups", ScopeReadGroups, "group", a.heavy(a.listGroups))
 	a.handle("GET "+p+"/groups/{id}", ScopeReadGroups, "group", a.getGroup)
-	a.handle("GET "+p+"/groups/{id}/members", ScopeReadGroups, "group", a.listGroupMembers)
+	a.handle("GET "+p+"/groups/{id}/members", ScopeReadGroups, "group", a.heavy(a.listGroupMembers))
 	a.handle("GET "+p+"/groups/{id}/roles", ScopeReadGroups, "group", a.listGroupRoles)
 	a.handle("POST "+p+"/groups/{id}/roles", ScopeUpdateGroups, "group", a.bindGroupRoles)
 	a.handle("DELETE "+p+"/groups/{id}/roles", ScopeUpdateGroups, "group", a.unbindGroupRoles)
 
-	a.handle("GET "+p+"/users", ScopeReadUsers, "user", a.listUsers)
+	a.handle("GET "+p+"/users", ScopeReadUsers, "user", a.heavy(a.listUsers))
 	a.handle("GET "+p+"/users/{id}", ScopeReadUsers, "user", a.getUser)
 	a.handle("GET "+p+"/users/{id}/groups", ScopeReadUsers, "user", a.listUserGroups)
 	a.handle("GET "+p+"/users/{id}/roles", ScopeReadUsers, "user", a.listUserRoles)

@@ -104,29 +104,38 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ caller) error 
 	}
 	qs := r.URL.Query()
 	q := store.UserQuery{ConnectionID: qs.Get("connection_id"), UserName: qs.Get("user_name"), ExternalID: qs.Get("external_id"), Search: qs.Get("search")}
-	out := struct {
-		Users []userView `json:"users"`
-		Next  string     `json:"next,omitempty"`
-	}{Users: []userView{}}
+	pg := a.newPage()
+	var next string
 	err = a.view(w, func(tx *store.ReadTx) error {
-		users, next, err := tx.QueryUsers(q, from, take)
-		if err != nil {
-			return about("connection", listQueryError(err))
-		}
-		for _, u := range users {
-			v, err := viewUser(u)
+		// One user per read: a user's document can be megabytes, and only
+		// the page budget may decide how many are held.
+		next = from
+		for len(pg.items) < take {
+			users, after, err := tx.QueryUsers(q, next, 1)
+			if err != nil {
+				return about("connection", listQueryError(err))
+			}
+			if len(users) == 0 {
+				next = ""
+				return nil
+			}
+			v, err := viewUser(users[0])
 			if err != nil {
 				return err
 			}
-			out.Users = append(out.Users, v)
+			if added, err := pg.add(v); err != nil || !added {
+				return err
+			}
+			if next = after; next == "" {
+				return nil
+			}
 		}
-		out.Next = next
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	pg.write(w, "users", next)
 	return nil
 }
 

@@ -24,19 +24,35 @@ func (a *API) listLogs(w http.ResponseWriter, r *http.Request, _ caller) error {
 		return badQuery("order must be asc or desc")
 	}
 	filter := store.AuditFilter{Type: q.Get("type"), TargetID: q.Get("target_id")}
-	out := struct {
-		Logs []store.AuditEntry `json:"logs"`
-		Next string             `json:"next,omitempty"`
-	}{Logs: []store.AuditEntry{}}
+	pg := a.newPage()
+	var next string
 	err = a.view(w, func(tx *store.ReadTx) error {
-		entries, next, err := tx.AuditLog(from, take, desc, filter)
-		out.Logs = append(out.Logs, entries...)
-		out.Next = next
-		return err
+		// Entries carry whole documents (before and after): read a few at a
+		// time, as many as the room left says may fit, doubling at most.
+		batch, after := 1, from
+		for len(pg.items) < take {
+			entries, more, err := tx.AuditLog(after, min(batch, take-len(pg.items)), desc, filter)
+			if err != nil {
+				return err
+			}
+			for _, e := range entries {
+				if added, err := pg.add(e); err != nil || !added {
+					next = after
+					return err
+				}
+				after = e.ID
+			}
+			if more == "" {
+				return nil
+			}
+			batch = min(2*batch, max(1, (pg.budget-pg.size)/pg.largest()))
+		}
+		next = after
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	pg.write(w, "logs", next)
 	return nil
 }

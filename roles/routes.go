@@ -23,7 +23,7 @@ func (a *API) routes() {
 	a.handle("GET "+p+"/api-keys", ScopeReadAPIKeys, "api_key", a.listAPIKeys)
 	a.handle("DELETE "+p+"/api-keys/{id}", ScopeDeleteAPIKeys, "api_key", a.deleteAPIKey)
 
-	a.handle("GET "+p+"/logs", ScopeReadLogs, "log", a.listLogs)
+	a.handle("GET "+p+"/logs", ScopeReadLogs, "log", a.heavy(a.listLogs))
 	a.selfRoutes(p)
 
 	a.settingsRoutes(p)  // tenant settings (api_settings.go)

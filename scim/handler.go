@@ -39,6 +39,15 @@ type Options struct {
 	// 1 MiB). The server's own body limit applies first: keep this at or
 	// below it, so that ServiceProviderConfig tells the truth.
 	BulkMaxPayload int
+	// ListPageBytes caps the rendered resources of one list page, in bytes
+	// (default DefaultListPageBytes). A page stops early at it, with
+	// itemsPerPage and nextCursor saying where; a single resource larger
+	// than it is still sent, alone.
+	ListPageBytes int
+	// Heavy limits how many heavy requests (lists, searches, Bulk, large
+	// writes) run at once; nil means NewLimiter(0, 0). Pass the same
+	// Limiter to other surfaces to share the bound.
+	Heavy *Limiter
 	// RateLimit, when set, is asked once per authenticated request with the
 	// SCIM token's id; a refusal is answered 429 with Retry-After.
 	RateLimit RateLimiter
@@ -57,6 +66,8 @@ type Handler struct {
 	maxResults     int
 	bulkMaxOps     int
 	bulkMaxPayload int
+	pageBytes      int
+	heavy          *Limiter
 	rateLimit      RateLimiter
 	discovery      discovery // what /Schemas and /ResourceTypes answer
 	users          *resource
@@ -78,6 +89,12 @@ func NewHandler(db *store.DB, opts Options) *Handler {
 	}
 	if h.bulkMaxPayload <= 0 {
 		h.bulkMaxPayload = 1 << 20
+	}
+	if h.pageBytes = opts.ListPageBytes; h.pageBytes <= 0 {
+		h.pageBytes = DefaultListPageBytes
+	}
+	if h.heavy = opts.Heavy; h.heavy == nil {
+		h.heavy = NewLimiter(0, 0)
 	}
 	h.users = &resource{h: h, kind: kindUser, doc: document.User}
 	h.groups = &resource{h: h, kind: kindGroup, doc: document.Group}
@@ -351,6 +368,15 @@ type methodNotAllowed struct {
 // dispatch serves an authorized request; body is the request body already
 // read (POST, PUT, PATCH).
 func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, rt route, body []byte) {
+	if rt.heavy(r.Method, body) {
+		h.serveHeavy(w, r, func(r *http.Request) { h.serve(w, r, rt, body) })
+		return
+	}
+	h.serve(w, r, rt, body)
+}
+
+// serve serves an authorized request once it may run.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, body []byte) {
 	get := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch rt.endpoint {
 	case endpointServiceProviderConfig:

@@ -242,6 +242,21 @@ func validateAcross(expr filter.Expression, sources []*resource) error {
 	return first
 }
 
+// DefaultListPageBytes is the default Options.ListPageBytes: the rendered
+// resources of one list page stop at 4 MiB.
+const DefaultListPageBytes = 4 << 20
+
+// A list page is bounded in bytes as well as in resources. Resources are
+// read from the store one at a time (or, filtered, kept while their stored
+// size fits) and rendered as they join the page; the page stops before the
+// first resource that would take it past the budget, so a page holds at
+// most the budget, or a single resource larger than it. itemsPerPage then
+// says how many came (RFC 7644 §3.4.2.4 lets a server return fewer than
+// count) and nextCursor, or startIndex+itemsPerPage, is where the rest
+// starts. The page is rendered inside the read transaction and written
+// after it: a slow client must never hold a bbolt read transaction open,
+// which would stall the writers' remapping of a growing file.
+
 // listPage is what a list query found: the total, the page, and where the
 // pages before and after it start (cursor pagination), if there are any.
 type listPage struct {
@@ -261,6 +276,9 @@ type hit struct {
 	full    map[string]any
 	derived bool
 	key     document.SortKey // sorted listings
+	// stub says rec holds only the id and position: the record must be
+	// read again to render it (sorted listings keep only keys).
+	stub bool
 }
 
 func (h hit) position(sorted bool) position {
@@ -271,6 +289,74 @@ func (h hit) position(sorted bool) position {
 	return position{Rank: h.rank, Seq: h.rec.seq}
 }
 
+// pageBuilder renders the resources of a page as JSON within its byte
+// budget. Forward, resources are added in listing order; backward (a page
+// that ends at a previousCursor), from the last to the first.
+type pageBuilder struct {
+	tx       *store.ReadTx
+	st       *request
+	proj     projection
+	budget   int
+	backward bool
+	size     int
+	items    [][]byte // rendered resources
+	hits     []hit    // their positions; documents dropped
+	// stopped says the budget ended the page before a resource that
+	// exists and would otherwise have joined it.
+	stopped bool
+}
+
+// add renders h and adds it to the page, unless the page already holds a
+// resource and h would take it past the budget: then it reports false and
+// the page is stopped.
+func (b *pageBuilder) add(h hit) (bool, error) {
+	if b.stopped {
+		return false, nil
+	}
+	if h.stub {
+		rec, err := h.res.load(b.tx, b.st, h.rec.id)
+		if err != nil {
+			return false, err
+		}
+		h.rec, h.stub = rec, false
+	}
+	if len(b.items) > 0 && !b.proj.given() && b.size+1+len(h.rec.doc) > b.budget {
+		// Unprojected, a resource renders at least as large as its stored
+		// document: stop without decoding it.
+		b.stopped = true
+		return false, nil
+	}
+	projected, err := h.output(b.tx, b.st, b.proj)
+	if err != nil {
+		return false, err
+	}
+	raw, err := json.Marshal(projected)
+	if err != nil {
+		return false, err
+	}
+	if len(b.items) > 0 && b.size+1+len(raw) > b.budget {
+		b.stopped = true
+		return false, nil
+	}
+	b.items = append(b.items, raw)
+	b.size += 1 + len(raw)
+	h.full, h.rec.doc = nil, nil
+	b.hits = append(b.hits, h)
+	return true, nil
+}
+
+// wantsMore reports whether another resource may join a page of count.
+func (b *pageBuilder) wantsMore(count int) bool { return !b.stopped && len(b.hits) < count }
+
+// finish puts a backward page in listing order.
+func (b *pageBuilder) finish(page *listPage) {
+	if b.backward {
+		slices.Reverse(b.items)
+		slices.Reverse(b.hits)
+	}
+	page.hits = b.hits
+}
+
 // writeList runs a list query over the resource types in sources and writes
 // its ListResponse.
 func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, sources []*resource, lq listQuery) {
@@ -279,26 +365,22 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, sources []*r
 		writeError(w, r, err)
 		return
 	}
-	out := listResponse{Resources: []any{}}
+	var out listResponse
+	var items [][]byte
 	err := h.db.View(func(tx *store.ReadTx) error {
+		pb := &pageBuilder{tx: tx, st: st, proj: lq.projection, budget: h.pageBytes,
+			backward: lq.cursor != nil && lq.cursor.Before}
 		var page listPage
 		var err error
 		if lq.filter == nil && lq.sortBy == "" {
-			page, err = h.inOrder(tx, st, sources, lq)
+			page, err = h.inOrder(tx, st, sources, lq, pb)
 		} else {
-			page, err = h.matching(tx, st, sources, lq)
+			page, err = h.matching(tx, st, sources, lq, pb)
 		}
 		if err != nil {
 			return err
 		}
-		out.TotalResults = page.total
-		for _, hit := range page.hits {
-			projected, err := hit.output(tx, st, lq.projection)
-			if err != nil {
-				return err
-			}
-			out.Resources = append(out.Resources, projected)
-		}
+		out.TotalResults, items = page.total, pb.items
 		hash := queryHash(st, sources, &lq)
 		if page.next != nil {
 			out.NextCursor = encodeCursor(*page.next, hash)
@@ -312,11 +394,58 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, sources []*r
 		writeError(w, r, err)
 		return
 	}
-	out.ItemsPerPage = len(out.Resources)
+	out.ItemsPerPage = len(items)
 	if !lq.useCursor {
 		out.StartIndex = lq.startIndex
 	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, out, items)
+}
+
+// writeChunk is the most writePage hands the connection at once.
+const writeChunk = 64 << 10
+
+// writePage writes a ListResponse whose Resources are items, already
+// encoded, without copying them into one buffer: the envelope, then each
+// resource in chunks, each dropped once written so that a slow reader
+// holds less and less. The socket's buffers push back on a client that
+// does not read; the server's WriteTimeout ends one that never does.
+func writePage(w http.ResponseWriter, out listResponse, items [][]byte) {
+	out.Resources = []any{}
+	head, err := json.Marshal(out)
+	if err != nil || !bytes.HasSuffix(head, []byte(`[]}`)) {
+		writeJSON(w, http.StatusInternalServerError, scimErr(http.StatusInternalServerError, "", "The list response could not be encoded."))
+		return
+	}
+	head = head[:len(head)-2] // up to and including Resources' '['
+	n := len(head) + 2
+	for i, item := range items {
+		n += len(item)
+		if i > 0 {
+			n++
+		}
+	}
+	w.Header().Set("Content-Type", "application/scim+json")
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(head); err != nil {
+		return
+	}
+	for i := range items {
+		if i > 0 {
+			if _, err := w.Write([]byte{','}); err != nil {
+				return
+			}
+		}
+		for b := items[i]; len(b) > 0; {
+			chunk := b[:min(len(b), writeChunk)]
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			b = b[len(chunk):]
+		}
+		items[i] = nil
+	}
+	_, _ = w.Write([]byte(`]}`))
 }
 
 // output renders a hit as the projection asks.
@@ -335,32 +464,71 @@ func (hit hit) output(tx *store.ReadTx, st *request, p projection) (map[string]a
 }
 
 // inOrder serves a query without filter or sort from the creation-order
-// indexes: a page costs the same wherever it is.
-func (h *Handler) inOrder(tx *store.ReadTx, st *request, sources []*resource, lq listQuery) (listPage, error) {
+// indexes: a page costs the same wherever it is. Records are read one at a
+// time, each rendered before the next is read, so that the page's budget
+// bounds what is held however large the records are.
+func (h *Handler) inOrder(tx *store.ReadTx, st *request, sources []*resource, lq listQuery, pb *pageBuilder) (listPage, error) {
 	var page listPage
-	add := func(rank int, res *resource, recs []record) {
-		for _, rec := range recs {
-			page.hits = append(page.hits, hit{res: res, rank: rank, rec: rec})
-		}
-	}
 	if lq.cursor == nil {
-		offset, remaining := max(lq.startIndex-1, 0), lq.count
+		offset := max(lq.startIndex-1, 0)
 		for rank, res := range sources {
-			recs, n, err := res.pageAt(tx, st, offset, remaining)
+			n := res.count(tx, st)
+			page.total += n
+			if offset >= n {
+				offset -= n
+				continue
+			}
+			if !pb.wantsMore(lq.count) {
+				continue
+			}
+			recs, _, err := res.pageAt(tx, st, offset, 1)
+			offset = 0
+			for err == nil && len(recs) > 0 {
+				var added bool
+				if added, err = pb.add(hit{res: res, rank: rank, rec: recs[0]}); err != nil || !added || !pb.wantsMore(lq.count) {
+					break
+				}
+				recs, _, err = res.after(tx, st, recs[0].seq, 1)
+			}
 			if err != nil {
 				return page, err
 			}
-			add(rank, res, recs)
-			page.total += n
-			remaining -= len(recs)
-			offset = max(offset-n, 0)
 		}
+		pb.finish(&page)
 		return page, nil
 	}
 	counts := make([]int, len(sources))
 	for i, res := range sources {
 		counts[i] = res.count(tx, st)
 		page.total += counts[i]
+	}
+	// step reads the record after (or before) from, when the page wants
+	// one, and adds it; it reports whether to go on, and whether records
+	// lie beyond the page.
+	step := func(rank int, res *resource, from *uint64, forward bool) (goOn, beyond bool, err error) {
+		limit := 0
+		if pb.wantsMore(lq.count) {
+			limit = 1
+		}
+		var recs []record
+		var more bool
+		if forward {
+			recs, more, err = res.after(tx, st, *from, limit)
+		} else {
+			recs, more, err = res.before(tx, st, *from, limit)
+		}
+		if err != nil || limit == 0 {
+			return false, more, err
+		}
+		if len(recs) == 0 {
+			return false, false, nil
+		}
+		added, err := pb.add(hit{res: res, rank: rank, rec: recs[0]})
+		if err != nil || !added {
+			return false, true, err
+		}
+		*from = recs[0].seq
+		return more, false, nil
 	}
 	switch c := lq.cursor; {
 	case !c.Before:
@@ -379,13 +547,18 @@ func (h *Handler) inOrder(tx *store.ReadTx, st *request, sources []*resource, lq
 				}
 				prev = prev || before
 			}
-			recs, more, err := res.after(tx, st, start, lq.count-len(page.hits))
-			if err != nil {
-				return page, err
+			for {
+				goOn, beyond, err := step(rank, res, &start, true)
+				if err != nil {
+					return page, err
+				}
+				next = next || beyond
+				if !goOn {
+					break
+				}
 			}
-			add(rank, res, recs)
-			next = next || more
 		}
+		pb.finish(&page)
 		page.setCursors(prev, next, false)
 		return page, nil
 	default:
@@ -409,17 +582,18 @@ func (h *Handler) inOrder(tx *store.ReadTx, st *request, sources []*resource, lq
 			if rank == c.Rank {
 				end = c.Seq
 			}
-			recs, more, err := res.before(tx, st, end, lq.count-len(page.hits))
-			if err != nil {
-				return page, err
+			for {
+				goOn, beyond, err := step(rank, res, &end, false)
+				if err != nil {
+					return page, err
+				}
+				prev = prev || beyond
+				if !goOn {
+					break
+				}
 			}
-			var hits []hit
-			for _, rec := range recs {
-				hits = append(hits, hit{res: res, rank: rank, rec: rec})
-			}
-			page.hits = append(hits, page.hits...)
-			prev = prev || more
 		}
+		pb.finish(&page)
 		page.setCursors(prev, next, false)
 		return page, nil
 	}
@@ -446,8 +620,10 @@ func (p *listPage) setCursors(prev, next, sorted bool) {
 // on an indexed attribute reads its candidates; a group filter on a member
 // reads that member's groups; anything else reads the connection in creation
 // order. Every candidate is checked against the whole filter, and every
-// match counted for totalResults; unsorted, only the page is kept.
-func (h *Handler) matching(tx *store.ReadTx, st *request, sources []*resource, lq listQuery) (listPage, error) {
+// match counted for totalResults; unsorted, only the page is kept (and no
+// more of it than its stored size says may fit the budget); sorted, only
+// each match's sort key, the page's records being read again to render it.
+func (h *Handler) matching(tx *store.ReadTx, st *request, sources []*resource, lq listQuery, pb *pageBuilder) (listPage, error) {
 	var page listPage
 	sorted := lq.sortBy != ""
 	var primary *document.Sorter
@@ -462,7 +638,7 @@ func (h *Handler) matching(tx *store.ReadTx, st *request, sources []*resource, l
 			}
 		}
 	}
-	win := window{cursor: lq.cursor, offset: max(lq.startIndex-1, 0), count: lq.count}
+	win := window{cursor: lq.cursor, offset: max(lq.startIndex-1, 0), count: lq.count, budget: pb.budget}
 	var all []hit
 	for rank, res := range sources {
 		needDerived := res.needsDerived(lq)
@@ -490,6 +666,8 @@ func (h *Handler) matching(tx *store.ReadTx, st *request, sources []*resource, l
 			} else {
 				ht.key = document.SortKey{ID: rec.id}
 			}
+			ht.full, ht.derived, ht.stub = nil, false, true
+			ht.rec = record{id: rec.id, seq: rec.seq}
 			all = append(all, ht)
 			return true, nil
 		})
@@ -498,8 +676,15 @@ func (h *Handler) matching(tx *store.ReadTx, st *request, sources []*resource, l
 		}
 	}
 	if !sorted {
-		page.hits = win.hits
-		page.setCursors(win.prev, win.next, false)
+		prev, next := win.prev, win.next
+		if err := pb.addAll(win.hits); err != nil {
+			return page, err
+		}
+		pb.finish(&page)
+		if pb.stopped && lq.cursor != nil {
+			prev, next = prev || pb.backward, next || !pb.backward
+		}
+		page.setCursors(prev, next, false)
 		return page, nil
 	}
 	slices.SortStableFunc(all, func(a, b hit) int { return primary.Compare(a.key, b.key) })
@@ -519,29 +704,59 @@ func (h *Handler) matching(tx *store.ReadTx, st *request, sources []*resource, l
 		}
 		to = from + min(lq.count, n-from)
 	}
-	page.hits = all[from:to]
+	if err := pb.addAll(all[from:to]); err != nil {
+		return page, err
+	}
+	pb.finish(&page)
 	if lq.cursor != nil {
-		page.setCursors(from > 0, to < n, true)
+		page.setCursors(from > 0 || pb.stopped && pb.backward, to < n || pb.stopped && !pb.backward, true)
 	}
 	return page, nil
 }
 
+// addAll adds the hits of a page, in listing order, until the budget stops
+// it: from the first forward, from the last backward.
+func (b *pageBuilder) addAll(hits []hit) error {
+	for i := range hits {
+		h := hits[i]
+		if b.backward {
+			h = hits[len(hits)-1-i]
+		}
+		if added, err := b.add(h); err != nil || !added {
+			return err
+		}
+	}
+	return nil
+}
+
 // window keeps the page of an unsorted stream of matches, which arrive in
-// position order.
+// position order. Besides count, it keeps no more matches than their
+// stored documents say may fit the page's byte budget (the smallest run
+// that reaches it), so a page of huge records is not decoded whole.
 type window struct {
 	cursor        *position // nil: index pagination
 	offset, count int
+	budget        int
+	size          int // stored bytes of the hits kept
 	n             int // matches seen
 	hits          []hit
 	prev, next    bool // whether matches precede or follow the page
+}
+
+// full reports whether the kept hits reach the budget.
+func (w *window) full() bool { return len(w.hits) > 0 && w.size >= w.budget }
+
+func (w *window) keep(h hit) {
+	w.hits = append(w.hits, h)
+	w.size += len(h.rec.doc)
 }
 
 func (w *window) offer(h hit) {
 	pos := h.position(false)
 	switch c := w.cursor; {
 	case c == nil:
-		if w.n >= w.offset && w.n-w.offset < w.count {
-			w.hits = append(w.hits, h)
+		if w.n >= w.offset && w.n-w.offset < w.count && !w.full() {
+			w.keep(h)
 		}
 		w.n++
 	case c.Before:
@@ -549,8 +764,9 @@ func (w *window) offer(h hit) {
 			w.next = true
 			return
 		}
-		w.hits = append(w.hits, h)
-		if len(w.hits) > w.count {
+		w.keep(h)
+		for len(w.hits) > w.count || len(w.hits) > 1 && w.size-len(w.hits[0].rec.doc) >= w.budget {
+			w.size -= len(w.hits[0].rec.doc)
 			w.hits[0] = hit{}
 			w.hits = w.hits[1:]
 			w.prev = true
@@ -560,8 +776,8 @@ func (w *window) offer(h hit) {
 			w.prev = true
 			return
 		}
-		if len(w.hits) < w.count {
-			w.hits = append(w.hits, h)
+		if len(w.hits) < w.count && !w.full() {
+			w.keep(h)
 		} else {
 			w.next = true
 		}

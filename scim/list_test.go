@@ -1,7 +1,9 @@
 package scim_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -585,5 +587,170 @@ func TestCursorPaginationIsServed(t *testing.T) {
 	res := tg.mustDo(t, http.StatusOK, "GET", "/Users?cursor&count=2", nil)
 	if str(res.object(t)["nextCursor"]) == "" {
 		t.Errorf("%v\nno nextCursor with two of three users", res)
+	}
+}
+
+// budgetDirectory is a directory with users of very different sizes (a few
+// large ones, one larger than the page budget), served twice over the same
+// store: budgeted with pageBytes, and unbounded as the reference.
+type budgetDirectory struct {
+	*directory
+	ref *target
+}
+
+func newBudgetDirectory(t *testing.T, pageBytes int) *budgetDirectory {
+	t.Helper()
+	db := storetest.Open(t, store.Options{NoSync: true})
+	tg := newTargetOn(t, db, scim.NewHandler(db, scim.Options{ListPageBytes: pageBytes}))
+	d := &directory{target: tg, name: map[string]string{}}
+	for i := range 14 {
+		attrs := map[string]any{"title": "Engineer"}
+		switch i % 5 {
+		case 1:
+			attrs["title"] = strings.Repeat("E", pageBytes/3) // three of these nearly fill a page
+		case 3:
+			attrs["displayName"] = strings.Repeat("d", pageBytes/2)
+		}
+		if i == 6 {
+			attrs["title"] = strings.Repeat("T", 3*pageBytes) // larger than a page: alone
+		}
+		id := d.mustCreateUser(t, "u"+itoa(i)+"@acme.test", attrs)
+		d.name[id] = "u" + itoa(i)
+	}
+	d.mustCreateGroup(t, "Everyone", nil, slices.Collect(func(yield func(string) bool) {
+		for id := range d.name {
+			if !yield(id) {
+				return
+			}
+		}
+	})...)
+	ref := *tg
+	ref.srv = httptest.NewServer(scim.NewHandler(db, scim.Options{}))
+	t.Cleanup(ref.srv.Close)
+	ref.base = ref.srv.URL + scim.PathPrefix + tg.con.ID
+	return &budgetDirectory{directory: d, ref: &ref}
+}
+
+var budgetQueries = []string{
+	"/Users",
+	"/Users?filter=" + urlQuery(`title pr`),
+	"/Users?filter=" + urlQuery(`not (title sw "T")`),
+	"/Users?sortBy=title",
+	"/Users?sortBy=userName&sortOrder=descending",
+	"/Users?attributes=userName,title",
+	"/",
+	"/?filter=" + urlQuery(`displayName pr or userName pr`),
+	"/?sortBy=displayName",
+}
+
+// TestListPagesStopAtTheByteBudget pages listings of large users with a
+// small page budget, by startIndex and by cursor (forward and back): each
+// page holds at most the budget or a single larger resource, itemsPerPage
+// says how many came, and the pages together are exactly the unbounded
+// listing, in its order.
+func TestListPagesStopAtTheByteBudget(t *testing.T) {
+	const budget = 6 << 10
+	d := newBudgetDirectory(t, budget)
+	for _, q := range budgetQueries {
+		sep := "?"
+		if strings.Contains(q, "?") {
+			sep = "&"
+		}
+		t.Run(q, func(t *testing.T) {
+			full := d.ref.mustList(t, "GET", q, nil)
+			if full.TotalResults < 10 {
+				t.Fatalf("reference listing has %d resources; the fixture is too small", full.TotalResults)
+			}
+			var got []string
+			short := false
+			for start := 1; start <= full.TotalResults; {
+				res := d.mustDo(t, http.StatusOK, "GET", q+sep+"count=50&startIndex="+itoa(start), nil)
+				var l list
+				if err := json.Unmarshal(res.body, &l); err != nil {
+					t.Fatal(err)
+				}
+				if l.ItemsPerPage != len(l.Resources) || l.StartIndex != start || l.TotalResults != full.TotalResults {
+					t.Fatalf("startIndex %d: itemsPerPage %d, %d resources, startIndex %d, totalResults %d; want %d, %d, %d",
+						start, l.ItemsPerPage, len(l.Resources), l.StartIndex, l.TotalResults, len(l.Resources), start, full.TotalResults)
+				}
+				if len(l.Resources) == 0 {
+					t.Fatalf("startIndex %d of %d: an empty page makes no progress", start, full.TotalResults)
+				}
+				if size := len(toJSON(l.Resources)); len(l.Resources) > 1 && size > budget {
+					t.Errorf("startIndex %d: %d resources in %d bytes, over the budget of %d", start, len(l.Resources), size, budget)
+				}
+				short = short || len(l.Resources) < min(50, full.TotalResults-start+1)
+				got = append(got, l.ids()...)
+				start += l.ItemsPerPage
+			}
+			if !short {
+				t.Errorf("no page was cut short by the budget")
+			}
+			if !slices.Equal(got, full.ids()) {
+				t.Errorf("startIndex pages give\n%v\nthe unbounded listing is\n%v", d.names(got), d.names(full.ids()))
+			}
+			d.walkBudgeted(t, q+sep+"count=50", nil, full, budget)
+		})
+	}
+	// POST .search pages the same way.
+	search := map[string]any{"schemas": []string{searchSchema}, "filter": `title pr`, "count": 50}
+	d.walkBudgeted(t, "/Users/.search", search, d.ref.mustList(t, "GET", "/Users?filter="+urlQuery(`title pr`), nil), budget)
+}
+
+// walkBudgeted follows nextCursor from the first page to the last, then
+// previousCursor back to the first: each way the pages hold exactly the
+// listing full, in its order, and none is over budget unless it holds one
+// resource. (The pages need not be the same both ways: each is filled
+// greedily from where it starts.)
+func (d *budgetDirectory) walkBudgeted(t *testing.T, path string, search map[string]any, full list, budget int) {
+	t.Helper()
+	check := func(p cursorPage) {
+		if size := len(toJSON(p.Resources)); len(p.Resources) > 1 && size > budget {
+			t.Errorf("%s: a page of %d resources in %d bytes, over the budget of %d", path, len(p.Resources), size, budget)
+		}
+		if len(p.Resources) == 0 || p.TotalResults != full.TotalResults {
+			t.Fatalf("%s: a page of %d resources with totalResults %d, want some of %d", path, len(p.Resources), p.TotalResults, full.TotalResults)
+		}
+	}
+	var forward []string
+	p := d.mustCursorPage(t, path, "", search)
+	for i := 0; ; i++ {
+		check(p)
+		forward = append(forward, p.ids()...)
+		if p.NextCursor == nil || i > len(full.Resources) {
+			break
+		}
+		p = d.mustCursorPage(t, path, *p.NextCursor, search)
+	}
+	if !slices.Equal(forward, full.ids()) {
+		t.Errorf("%s: nextCursor pages give\n%v\nthe unbounded listing is\n%v", path, d.names(forward), d.names(full.ids()))
+	}
+	backward := p.ids()
+	for i := 0; p.PreviousCursor != nil && i <= len(full.Resources); i++ {
+		p = d.mustCursorPage(t, path, *p.PreviousCursor, search)
+		check(p)
+		backward = append(p.ids(), backward...)
+	}
+	if !slices.Equal(backward, full.ids()) {
+		t.Errorf("%s: previousCursor pages give\n%v\nthe unbounded listing is\n%v", path, d.names(backward), d.names(full.ids()))
+	}
+}
+
+// TestListPageBudgetAlsoBoundsGroups: a group's members count toward the
+// page: a group whose members alone exceed the budget comes alone.
+func TestListPageBudgetAlsoBoundsGroups(t *testing.T) {
+	d := newBudgetDirectory(t, 2<<10)
+	small := d.mustCreateGroup(t, "Nobody", nil)
+	l := d.mustList(t, "GET", "/Groups?count=10", nil)
+	if l.TotalResults != 2 || len(l.Resources) != 1 || l.ItemsPerPage != 1 {
+		t.Fatalf("first page: totalResults %d, itemsPerPage %d, %d resources; want 2, 1, 1", l.TotalResults, l.ItemsPerPage, len(l.Resources))
+	}
+	l = d.mustList(t, "GET", "/Groups?count=10&startIndex=2", nil)
+	if !slices.Equal(l.ids(), []string{small}) {
+		t.Errorf("second page = %v, want the small group", l.ids())
+	}
+	// Without members, both fit.
+	if l = d.mustList(t, "GET", "/Groups?count=10&excludedAttributes=members", nil); len(l.Resources) != 2 {
+		t.Errorf("excludedAttributes=members: %d resources, want 2", len(l.Resources))
 	}
 }

@@ -35,7 +35,10 @@ func limiter(l *rateLimiter) interface {
 
 // routes is the whole URL surface of the server.
 func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetrics, g *guards) (http.Handler, error) {
-	api, err := roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, RateLimit: limiter(g.apiRate)})
+	// One limit on heavy requests (lists, searches, Bulk, large writes) for
+	// both surfaces: together they hold a bounded amount of memory.
+	heavy := scim.NewLimiter(scim.DefaultHeavyRequests, scim.DefaultHeavyWait)
+	api, err := roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, RateLimit: limiter(g.apiRate), Heavy: heavy})
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +46,7 @@ func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetri
 	// A bulk request is a request body first: its advertised limit must not
 	// promise more than the server's body limit lets through.
 	bulkMax := min(cfg.MaxBody, 1<<20)
-	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL, BulkMaxPayload: int(bulkMax), RateLimit: limiter(g.scimRate)}))
+	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL, BulkMaxPayload: int(bulkMax), RateLimit: limiter(g.scimRate), Heavy: heavy}))
 	mux.Handle("/api/v2/", api)
 	mux.Handle(dashboard.DefaultBasePath, dashboard.New(api, dashboard.Options{PublicURL: cfg.PublicURL}))
 	mux.Handle("GET /dashboard", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusMovedPermanently))
