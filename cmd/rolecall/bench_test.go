@@ -251,7 +251,7 @@ func BenchmarkPostUsers(b *testing.B) {
 		}
 		fixed := []byte(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"usr_0000000000000000","userName":"fixed"}`)
 		srv := &http.Server{
-			Handler: withMiddleware(zerolog.New(io.Discard), defaultMaxBody, &requestMetrics{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			Handler: withMiddleware(zerolog.New(io.Discard), defaultMaxBody, defaultWriteStall, 2*time.Minute, &requestMetrics{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				_, _ = io.Copy(io.Discard, r.Body)
 				w.Header().Set("Content-Type", "application/scim+json")
 				w.WriteHeader(http.StatusCreated)
@@ -368,7 +368,7 @@ func BenchmarkLoginQuery(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		srv := &http.Server{Handler: withMiddleware(zerolog.New(io.Discard), defaultMaxBody, &requestMetrics{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := &http.Server{Handler: withMiddleware(zerolog.New(io.Discard), defaultMaxBody, defaultWriteStall, 2*time.Minute, &requestMetrics{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(fixed[:200])

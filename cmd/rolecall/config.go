@@ -33,7 +33,11 @@ type config struct {
 	// WriteTimeout bounds serving one request, from its headers to the last
 	// byte of the answer; sized for the largest page to a slow reader.
 	WriteTimeout time.Duration
-	IdleTimeout  time.Duration
+	// WriteStall bounds one write of an answer: a client that stops taking
+	// bytes (holding a heavy-request slot and a page in memory) is cut off
+	// after it rather than after the whole WriteTimeout.
+	WriteStall  time.Duration
+	IdleTimeout time.Duration
 	// MaxConnections caps open connections; beyond it a new connection is
 	// answered 503 and closed, so a flood is refused instead of exhausting
 	// file descriptors.
@@ -58,6 +62,10 @@ const defaultMaxBody = 8 << 20
 // included: a 64 KiB filter fits in a GET query even fully escaped.
 const maxHeaderBytes = 256 << 10
 
+// defaultWriteStall is WriteStall's default: a reading client takes a 64
+// KiB chunk in far less.
+const defaultWriteStall = 10 * time.Second
+
 // defaultMaxConnections sizes the connection cap for the machine: a
 // connection costs a goroutine and buffers (~20 KiB), so the cap is about
 // memory and file descriptors, not CPU, but a bigger machine serves more.
@@ -71,6 +79,9 @@ func (c config) withDefaults() config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 2 * time.Minute
+	}
+	if c.WriteStall <= 0 {
+		c.WriteStall = defaultWriteStall
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 2 * time.Minute
@@ -97,6 +108,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert (env ROLECALL_TLS_KEY)")
 	readTimeout := fs.Duration("read-timeout", 60*time.Second, "longest time to read one request, headers and body; a stalled body is answered 408 (env ROLECALL_READ_TIMEOUT)")
 	writeTimeout := fs.Duration("write-timeout", 2*time.Minute, "longest time to serve one request, to the last byte of its answer (env ROLECALL_WRITE_TIMEOUT)")
+	writeStall := fs.Duration("write-stall-timeout", defaultWriteStall, "longest wait for a client to take the next bytes of an answer (env ROLECALL_WRITE_STALL_TIMEOUT)")
 	idleTimeout := fs.Duration("idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open (env ROLECALL_IDLE_TIMEOUT)")
 	maxConns := fs.Int("max-connections", defaultMaxConnections(), "open connections at most; beyond it new ones get 503 (env ROLECALL_MAX_CONNECTIONS)")
 	scimRate := fs.Float64("scim-rate", 100, "requests per second per SCIM token, sustained; 0 turns the limit off (env ROLECALL_SCIM_RATE)")
@@ -119,7 +131,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	shutdownStr := shutdown.String()
 	durations := map[string]*string{}
-	for name, d := range map[string]*time.Duration{"read-timeout": readTimeout, "write-timeout": writeTimeout, "idle-timeout": idleTimeout} {
+	for name, d := range map[string]*time.Duration{"read-timeout": readTimeout, "write-timeout": writeTimeout, "write-stall-timeout": writeStall, "idle-timeout": idleTimeout} {
 		v := d.String()
 		durations[name] = &v
 		fromEnv(name, &v)
@@ -177,7 +189,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	for _, d := range []struct {
 		name string
 		into *time.Duration
-	}{{"read-timeout", &cfg.ReadTimeout}, {"write-timeout", &cfg.WriteTimeout}, {"idle-timeout", &cfg.IdleTimeout}} {
+	}{{"read-timeout", &cfg.ReadTimeout}, {"write-timeout", &cfg.WriteTimeout}, {"write-stall-timeout", &cfg.WriteStall}, {"idle-timeout", &cfg.IdleTimeout}} {
 		v, err := time.ParseDuration(*durations[d.name])
 		if err != nil || v <= 0 {
 			problems = append(problems, fmt.Errorf("%s %q: want a positive duration like 60s", d.name, *durations[d.name]))

@@ -36,7 +36,7 @@ type serverProcess struct {
 	URL string
 }
 
-func startProcess(t *testing.T, dir string, flags ...string) *serverProcess {
+func startProcess(t testing.TB, dir string, flags ...string) *serverProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, flags...)...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1", "ROLECALL_ADMIN_TOKEN="+testAdminToken)

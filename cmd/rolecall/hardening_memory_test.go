@@ -3,13 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,44 +77,8 @@ func startMemoryTarget(t testing.TB, users, size int, manyEmails bool) *memoryTa
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	m.p = startServeProcess(t, dir)
+	m.p = startProcess(t, dir)
 	return m
-}
-
-// startServeProcess is startProcess (crash_test.go) for tests and
-// benchmarks alike.
-func startServeProcess(tb testing.TB, dir string) *serverProcess {
-	tb.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--data", dir)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1", "ROLECALL_ADMIN_TOKEN="+testAdminToken)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var line struct {
-				Message string `json:"message"`
-				Addr    string `json:"addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Message == "rolecall listening" {
-				addr <- line.Addr
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return &serverProcess{cmd: cmd, URL: "http://" + a}
-	case <-time.After(15 * time.Second):
-		tb.Fatal("the server process did not start listening")
-	}
-	return nil
 }
 
 // rss is the process's resident set in bytes (VmRSS).

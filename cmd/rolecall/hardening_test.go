@@ -378,3 +378,30 @@ func TestTheRootRedirectsToTheDashboard(t *testing.T) {
 		t.Errorf("GET /nowhere: %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestAClientThatStopsReadingIsCutOffAndFreesItsSlot: four clients that ask
+// for a 7 MB page and never read it hold every heavy-request slot. The write
+// stall deadline ends them, so the next list is served instead of waiting
+// out the whole WriteTimeout.
+func TestAClientThatStopsReadingIsCutOffAndFreesItsSlot(t *testing.T) {
+	s := startServer(t, func(c *config) { c.WriteStall = 500 * time.Millisecond })
+	id, base := s.connection(t, "stalled-readers")
+	token := s.scimToken(t, id)
+	big := map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "big", "title": strings.Repeat("t", 7<<20)}
+	if resp, out := call(t, "POST", base+"/Users", token, big); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST the big user: %d %v", resp.StatusCode, out)
+	}
+	path := strings.TrimPrefix(base, s.URL)
+	for range 4 { // scim.DefaultHeavyRequests
+		c := rawConn(t, s)
+		if _, err := io.WriteString(c, "GET "+path+"/Users?count=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+token+"\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		// and never read
+	}
+	time.Sleep(200 * time.Millisecond) // let them take their slots
+	resp, out := call(t, "GET", base+"/Users?count=1&attributes=userName", token, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a list while four clients stall: %d %v, want 200 once their writes time out", resp.StatusCode, out)
+	}
+}

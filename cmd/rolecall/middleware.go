@@ -20,8 +20,9 @@ const requestIDHeader = "X-Request-Id"
 
 // withMiddleware wraps h with, outermost first: request id, access log (one
 // line per request) and request metrics (when m is not nil), panic recovery,
+// the write-stall deadline (when stall is set; writeTimeout is the server's)
 // and the request body limit.
-func withMiddleware(log zerolog.Logger, maxBody int64, m *requestMetrics, h http.Handler) http.Handler {
+func withMiddleware(log zerolog.Logger, maxBody int64, stall, writeTimeout time.Duration, m *requestMetrics, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		if m != nil {
@@ -37,6 +38,11 @@ func withMiddleware(log zerolog.Logger, maxBody int64, m *requestMetrics, h http
 		reqLog := log.With().Str("request_id", id).Logger()
 		r = r.WithContext(reqLog.WithContext(r.Context()))
 		rec := &statusRecorder{ResponseWriter: w}
+		if stall > 0 {
+			rec.stall = stall
+			rec.hardDeadline = start.Add(writeTimeout)
+			rec.rc = http.NewResponseController(w)
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				zerolog.Ctx(r.Context()).Error().Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked")
@@ -110,12 +116,17 @@ func writeSurfaceError(w http.ResponseWriter, r *http.Request, status int, code,
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// statusRecorder remembers the status and size of a response for the access log.
+// statusRecorder remembers the status and size of a response for the access
+// log, and moves the connection's write deadline before each write.
 type statusRecorder struct {
 	http.ResponseWriter
 	status      int
 	bytes       int64
 	wroteHeader bool
+
+	stall        time.Duration // 0: leave the deadline to the server
+	hardDeadline time.Time     // the server's WriteTimeout for this request
+	rc           *http.ResponseController
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -128,6 +139,13 @@ func (s *statusRecorder) WriteHeader(code int) {
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	if !s.wroteHeader {
 		s.WriteHeader(http.StatusOK)
+	}
+	if s.stall > 0 {
+		deadline := time.Now().Add(s.stall)
+		if deadline.After(s.hardDeadline) {
+			deadline = s.hardDeadline
+		}
+		_ = s.rc.SetWriteDeadline(deadline)
 	}
 	n, err := s.ResponseWriter.Write(b)
 	s.bytes += int64(n)

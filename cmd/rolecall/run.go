@@ -129,7 +129,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	ln := newLimitListener(tcp, cfg.MaxConnections, !useTLS)
 	g.conns.Store(ln)
 	srv := &http.Server{
-		Handler:           withMiddleware(log, cfg.MaxBody, requests, handler),
+		Handler:           withMiddleware(log, cfg.MaxBody, cfg.WriteStall, cfg.WriteTimeout, requests, handler),
 		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
