@@ -228,6 +228,19 @@ func TestCheckFindsBrokenRecords(t *testing.T) {
 	if len(rep.Problems) == 0 || !strings.Contains(strings.Join(rep.Problems, "\n"), string(victim)) {
 		t.Errorf("Check problems %q, want one naming user %s", rep.Problems, victim)
 	}
+
+	// A record cut shorter than its id prefix, which the decoder would
+	// slice past, is reported too, not a panic.
+	withBolt(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("users")).Put(victim, []byte("short"))
+	})
+	rep, err = store.Check(dir)
+	if !errors.Is(err, store.ErrDamaged) {
+		t.Fatalf("Check: got %v, want ErrDamaged", err)
+	}
+	if len(rep.Problems) == 0 || !strings.Contains(strings.Join(rep.Problems, "\n"), string(victim)) {
+		t.Errorf("Check problems %q, want one naming the cut record %s", rep.Problems, victim)
+	}
 }
 
 func TestCheckSoundFile(t *testing.T) {

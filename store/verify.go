@@ -174,6 +174,10 @@ func verifyResources(r *ReadTx, report func(string, ...any), kind string, record
 	chunkCounts := map[string]uint64{}
 	r.scanPrefix(records, nil, func(k, v []byte) bool {
 		id := string(k)
+		if len(v) < IDLen {
+			report("%s %s: record of %d bytes is cut short", kind, id, len(v))
+			return true
+		}
 		conID, name, ext, seq, err := decode(v)
 		if err != nil {
 			report("%s %s: %v", kind, id, err)
