@@ -110,21 +110,21 @@ type pendingWrite struct {
 	done   chan struct{}
 }
 
-// Open opens (creating if needed) the store in directory dir.
+// Open opens the store in directory dir, creating the directory and a new
+// data file only when the file is missing. An existing file is checked before
+// use and never re-initialised; it fails with a *FileError wrapping ErrLocked
+// (another process holds it, after waiting a second), ErrDamaged (empty,
+// truncated, a damaged header or page) or ErrNotDataFile (another format, or
+// another program's bbolt file). A file written by a newer Rolecall fails
+// with ErrNewerSchema. Open never panics on a damaged file.
 func Open(dir string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         2 * time.Second, // another process holds the file lock
-		NoFreelistSync:  true,            // halves commit I/O; the freelist is rebuilt on open
-		FreelistType:    bolt.FreelistMapType,
-		InitialMmapSize: 1 << 30, // virtual only; avoids remaps that stall readers
-		NoSync:          opts.NoSync,
-	})
+	bdb, opened, err := openBolt(path, false, opts.NoSync)
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, err
 	}
 	db := &DB{
 		bolt:      bdb,
@@ -137,8 +137,11 @@ func Open(dir string, opts Options) (*DB, error) {
 	if db.now == nil {
 		db.now = time.Now
 	}
-	if err := db.init(); err != nil {
+	if err := guard(path, func() error { return db.init(path) }); err != nil {
 		bdb.Close()
+		if opened.created {
+			os.Remove(path)
+		}
 		return nil, err
 	}
 	go db.commitLoop()
@@ -147,11 +150,16 @@ func Open(dir string, opts Options) (*DB, error) {
 }
 
 // init creates the buckets of a new file or migrates an older one, and loads
-// the revision.
-func (db *DB) init() error {
+// the revision. A bbolt file that holds buckets but no Rolecall meta bucket
+// is another program's, and one whose meta bucket has no schema version is
+// damaged: neither is initialised over.
+func (db *DB) init(path string) error {
 	return db.bolt.Update(func(btx *bolt.Tx) error {
 		meta := btx.Bucket(bucketMeta)
 		if meta == nil {
+			if k, _ := btx.Cursor().First(); k != nil {
+				return fileErrorf(path, ErrNotDataFile, "it is a bbolt database without Rolecall's meta bucket (it holds %q)", k)
+			}
 			for _, name := range allBuckets {
 				if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 					return fmt.Errorf("store: create bucket %s: %w", name, err)
@@ -164,8 +172,10 @@ func (db *DB) init() error {
 		}
 		version := readU64(meta.Get(metaSchemaVersion))
 		switch {
+		case version == 0:
+			return fileErrorf(path, ErrDamaged, "its meta bucket has no schema version")
 		case version > schemaVersion:
-			return fmt.Errorf("store: %w (file %d, binary %d)", ErrNewerSchema, version, schemaVersion)
+			return fmt.Errorf("store: %s: %w (file %d, binary %d); run the newer Rolecall", path, ErrNewerSchema, version, schemaVersion)
 		case version < schemaVersion:
 			if err := migrate(btx, version); err != nil {
 				return err

@@ -34,6 +34,46 @@ var (
 	ErrNewerSchema = errors.New("data file has a newer schema version than this binary supports")
 )
 
+// Errors of opening or checking a data file, always wrapped in a *FileError
+// that names the file. Open never repairs, truncates or re-initialises an
+// existing file: only a missing file is created.
+var (
+	// ErrLocked: another process (a second Rolecall, or any program holding
+	// the bbolt lock) has the file open.
+	ErrLocked = errors.New("data file is in use by another process")
+	// ErrDamaged: the file is a Rolecall data file that cannot be trusted:
+	// empty, truncated, a damaged header or page, or broken invariants.
+	ErrDamaged = errors.New("data file is damaged")
+	// ErrNotDataFile: the file is something else (another format, random
+	// bytes, another program's bbolt database).
+	ErrNotDataFile = errors.New("not a Rolecall data file")
+)
+
+// FileError says why the data file at Path cannot be used. Kind is ErrLocked,
+// ErrDamaged or ErrNotDataFile; Detail is one line naming what was found.
+type FileError struct {
+	Path   string
+	Kind   error
+	Detail string
+}
+
+func (e *FileError) Error() string {
+	switch e.Kind {
+	case ErrLocked:
+		return fmt.Sprintf("data file %s is in use: %s", e.Path, e.Detail)
+	case ErrNotDataFile:
+		return fmt.Sprintf("%s is not a Rolecall data file: %s", e.Path, e.Detail)
+	default:
+		return fmt.Sprintf("data file %s is damaged: %s", e.Path, e.Detail)
+	}
+}
+
+func (e *FileError) Unwrap() error { return e.Kind }
+
+func fileErrorf(path string, kind error, format string, args ...any) error {
+	return &FileError{Path: path, Kind: kind, Detail: fmt.Sprintf(format, args...)}
+}
+
 // Error is a request-level store error: one of the sentinels above plus a
 // human-readable detail naming the offending value.
 type Error struct {

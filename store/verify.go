@@ -5,6 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Verify checks every cross-record invariant the store maintains: indexes
@@ -16,36 +22,150 @@ import (
 func (db *DB) Verify() error {
 	var problems []error
 	report := func(format string, args ...any) {
-		if len(problems) < 50 {
+		if len(problems) < maxProblems {
 			problems = append(problems, fmt.Errorf(format, args...))
 		}
 	}
 	err := db.View(func(r *ReadTx) error {
-		if got := readU64(r.get(bucketMeta, metaRevision)); got != db.Revision() {
-			report("meta revision %d != in-memory revision %d", got, db.Revision())
-		}
-		verifyResources(r, report, "user", bucketUsers, userOrdinal, bucketUserNames, bucketUserExtIDs,
-			func(raw []byte) (string, string, string, uint64, error) {
-				u, err := decodeUser(raw)
-				return u.ConnectionID, u.UserName, u.ExternalID, u.seq, err
-			})
-		verifyResources(r, report, "group", bucketGroups, groupOrdinal, bucketGroupNames, bucketGroupExtIDs,
-			func(raw []byte) (string, string, string, uint64, error) {
-				var rec groupRecord
-				err := json.Unmarshal(raw[IDLen:], &rec)
-				return rec.ConnectionID, rec.DisplayName, rec.ExternalID, rec.Seq, err
-			})
-		verifyMemberships(r, report)
-		verifyBindings(r, report)
-		r.scanPrefix(bucketSCIMTokensByCon, nil, func(k, _ []byte) bool {
-			if !r.has(bucketSCIMTokens, k[IDLen:]) {
-				report("token index %q points at a missing token", k)
-			}
-			return true
-		})
+		db.verify(r, report)
 		return nil
 	})
 	return errors.Join(append(problems, err)...)
+}
+
+// maxProblems bounds what Verify and Check report: a badly damaged file would
+// otherwise produce one line per record.
+const maxProblems = 50
+
+// CheckReport is what Check found in a data file. Fields after Path are
+// filled as far as the check got.
+type CheckReport struct {
+	Path          string
+	Size          int64
+	PageSize      int
+	Pages         uint64 // bbolt's high-water mark, free pages included
+	TxID          uint64 // bbolt's last committed transaction
+	SchemaVersion uint64
+	Revision      uint64
+	Counts        []RecordCount
+	// Problems are bbolt's consistency errors ("bbolt: …") and broken store
+	// invariants ("invariant: …"), at most 50 of each.
+	Problems []string
+}
+
+// RecordCount is how many keys one kind of record has.
+type RecordCount struct {
+	Kind  string
+	Count int
+}
+
+// countedBuckets are the records a check report counts.
+var countedBuckets = []struct {
+	kind   string
+	bucket []byte
+}{
+	{"connections", bucketConnections}, {"SCIM tokens", bucketSCIMTokens}, {"API keys", bucketAPIKeys},
+	{"users", bucketUsers}, {"groups", bucketGroups}, {"memberships", bucketMembers},
+	{"roles", bucketRoles}, {"organizations", bucketOrgs}, {"audit entries", bucketAudit},
+}
+
+// Check verifies the data file in dir offline, without changing it: the
+// checks Open makes before trusting a file, bbolt's own consistency check
+// (every page reachable exactly once, keys in order) and every invariant
+// Verify checks. It takes a shared lock, so it fails with ErrLocked while a
+// server has the file open.
+//
+// It returns nil when the file is sound. A damaged file gives a *FileError
+// wrapping ErrDamaged, with every problem found in the report; a missing file
+// an error wrapping fs.ErrNotExist; a foreign file ErrNotDataFile; a file of a
+// newer Rolecall ErrNewerSchema.
+func Check(dir string) (CheckReport, error) {
+	path := filepath.Join(dir, FileName)
+	rep := CheckReport{Path: path}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return rep, fmt.Errorf("no data file at %s: %w", path, fs.ErrNotExist)
+	}
+	bdb, opened, err := openBolt(path, true, false)
+	if err != nil {
+		return rep, err
+	}
+	defer bdb.Close()
+	sum := opened.summary
+	rep.Size, rep.PageSize, rep.Pages, rep.TxID = sum.Size, sum.PageSize, sum.Pages, sum.TxID
+	db := &DB{bolt: bdb, now: time.Now}
+	err = guard(path, func() error {
+		return bdb.View(func(btx *bolt.Tx) error {
+			n := 0
+			for err := range btx.Check() {
+				if n++; n <= maxProblems {
+					rep.Problems = append(rep.Problems, "bbolt: "+err.Error())
+				}
+			}
+			meta := btx.Bucket(bucketMeta)
+			if meta == nil {
+				return fileErrorf(path, ErrNotDataFile, "it is a bbolt database without Rolecall's meta bucket")
+			}
+			rep.SchemaVersion = readU64(meta.Get(metaSchemaVersion))
+			rep.Revision = readU64(meta.Get(metaRevision))
+			switch {
+			case rep.SchemaVersion == 0:
+				rep.Problems = append(rep.Problems, "invariant: the meta bucket has no schema version")
+			case rep.SchemaVersion > schemaVersion:
+				return fmt.Errorf("store: %s: %w (file %d, binary %d); check it with the newer Rolecall", path, ErrNewerSchema, rep.SchemaVersion, schemaVersion)
+			}
+			for _, c := range countedBuckets {
+				if b := btx.Bucket(c.bucket); b != nil {
+					rep.Counts = append(rep.Counts, RecordCount{c.kind, b.Stats().KeyN})
+				}
+			}
+			if n > 0 || rep.SchemaVersion != schemaVersion {
+				// Invariants of a broken tree, or of a layout this binary
+				// would migrate first, say nothing useful.
+				return nil
+			}
+			db.revision.Store(rep.Revision)
+			n = 0
+			db.verify(&ReadTx{btx: btx, db: db}, func(format string, args ...any) {
+				if n++; n <= maxProblems {
+					rep.Problems = append(rep.Problems, "invariant: "+fmt.Sprintf(format, args...))
+				}
+			})
+			return nil
+		})
+	})
+	if err != nil {
+		return rep, err
+	}
+	if len(rep.Problems) > 0 {
+		return rep, fileErrorf(path, ErrDamaged, "%d problems, the first: %s", len(rep.Problems), rep.Problems[0])
+	}
+	return rep, nil
+}
+
+// verify reports every broken invariant it finds in r.
+func (db *DB) verify(r *ReadTx, report func(string, ...any)) {
+	if got := readU64(r.get(bucketMeta, metaRevision)); got != db.Revision() {
+		report("meta revision %d != in-memory revision %d", got, db.Revision())
+	}
+	verifyResources(r, report, "user", bucketUsers, userOrdinal, bucketUserNames, bucketUserExtIDs,
+		func(raw []byte) (string, string, string, uint64, error) {
+			u, err := decodeUser(raw)
+			return u.ConnectionID, u.UserName, u.ExternalID, u.seq, err
+		})
+	verifyResources(r, report, "group", bucketGroups, groupOrdinal, bucketGroupNames, bucketGroupExtIDs,
+		func(raw []byte) (string, string, string, uint64, error) {
+			var rec groupRecord
+			err := json.Unmarshal(raw[IDLen:], &rec)
+			return rec.ConnectionID, rec.DisplayName, rec.ExternalID, rec.Seq, err
+		})
+	verifyMemberships(r, report)
+	verifyBindings(r, report)
+	r.scanPrefix(bucketSCIMTokensByCon, nil, func(k, _ []byte) bool {
+		if !r.has(bucketSCIMTokens, k[IDLen:]) {
+			report("token index %q points at a missing token", k)
+		}
+		return true
+	})
 }
 
 type decodeFunc func(raw []byte) (conID, name, extID string, seq uint64, err error)
@@ -54,6 +174,10 @@ func verifyResources(r *ReadTx, report func(string, ...any), kind string, record
 	chunkCounts := map[string]uint64{}
 	r.scanPrefix(records, nil, func(k, v []byte) bool {
 		id := string(k)
+		if len(v) < IDLen {
+			report("%s %s: record of %d bytes is cut short", kind, id, len(v))
+			return true
+		}
 		conID, name, ext, seq, err := decode(v)
 		if err != nil {
 			report("%s %s: %v", kind, id, err)

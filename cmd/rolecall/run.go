@@ -25,6 +25,8 @@ Usage:
   rolecall serve [flags]        start the server (rolecall serve -h lists the flags)
   rolecall conformance [flags]  run the SCIM and role conformance scenarios against a
                                 running server (rolecall conformance -h lists the flags)
+  rolecall check [--data DIR]   verify a data file offline (stop the server first);
+                                exits non-zero when it is damaged
   rolecall version              print the version
 
 Every serve flag has an environment twin: --addr is ROLECALL_ADDR, and so on.
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	case "conformance":
 		return runConformance(ctx, args[1:], getenv, stdout, stderr)
+	case "check":
+		return runCheck(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "rolecall", version)
 		return 0
@@ -86,7 +90,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	log := newLogger(cfg, stderr)
 	db, err := store.Open(cfg.Data, store.Options{})
 	if err != nil {
-		return err
+		return openRemedy(err, cfg.Data)
 	}
 	closeDB := func() error {
 		if err := db.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
