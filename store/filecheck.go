@@ -131,6 +131,10 @@ func checkFile(f io.ReaderAt, size int64, path string) (fileSummary, error) {
 	}
 	// bbolt would fall back to the other meta page, which may silently drop
 	// the last acknowledged commit; refuse instead and let the operator decide.
+	// A crash cannot cause this: the meta fields sit in the page's first
+	// sector, which disks write atomically, and a commit whose header write
+	// did not happen leaves the old, valid header. So a damaged header page
+	// is damage from outside (the disk, another program), not a torn commit.
 	switch {
 	case problem0 != "":
 		return sum, damaged("header page 0 is damaged (%s)", problem0)
