@@ -68,7 +68,6 @@ var allBuckets = [][]byte{
 var (
 	metaSchemaVersion  = []byte("schema_version")
 	metaRevision       = []byte("revision")
-	metaAuditSeq       = []byte("audit_seq")
 	metaTenantSettings = []byte("tenant_settings") // JSON; absent means every switch off
 )
 

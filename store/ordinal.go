@@ -110,8 +110,8 @@ func (o ordinal) before(r *ReadTx, conID string, seq uint64, limit int) (ids []s
 	limit = max(limit, 0)
 	prefix := []byte(conID)
 	c := r.bucket(o.order).Cursor()
-	k, v := c.Seek(cat(prefix, u64(seq)))
-	if k == nil {
+	var k, v []byte
+	if k, _ = c.Seek(cat(prefix, u64(seq))); k == nil {
 		k, v = c.Last()
 	} else {
 		k, v = c.Prev()

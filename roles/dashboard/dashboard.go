@@ -139,7 +139,7 @@ func (d *Dashboard) handle(method, pattern string, h handlerFunc) {
 				return
 			}
 			if !s.validCSRF(r.PostFormValue(csrfField)) {
-				d.forbidden(w, r, s, errors.New("The form's security token is missing or stale (it changes when you sign in again), so it was refused and nothing changed. Reload the page and try again."))
+				d.forbidden(w, r, s, notice("The form's security token is missing or stale (it changes when you sign in again), so it was refused and nothing changed. Reload the page and try again."))
 				return
 			}
 		}

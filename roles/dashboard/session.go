@@ -195,7 +195,7 @@ func (d *Dashboard) clearCookie(w http.ResponseWriter, r *http.Request) {
 // be same-origin; Origin (or, without it, Referer) must name this server:
 // PublicURL's origin when set, else the Host the request was sent to.
 func (d *Dashboard) checkOrigin(r *http.Request) error {
-	refused := errors.New("This form was not sent from the Rolecall dashboard's own pages, so it was refused and nothing changed.")
+	refused := notice("This form was not sent from the Rolecall dashboard's own pages, so it was refused and nothing changed.")
 	site := r.Header.Get("Sec-Fetch-Site")
 	if site != "" && site != "same-origin" && site != "none" {
 		return refused
@@ -284,7 +284,7 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 	secret := strings.TrimSpace(r.PostFormValue("api_key"))
 	if secret == "" {
 		d.render(w, r, nil, http.StatusBadRequest, "login", pageData{Title: "Sign in",
-			Error: errors.New("Enter an API key."), Data: signInData{Next: next}})
+			Error: notice("Enter an API key."), Data: signInData{Next: next}})
 		return
 	}
 	var key keyInfo
@@ -308,3 +308,9 @@ func (d *Dashboard) signOut(w http.ResponseWriter, r *http.Request, s *session) 
 	redirect(w, r, d.path("/login?m="+reasonSignedOut))
 	return nil
 }
+
+// notice is a sentence for the person at the dashboard, shown as it is: it
+// is written as prose (capital, full stop), unlike an error to wrap.
+type notice string
+
+func (n notice) Error() string { return string(n) }
