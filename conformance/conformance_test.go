@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rolecall/rolecall/conformance"
+	"github.com/rolecall/rolecall/conformance/conformancetest"
 )
 
 // refTarget starts a reference server with the given defects and returns a Target on a fresh
@@ -46,7 +47,7 @@ func TestScenariosAgainstReferenceServer(t *testing.T) {
 	ref := newRefServer()
 	srv := httptest.NewServer(ref)
 	t.Cleanup(srv.Close)
-	conformance.Run(t, func(t *testing.T) conformance.Target { return newRefTarget(ref, srv) })
+	conformancetest.Run(t, func(t *testing.T) conformance.Target { return newRefTarget(ref, srv) })
 }
 
 // Scenarios must not assume an empty connection: running all of them twice on one shared

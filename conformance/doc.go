@@ -4,10 +4,11 @@
 // each citing the document that shows it — against any SCIM base URL and checks the answers.
 // Scenarios under roles/ also drive an Auth0-shaped Management API beside the SCIM endpoint
 // (Rolecall's /api/v2): they bind roles to what SCIM provisioned and check the effective roles a
-// login server would be given. A server's tests run it in a few lines:
+// login server would be given. A server's tests run it in a few lines, with the subpackage
+// conformancetest (kept apart so that a binary using Check does not link package testing):
 //
 //	func TestSCIMConformance(t *testing.T) {
-//		conformance.Run(t, func(t *testing.T) conformance.Target {
+//		conformancetest.Run(t, func(t *testing.T) conformance.Target {
 //			return conformance.Target{BaseURL: srv.URL + "/scim/v2/connections/" + con, Token: tok}
 //		})
 //	}

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -71,35 +70,11 @@ func (r Result) String() string {
 	return fmt.Sprintf("FAIL %s\n  step %q (source: %s)\n    %s", r.Scenario, r.Step, r.Source, strings.Join(r.Failures, "\n    "))
 }
 
-// Run runs every embedded scenario as a subtest of t named after it, each against a fresh Target
-// from newTarget: a server may hand out a new empty connection per scenario. Scenarios never
-// assume an empty connection, so newTarget may also return the same Target every time.
-func Run(t *testing.T, newTarget func(t *testing.T) Target) {
-	t.Helper()
-	scenarios, err := embeddedScenarios()
-	if err != nil {
-		t.Fatalf("conformance: invalid embedded scenarios: %v", err)
-	}
-	for _, s := range scenarios {
-		t.Run(s.Name, func(t *testing.T) {
-			target := newTarget(t)
-			r := runScenario(t.Context(), target, s, newCapabilities(target))
-			report(t, r)
-		})
-	}
-}
-
-func report(t *testing.T, r Result) {
-	t.Helper()
-	for _, s := range r.SkippedSteps {
-		t.Logf("skipped step %s", s)
-	}
-	switch {
-	case r.Skipped:
-		t.Skipf("skipped: %s", r.SkipReason)
-	case !r.Passed:
-		t.Errorf("step %q failed (source: %s):\n  %s", r.Step, r.Source, strings.Join(r.Failures, "\n  "))
-	}
+// Run runs one scenario against target, with a fresh view of what the
+// target can do, and returns its result. conformancetest.Run calls it once
+// per scenario, as a subtest.
+func (s Scenario) Run(ctx context.Context, target Target) Result {
+	return runScenario(ctx, target, s, newCapabilities(target))
 }
 
 // Check runs the embedded scenarios against one shared Target and returns their results in name

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -207,3 +208,22 @@ func TestGracefulShutdownFinishesInFlightWrites(t *testing.T) {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// TestTheBinaryDoesNotLinkPackageTesting: the server binary must not carry
+// the test framework (its flags, its init work) because a library it uses
+// happens to offer test helpers.
+func TestTheBinaryDoesNotLinkPackageTesting(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on the PATH")
+	}
+	out, err := exec.Command(goTool, "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "testing" {
+			t.Fatal("cmd/rolecall depends on package testing")
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/conformance"
+	"github.com/rolecall/rolecall/conformance/conformancetest"
 )
 
 const testAdminToken = "test-admin-token-0123456789abcdef0123456789"
@@ -203,5 +204,5 @@ func (s *testServer) target(t *testing.T) conformance.Target {
 // scenario against the real server over HTTP.
 func TestConformance(t *testing.T) {
 	s := startServer(t)
-	conformance.Run(t, s.target)
+	conformancetest.Run(t, s.target)
 }
