@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -338,7 +339,7 @@ func (e *memberEditor) Add(members []document.Member) error {
 		}
 		if e.index != nil {
 			if now, _ := e.current(m.Value); !was || now != before {
-				e.index.insert(now)
+				e.index.insert(now, e.index.slot(now.ID))
 			}
 		}
 	}
@@ -373,9 +374,11 @@ func (e *memberEditor) Replace(members []document.Member) error {
 // whole filter, as is every current member otherwise.
 func (e *memberEditor) RemoveWhere(expr filter.Expression) error {
 	if e.index == nil {
-		e.buildIndex()
+		stored, _ := e.view.Members(e.groupID, "", 0)
+		e.index = &memberIndex{members: stored, stored: len(stored), slots: map[string]int32{}, chains: map[indexKey]chain{}}
 	}
-	keys, ok := e.index.candidates(expr)
+	idx := e.index
+	keys, ok := candidates(expr)
 	if !ok {
 		keys = []indexKey{{attr: attrAny}}
 	}
@@ -383,29 +386,41 @@ func (e *memberEditor) RemoveWhere(expr filter.Expression) error {
 	path := &filter.ValuePath{AttributePath: filter.AttributePath{AttributeName: name}, ValueFilter: expr}
 	el := map[string]any{}
 	doc := map[string]any{name: []any{el}}
-	idx := e.index
 	for _, k := range keys {
-		list := idx.lists[k]
-		kept := list[:0]
+		if !idx.built[k.attr] {
+			e.indexAll(k.attr)
+		}
 		idx.scan++
-		for _, id := range list {
+		c := idx.chains[k]
+		for prev, i := int32(0), c.head; i != 0; {
+			en := idx.entries[i-1]
+			next := en.next
+			id := idx.members[en.slot].ID
 			m, current := e.current(id)
-			if !current || idx.visited[id] == idx.scan || k.attr != attrAny && foldKey(k.attr.of(m)) != k.fold {
-				continue // gone, repeated in this list, or relabelled: the entry is stale
+			if !current || idx.visited[en.slot] == idx.scan || k.attr != attrAny && foldHash(k.attr.of(m)) != k.hash {
+				// Gone, repeated in this chain, or relabelled: unlink.
+				if prev == 0 {
+					c.head = next
+				} else {
+					idx.entries[prev-1].next = next
+				}
+				if next == 0 {
+					c.tail = prev
+				}
+				i = next
+				continue
 			}
-			idx.visited[id] = idx.scan
+			idx.visited[en.slot] = idx.scan
 			if e.checks++; e.checks > MaxMemberFilterChecks {
 				return scimErr(http.StatusBadRequest, scimerrors.ScimTypeTooMany, "The PATCH tests members against members[…] filters more than %d times (MaxMemberFilterChecks). Filter by value, display or type with eq, or send fewer operations.", MaxMemberFilterChecks)
 			}
 			el["value"], el["type"], el["display"] = m.ID, m.Type, m.Display
 			if document.Group.Match(path, doc) {
-				e.set(id, false)
-				continue
+				e.set(id, false) // unlinked by the next scan that meets it
 			}
-			kept = append(kept, id)
+			prev, i = i, next
 		}
-		clear(list[len(kept):]) // drop the stale ids' strings
-		idx.lists[k] = kept
+		idx.chains[k] = c
 	}
 	return nil
 }
@@ -421,7 +436,7 @@ func (e *memberEditor) current(id string) (store.Member, bool) {
 	if touched && !member || !touched && e.cleared {
 		return store.Member{}, false
 	}
-	stored, isStored := e.index.stored[id]
+	stored, isStored := e.index.storedMember(id)
 	switch {
 	case isStored:
 		return stored, true
@@ -431,23 +446,19 @@ func (e *memberEditor) current(id string) (store.Member, bool) {
 	return store.Member{}, false
 }
 
-// buildIndex reads the stored members once and indexes the current ones.
-func (e *memberEditor) buildIndex() {
-	stored, _ := e.view.Members(e.groupID, "", 0)
-	idx := &memberIndex{stored: make(map[string]store.Member, len(stored)), lists: map[indexKey][]string{}, visited: map[string]uint32{}}
-	for _, m := range stored {
-		idx.stored[m.ID] = m
-	}
-	e.index = idx
-	for _, m := range stored {
-		if _, current := e.current(m.ID); current {
-			idx.insert(m)
+// indexAll indexes every current member by a.
+func (e *memberEditor) indexAll(a memberAttr) {
+	idx := e.index
+	idx.built[a] = true
+	for slot := range idx.stored {
+		if m, current := e.current(idx.members[slot].ID); current {
+			idx.add(a, m, int32(slot))
 		}
 	}
 	for _, id := range e.order {
-		if _, isStored := idx.stored[id]; !isStored {
+		if _, isStored := idx.storedMember(id); !isStored {
 			if m, current := e.current(id); current {
-				idx.insert(m)
+				idx.add(a, m, idx.slot(id))
 			}
 		}
 	}
@@ -476,34 +487,90 @@ func (a memberAttr) of(m store.Member) string {
 
 type indexKey struct {
 	attr memberAttr
-	fold string // foldKey of the value; "" for attrAny
+	hash uint64 // foldHash of the value; 0 for attrAny
 }
 
-// memberIndex finds a group's current members by value, display and type,
-// as folded for a case-insensitive eq. It is built once per request and kept
-// up to date as operations apply: additions are inserted, and entries that
-// went stale (removed, relabelled, repeated) are dropped by the scans that
-// meet them, so each entry costs one visit after it is gone.
+// chain is a list of index entries, 1-based (0 ends it).
+type chain struct{ head, tail int32 }
+
+type indexEntry struct{ slot, next int32 }
+
+// memberIndex finds a group's current members by value, display or type,
+// hashed as folded for a case-insensitive eq (a collision only adds a
+// candidate, which the filter then rejects). An attribute is indexed when a
+// filter first needs it, and kept up to date as operations apply: additions
+// are inserted, and entries that went stale (removed, relabelled, repeated)
+// are unlinked by the scans that meet them, so each costs one visit once
+// gone. Members are numbered by slot: the stored ones in id order, then the
+// ones new to the group.
 type memberIndex struct {
-	stored  map[string]store.Member // the snapshot's members
-	lists   map[indexKey][]string   // ids, possibly stale: check with current
-	visited map[string]uint32       // id → the last list scan that met it
+	members []store.Member // by slot; a new member's entry holds only its id
+	stored  int            // members[:stored] are the snapshot's, sorted by id
+	slots   map[string]int32
+	built   [attrType + 1]bool
+	chains  map[indexKey]chain
+	entries []indexEntry
+	visited []uint32 // by slot: the last chain scan that met it
 	scan    uint32
 }
 
-func (idx *memberIndex) insert(m store.Member) {
-	idx.lists[indexKey{}] = append(idx.lists[indexKey{}], m.ID)
-	for _, a := range []memberAttr{attrValue, attrDisplay, attrType} {
-		k := indexKey{a, foldKey(a.of(m))}
-		idx.lists[k] = append(idx.lists[k], m.ID)
+// storedMember returns id's membership in the snapshot.
+func (idx *memberIndex) storedMember(id string) (store.Member, bool) {
+	i, found := slices.BinarySearchFunc(idx.members[:idx.stored], id, func(m store.Member, id string) int { return strings.Compare(m.ID, id) })
+	if !found {
+		return store.Member{}, false
 	}
+	return idx.members[i], true
+}
+
+// slot numbers a member, giving one to an id new to the group.
+func (idx *memberIndex) slot(id string) int32 {
+	if i, found := slices.BinarySearchFunc(idx.members[:idx.stored], id, func(m store.Member, id string) int { return strings.Compare(m.ID, id) }); found {
+		return int32(i)
+	}
+	if s, ok := idx.slots[id]; ok {
+		return s
+	}
+	s := int32(len(idx.members))
+	idx.members = append(idx.members, store.Member{ID: id})
+	idx.slots[id] = s
+	return s
+}
+
+// insert indexes a member, as it is now, by every attribute indexed so far.
+func (idx *memberIndex) insert(m store.Member, slot int32) {
+	for a, built := range idx.built {
+		if built {
+			idx.add(memberAttr(a), m, slot)
+		}
+	}
+}
+
+func (idx *memberIndex) add(a memberAttr, m store.Member, slot int32) {
+	for int(slot) >= len(idx.visited) {
+		idx.visited = append(idx.visited, 0)
+	}
+	k := indexKey{attr: a}
+	if a != attrAny {
+		k.hash = foldHash(a.of(m))
+	}
+	idx.entries = append(idx.entries, indexEntry{slot: slot})
+	e := int32(len(idx.entries))
+	c := idx.chains[k]
+	if c.head == 0 {
+		c.head = e
+	} else {
+		idx.entries[c.tail-1].next = e
+	}
+	c.tail = e
+	idx.chains[k] = c
 }
 
 // candidates returns the index keys whose members include every member expr
 // can match: an eq on value, display or type with a string; for and, the
-// side with fewer candidates; for or, both sides. ok is false when the
-// filter needs every member tested.
-func (idx *memberIndex) candidates(expr filter.Expression) (keys []indexKey, ok bool) {
+// more selective side (value, then display, then type); for or, both sides.
+// ok is false when the filter needs every member tested.
+func candidates(expr filter.Expression) (keys []indexKey, ok bool) {
 	switch x := expr.(type) {
 	case *filter.AttributeExpression:
 		p := x.AttributePath
@@ -522,16 +589,16 @@ func (idx *memberIndex) candidates(expr filter.Expression) (keys []indexKey, ok 
 		default:
 			return nil, false
 		}
-		return []indexKey{{a, foldKey(want)}}, true
+		return []indexKey{{a, foldHash(want)}}, true
 	case *filter.LogicalExpression:
-		left, lok := idx.candidates(x.Left)
-		right, rok := idx.candidates(x.Right)
+		left, lok := candidates(x.Left)
+		right, rok := candidates(x.Right)
 		switch {
 		case x.Operator == filter.OR:
 			return append(left, right...), lok && rok
 		case x.Operator != filter.AND:
 			return nil, false
-		case lok && rok && idx.size(right) < idx.size(left):
+		case lok && rok && weakest(right) < weakest(left):
 			return right, true
 		case lok:
 			return left, true
@@ -542,34 +609,39 @@ func (idx *memberIndex) candidates(expr filter.Expression) (keys []indexKey, ok 
 	return nil, false
 }
 
-func (idx *memberIndex) size(keys []indexKey) int {
-	n := 0
+// weakest is the least selective attribute among keys: a type matches half
+// a group, a display or value a member or two.
+func weakest(keys []indexKey) memberAttr {
+	var w memberAttr
 	for _, k := range keys {
-		n += len(idx.lists[k])
+		w = max(w, k.attr)
 	}
-	return n
+	return w
 }
 
-// foldKey maps strings that strings.EqualFold holds equal, and only those, to
-// the same key: each rune becomes the smallest of its case-folding orbit.
-func foldKey(s string) string {
-	ascii := true
-	for i := 0; i < len(s) && ascii; i++ {
-		ascii = s[i] < utf8.RuneSelf
-	}
-	if ascii {
-		return strings.ToUpper(s) // 'A' < 'a'; the other members of K's and S's orbits are not ASCII
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		least := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			least = min(least, f)
+// foldHash hashes s as folded for strings.EqualFold (FNV-1a over each rune
+// mapped to the smallest of its case-folding orbit), so strings EqualFold
+// holds equal hash equal.
+func foldHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); {
+		r := rune(s[i])
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A' // 'A' < 'a'; the other members of K's and S's orbits are not ASCII
+			}
+			i++
+		} else {
+			c, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+			r = c
+			for f := unicode.SimpleFold(c); f != c; f = unicode.SimpleFold(f) {
+				r = min(r, f)
+			}
 		}
-		b.WriteRune(least)
+		h = (h ^ uint64(r)) * 1099511628211
 	}
-	return b.String()
+	return h
 }
 
 // memberType is the type a member id names; "" for an id that is neither a

@@ -216,3 +216,30 @@ func TestUserPatchWorkIsBounded(t *testing.T) {
 	}
 	tg.mustDo(t, http.StatusNoContent, "PATCH", "/Users/"+user, patchOp(op("add", "emails", emails[:50])))
 }
+
+// TestGroupPatchDisplayEqFoldsCaseLikeFilters: the member index folds case
+// as filters do (strings.EqualFold), beyond ASCII too, for labels stored
+// before the request and labels added in it.
+func TestGroupPatchDisplayEqFoldsCaseLikeFilters(t *testing.T) {
+	tg := newTarget(t)
+	u := make([]string, 4)
+	for i := range u {
+		u[i] = tg.mustCreateUser(t, "fold"+strconv.Itoa(i)+"@acme.test", nil)
+	}
+	g := tg.mustCreateGroup(t, "Fold", nil)
+	tg.mustDo(t, http.StatusNoContent, "PATCH", "/Groups/"+g, patchOp(
+		op("add", "members", labelledMember(u[0], "équipe")),
+		op("add", "members", labelledMember(u[1], "kelvin")),
+	))
+	tg.mustDo(t, http.StatusNoContent, "PATCH", "/Groups/"+g, patchOp(
+		op("add", "members", labelledMember(u[2], "ǅemal")), // a title-case letter
+		op("add", "members", labelledMember(u[3], "Straße")),
+		removeWhere(`display eq "ÉQUIPE"`),
+		removeWhere("display eq \"\u212Aelvin\""), // KELVIN SIGN folds to k
+		removeWhere(`display eq "ǆemal"`),
+		removeWhere(`display eq "STRASSE"`), // EqualFold does not expand ß: stays
+	))
+	if got := memberIDs(t, tg.db, g); !slices.Equal(got, []string{u[3]}) {
+		t.Errorf("members %v, want only %s", got, u[3])
+	}
+}
