@@ -3,8 +3,12 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 	filter "github.com/scim2/filter-parser/v2"
@@ -14,6 +18,29 @@ import (
 )
 
 const patchOpSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+// MaxPatchOperations is the most operations a PATCH of a User or Group may
+// carry; more are refused with 400 tooMany naming the limit, and nothing is
+// applied. It is the document package's limit, checked here before any
+// value is decoded.
+const MaxPatchOperations = document.MaxOperations
+
+// MaxMemberFilterChecks bounds how many times one Group PATCH may test a
+// member against a members[…] value filter. Filters that name members by
+// value, display or type with eq (alone, joined by and, or alternatives
+// joined by or, as IdPs send them) look their candidates up in an index of
+// the group built once per request, so each operation costs the members it
+// matches; other filters (members[display sw "x"], not(…)) test every
+// current member, once per operation. When the tests of a request add up to
+// more than this, it fails with 400 tooMany and nothing is applied. A
+// million tests take about half a second, off the commit path.
+const MaxMemberFilterChecks = 1_000_000
+
+// patchAttempts is how many times a PATCH is planned on a snapshot, off the
+// commit path, before it is planned on the commit path itself. A plan is
+// stale when its resource changed between the snapshot and the commit; only
+// concurrent writes to the same user or group cause that.
+const patchAttempts = 4
 
 // decodePatch reads a PatchOp body. Keys match case-insensitively
 // ("Operations", "operations"), values keep their JSON numbers.
@@ -40,6 +67,9 @@ func decodePatch(body []byte) ([]document.Operation, error) {
 	}
 	if len(req.Operations) == 0 {
 		return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The PATCH body must have at least one operation in \"Operations\".")
+	}
+	if len(req.Operations) > MaxPatchOperations {
+		return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeTooMany, "The PATCH has %d operations; at most %d are accepted in one request. Split it into several PATCHes.", len(req.Operations), MaxPatchOperations)
 	}
 	ops := make([]document.Operation, len(req.Operations))
 	for i, op := range req.Operations {
@@ -86,6 +116,14 @@ func hasNumber(raw []byte) bool {
 // write, or none does. The answer is 204, or 200 with the resource when the
 // client asks for attributes (RFC 7644 §3.5.2 allows either; Entra's suite
 // expects 204).
+//
+// The operations are applied to a snapshot of the resource first, outside
+// the store's commit path, which every write of every connection shares: the
+// write then only checks that the resource is still at the snapshot's
+// revision and stores the result, at a cost that follows the members it
+// changes, not the operations or the group's size. When the resource changed
+// meanwhile the plan is made again; the last attempt plans on the commit
+// path, where nothing can change under it.
 func (res *resource) patch(w http.ResponseWriter, r *http.Request, id string, body []byte) {
 	ops, err := decodePatch(body)
 	if err != nil {
@@ -95,58 +133,41 @@ func (res *resource) patch(w http.ResponseWriter, r *http.Request, id string, bo
 	st := stateOf(r)
 	var rec record
 	var version string
-	err = res.h.update(r, func(tx *store.Tx) error {
-		if res.kind == kindUser {
-			var groups []store.Group
-			u, err := tx.UpdateUser(st.connectionID, id, func(u *store.User) error {
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			// Apply may have shared values of ops with the document it
+			// changed: start again from the body.
+			ops, _ = decodePatch(body)
+		}
+		stale := false
+		if attempt < patchAttempts {
+			var p *patchPlan
+			err = res.h.db.View(func(rt *store.ReadTx) error {
 				var err error
-				if groups, err = tx.GroupsOf(u.ID); err != nil {
+				p, err = res.plan(r, rt, st.connectionID, id, ops)
+				return err
+			})
+			if err == nil {
+				err = res.h.update(r, func(tx *store.Tx) error {
+					var err error
+					rec, version, stale, err = res.commitPlan(r, tx, p)
 					return err
-				}
-				if err := checkIfMatch(r, userVersion(u.Revision, groups)); err != nil {
-					return err
-				}
-				doc, err := decodeDoc(u.Doc)
+				})
+			}
+		} else {
+			err = res.h.update(r, func(tx *store.Tx) error {
+				p, err := res.plan(r, &tx.ReadTx, st.connectionID, id, ops)
 				if err != nil {
 					return err
 				}
-				if err := res.doc.Apply(doc, ops, nil); err != nil {
-					return err
-				}
-				active, _ := doc["active"].(bool)
-				u.UserName, u.ExternalID, u.Active, u.Doc = str(doc, "userName"), str(doc, "externalId"), active, mustJSON(doc)
-				return nil
+				rec, version, _, err = res.commitPlan(r, tx, p)
+				return err
 			})
-			rec, version = userRecord(u), userVersion(u.Revision, groups)
-			return err
 		}
-		editor := &memberEditor{tx: tx, connectionID: st.connectionID, groupID: id, state: make(map[string]bool, len(ops)), display: map[string]string{}}
-		g, err := tx.UpdateGroup(st.connectionID, id, func(g *store.Group) error {
-			if err := checkIfMatch(r, etag(g.Revision)); err != nil {
-				return err
-			}
-			doc, err := decodeDoc(g.Doc)
-			if err != nil {
-				return err
-			}
-			if err := res.doc.Apply(doc, ops, editor); err != nil {
-				return err
-			}
-			g.DisplayName, g.ExternalID, g.Doc = str(doc, "displayName"), str(doc, "externalId"), mustJSON(doc)
-			return nil
-		})
-		if err != nil {
-			return err
+		if err != nil || !stale {
+			break
 		}
-		if err := editor.commit(); err != nil {
-			return err
-		}
-		if g, err = tx.Group(st.connectionID, id); err != nil {
-			return err
-		}
-		rec, version = groupRecord(g), etag(g.Revision)
-		return nil
-	})
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -159,19 +180,140 @@ func (res *resource) patch(w http.ResponseWriter, r *http.Request, id string, bo
 	res.renderAfterWrite(w, r, rec, http.StatusOK)
 }
 
-// memberEditor collects the member operations of one group PATCH and applies
-// their net effect at the end: each membership is written (and audited) at
-// most once however many operations touch it, and the group record is
-// rewritten once. Every id ever added is validated, so an unknown member
-// fails the PATCH even when a later operation removes it again.
+// patchPlan is the outcome of a PATCH's operations on one revision of a user
+// or group: the fields to store, and a Group's net member changes.
+type patchPlan struct {
+	id, connectionID                  string
+	revision                          uint64 // of the resource the plan was made on
+	userName, externalID, displayName string
+	active                            bool
+	doc                               []byte
+	members                           *memberEditor // nil for a User
+}
+
+// plan applies ops to the user or group as rt sees it. Errors are the
+// request's: not found, If-Match, the operations' own.
+func (res *resource) plan(r *http.Request, rt *store.ReadTx, connectionID, id string, ops []document.Operation) (*patchPlan, error) {
+	p := &patchPlan{id: id, connectionID: connectionID}
+	var raw []byte
+	if res.kind == kindUser {
+		u, err := rt.User(connectionID, id)
+		if err != nil {
+			return nil, err
+		}
+		groups, err := rt.GroupsOf(u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkIfMatch(r, userVersion(u.Revision, groups)); err != nil {
+			return nil, err
+		}
+		p.revision, raw = u.Revision, u.Doc
+	} else {
+		g, err := rt.Group(connectionID, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkIfMatch(r, etag(g.Revision)); err != nil {
+			return nil, err
+		}
+		p.revision, raw = g.Revision, g.Doc
+		p.members = &memberEditor{view: rt, connectionID: connectionID, groupID: id, state: make(map[string]bool, len(ops)), display: map[string]string{}}
+	}
+	doc, err := decodeDoc(raw)
+	if err != nil {
+		return nil, err
+	}
+	var editor document.MemberEditor
+	if p.members != nil {
+		editor = p.members
+	}
+	if err := res.doc.Apply(doc, ops, editor); err != nil {
+		return nil, err
+	}
+	if p.members != nil {
+		p.members.plan()
+	}
+	p.active, _ = doc["active"].(bool)
+	p.userName, p.externalID, p.displayName, p.doc = str(doc, "userName"), str(doc, "externalId"), str(doc, "displayName"), mustJSON(doc)
+	return p, nil
+}
+
+// errStalePlan stops a write whose plan was made on an older revision of its
+// resource; nothing was written.
+var errStalePlan = errors.New("scim: the resource changed since the PATCH was planned")
+
+// commitPlan stores a plan, or reports it stale (writing nothing) when the
+// resource is no longer at the plan's revision. Its cost is that of the
+// changes, whatever the operations were.
+func (res *resource) commitPlan(r *http.Request, tx *store.Tx, p *patchPlan) (rec record, version string, stale bool, err error) {
+	if res.kind == kindUser {
+		var groups []store.Group
+		u, err := tx.UpdateUser(p.connectionID, p.id, func(u *store.User) error {
+			if u.Revision != p.revision {
+				return errStalePlan
+			}
+			var err error
+			if groups, err = tx.GroupsOf(u.ID); err != nil {
+				return err
+			}
+			// The groups may have moved on since the plan's If-Match check.
+			if err := checkIfMatch(r, userVersion(u.Revision, groups)); err != nil {
+				return err
+			}
+			u.UserName, u.ExternalID, u.Active, u.Doc = p.userName, p.externalID, p.active, p.doc
+			return nil
+		})
+		if errors.Is(err, errStalePlan) {
+			return rec, "", true, nil
+		}
+		return userRecord(u), userVersion(u.Revision, groups), false, err
+	}
+	g, err := tx.Group(p.connectionID, p.id)
+	if err != nil {
+		return rec, "", false, err
+	}
+	if g.Revision != p.revision {
+		return rec, "", true, nil
+	}
+	if _, err := tx.UpdateGroup(p.connectionID, p.id, func(g *store.Group) error {
+		g.DisplayName, g.ExternalID, g.Doc = p.displayName, p.externalID, p.doc
+		return nil
+	}); err != nil {
+		return rec, "", false, err
+	}
+	if err := p.members.commit(tx); err != nil {
+		return rec, "", false, err
+	}
+	if g, err = tx.Group(p.connectionID, p.id); err != nil {
+		return rec, "", false, err
+	}
+	return groupRecord(g), etag(g.Revision), false, nil
+}
+
+// memberEditor collects the member operations of one group PATCH and plans
+// their net effect: each membership is written (and audited) at most once
+// however many operations touch it, and the group record is rewritten once.
+// Every id ever added is validated, so an unknown member fails the PATCH even
+// when a later operation removes it again.
+//
+// It reads the group from view, a snapshot, while the operations apply;
+// plan then fixes the changes against that snapshot, and commit writes them.
 type memberEditor struct {
-	tx                    *store.Tx
+	view                  *store.ReadTx // nil once planned
 	connectionID, groupID string
 	cleared               bool            // a remove-all/replace happened: start from empty
 	state                 map[string]bool // id → member after the operations so far
 	order                 []string        // ids in first-touched order, for stable audit order
 	added                 []store.Member  // every id ever added, for validation
 	display               map[string]string
+	index                 *memberIndex // built by the first RemoveWhere
+	checks                int          // member filter tests so far (MaxMemberFilterChecks)
+
+	// The plan: what commit writes.
+	transient []store.Member // added, then removed again: validated only
+	removes   []string
+	adds      []store.Member
 }
 
 var _ document.MemberEditor = (*memberEditor)(nil)
@@ -185,10 +327,20 @@ func (e *memberEditor) set(id string, member bool) {
 
 func (e *memberEditor) Add(members []document.Member) error {
 	for _, m := range members {
+		var before store.Member
+		var was bool
+		if e.index != nil {
+			before, was = e.current(m.Value)
+		}
 		e.set(m.Value, true)
 		e.added = append(e.added, store.Member{ID: m.Value})
 		if m.Display != "" {
 			e.display[m.Value] = m.Display
+		}
+		if e.index != nil {
+			if now, _ := e.current(m.Value); !was || now != before {
+				e.index.insert(now, e.index.slot(now.ID))
+			}
 		}
 	}
 	return nil
@@ -217,38 +369,279 @@ func (e *memberEditor) Replace(members []document.Member) error {
 }
 
 // RemoveWhere removes the current members matching a members[…] value filter
-// that is not a plain list of ids.
+// that is not a plain list of ids. Candidates come from the index when the
+// filter has an eq on value, display or type; each is tested against the
+// whole filter, as is every current member otherwise.
 func (e *memberEditor) RemoveWhere(expr filter.Expression) error {
-	name := "members"
+	if e.index == nil {
+		stored, _ := e.view.Members(e.groupID, "", 0)
+		e.index = &memberIndex{members: stored, stored: len(stored), slots: map[string]int32{}, chains: map[indexKey]chain{}}
+	}
+	idx := e.index
+	keys, ok := candidates(expr)
+	if !ok {
+		keys = []indexKey{{attr: attrAny}}
+	}
+	const name = "members"
 	path := &filter.ValuePath{AttributePath: filter.AttributePath{AttributeName: name}, ValueFilter: expr}
-	for _, m := range e.current() {
-		doc := map[string]any{name: []any{map[string]any{"value": m.ID, "type": m.Type, "display": m.Display}}}
-		if document.Group.Match(path, doc) {
-			e.set(m.ID, false)
+	el := map[string]any{}
+	doc := map[string]any{name: []any{el}}
+	for _, k := range keys {
+		if !idx.built[k.attr] {
+			e.indexAll(k.attr)
 		}
+		idx.scan++
+		c := idx.chains[k]
+		for prev, i := int32(0), c.head; i != 0; {
+			en := idx.entries[i-1]
+			next := en.next
+			id := idx.members[en.slot].ID
+			m, current := e.current(id)
+			if !current || idx.visited[en.slot] == idx.scan || k.attr != attrAny && foldHash(k.attr.of(m)) != k.hash {
+				// Gone, repeated in this chain, or relabelled: unlink.
+				if prev == 0 {
+					c.head = next
+				} else {
+					idx.entries[prev-1].next = next
+				}
+				if next == 0 {
+					c.tail = prev
+				}
+				i = next
+				continue
+			}
+			idx.visited[en.slot] = idx.scan
+			if e.checks++; e.checks > MaxMemberFilterChecks {
+				return scimErr(http.StatusBadRequest, scimerrors.ScimTypeTooMany, "The PATCH tests members against members[…] filters more than %d times (MaxMemberFilterChecks). Filter by value, display or type with eq, or send fewer operations.", MaxMemberFilterChecks)
+			}
+			el["value"], el["type"], el["display"] = m.ID, m.Type, m.Display
+			if document.Group.Match(path, doc) {
+				e.set(id, false) // unlinked by the next scan that meets it
+			}
+			prev, i = i, next
+		}
+		idx.chains[k] = c
 	}
 	return nil
 }
 
-// current is the membership as the operations so far have left it, each
-// member with the type and display it will have once committed: a stored
-// member keeps its own (AddMembers does not relabel one the group has, even
-// after a remove-all that added it back), a new one gets the type its id
-// names and the display it was added with.
-func (e *memberEditor) current() []store.Member {
-	var out []store.Member
-	stored, _ := e.tx.Members(e.groupID, "", 0)
-	for _, m := range stored {
-		if member, touched := e.state[m.ID]; touched && member || !touched && !e.cleared {
-			out = append(out, m)
+// current reports whether id is a member after the operations so far (the
+// index must be built), and
+// the member with the type and display it will have once committed: a
+// stored member keeps its own (AddMembers does not relabel one the group
+// has, even after a remove-all that added it back), a new one gets the type
+// its id names and the display it was added with.
+func (e *memberEditor) current(id string) (store.Member, bool) {
+	member, touched := e.state[id]
+	if touched && !member || !touched && e.cleared {
+		return store.Member{}, false
+	}
+	stored, isStored := e.index.storedMember(id)
+	switch {
+	case isStored:
+		return stored, true
+	case touched:
+		return store.Member{ID: id, Type: memberType(id), Display: e.display[id]}, true
+	}
+	return store.Member{}, false
+}
+
+// indexAll indexes every current member by a.
+func (e *memberEditor) indexAll(a memberAttr) {
+	idx := e.index
+	idx.built[a] = true
+	for slot := range idx.stored {
+		if m, current := e.current(idx.members[slot].ID); current {
+			idx.add(a, m, int32(slot))
 		}
 	}
 	for _, id := range e.order {
-		if e.state[id] && !e.tx.IsMember(e.groupID, id) {
-			out = append(out, store.Member{ID: id, Type: memberType(id), Display: e.display[id]})
+		if _, isStored := idx.storedMember(id); !isStored {
+			if m, current := e.current(id); current {
+				idx.add(a, m, idx.slot(id))
+			}
 		}
 	}
-	return out
+}
+
+// memberAttr names a member sub-attribute the index keys on.
+type memberAttr uint8
+
+const (
+	attrAny memberAttr = iota // every current member
+	attrValue
+	attrDisplay
+	attrType
+)
+
+func (a memberAttr) of(m store.Member) string {
+	switch a {
+	case attrValue:
+		return m.ID
+	case attrDisplay:
+		return m.Display
+	default:
+		return m.Type
+	}
+}
+
+type indexKey struct {
+	attr memberAttr
+	hash uint64 // foldHash of the value; 0 for attrAny
+}
+
+// chain is a list of index entries, 1-based (0 ends it).
+type chain struct{ head, tail int32 }
+
+type indexEntry struct{ slot, next int32 }
+
+// memberIndex finds a group's current members by value, display or type,
+// hashed as folded for a case-insensitive eq (a collision only adds a
+// candidate, which the filter then rejects). An attribute is indexed when a
+// filter first needs it, and kept up to date as operations apply: additions
+// are inserted, and entries that went stale (removed, relabelled, repeated)
+// are unlinked by the scans that meet them, so each costs one visit once
+// gone. Members are numbered by slot: the stored ones in id order, then the
+// ones new to the group.
+type memberIndex struct {
+	members []store.Member // by slot; a new member's entry holds only its id
+	stored  int            // members[:stored] are the snapshot's, sorted by id
+	slots   map[string]int32
+	built   [attrType + 1]bool
+	chains  map[indexKey]chain
+	entries []indexEntry
+	visited []uint32 // by slot: the last chain scan that met it
+	scan    uint32
+}
+
+// storedMember returns id's membership in the snapshot.
+func (idx *memberIndex) storedMember(id string) (store.Member, bool) {
+	i, found := slices.BinarySearchFunc(idx.members[:idx.stored], id, func(m store.Member, id string) int { return strings.Compare(m.ID, id) })
+	if !found {
+		return store.Member{}, false
+	}
+	return idx.members[i], true
+}
+
+// slot numbers a member, giving one to an id new to the group.
+func (idx *memberIndex) slot(id string) int32 {
+	if i, found := slices.BinarySearchFunc(idx.members[:idx.stored], id, func(m store.Member, id string) int { return strings.Compare(m.ID, id) }); found {
+		return int32(i)
+	}
+	if s, ok := idx.slots[id]; ok {
+		return s
+	}
+	s := int32(len(idx.members))
+	idx.members = append(idx.members, store.Member{ID: id})
+	idx.slots[id] = s
+	return s
+}
+
+// insert indexes a member, as it is now, by every attribute indexed so far.
+func (idx *memberIndex) insert(m store.Member, slot int32) {
+	for a, built := range idx.built {
+		if built {
+			idx.add(memberAttr(a), m, slot)
+		}
+	}
+}
+
+func (idx *memberIndex) add(a memberAttr, m store.Member, slot int32) {
+	for int(slot) >= len(idx.visited) {
+		idx.visited = append(idx.visited, 0)
+	}
+	k := indexKey{attr: a}
+	if a != attrAny {
+		k.hash = foldHash(a.of(m))
+	}
+	idx.entries = append(idx.entries, indexEntry{slot: slot})
+	e := int32(len(idx.entries))
+	c := idx.chains[k]
+	if c.head == 0 {
+		c.head = e
+	} else {
+		idx.entries[c.tail-1].next = e
+	}
+	c.tail = e
+	idx.chains[k] = c
+}
+
+// candidates returns the index keys whose members include every member expr
+// can match: an eq on value, display or type with a string; for and, the
+// more selective side (value, then display, then type); for or, both sides.
+// ok is false when the filter needs every member tested.
+func candidates(expr filter.Expression) (keys []indexKey, ok bool) {
+	switch x := expr.(type) {
+	case *filter.AttributeExpression:
+		p := x.AttributePath
+		want, isString := x.CompareValue.(string)
+		if x.Operator != filter.EQ || !isString || p.URIPrefix != nil || p.SubAttribute != nil {
+			return nil, false
+		}
+		var a memberAttr
+		switch {
+		case strings.EqualFold(p.AttributeName, "value"):
+			a = attrValue
+		case strings.EqualFold(p.AttributeName, "display"):
+			a = attrDisplay
+		case strings.EqualFold(p.AttributeName, "type"):
+			a = attrType
+		default:
+			return nil, false
+		}
+		return []indexKey{{a, foldHash(want)}}, true
+	case *filter.LogicalExpression:
+		left, lok := candidates(x.Left)
+		right, rok := candidates(x.Right)
+		switch {
+		case x.Operator == filter.OR:
+			return append(left, right...), lok && rok
+		case x.Operator != filter.AND:
+			return nil, false
+		case lok && rok && weakest(right) < weakest(left):
+			return right, true
+		case lok:
+			return left, true
+		default:
+			return right, rok
+		}
+	}
+	return nil, false
+}
+
+// weakest is the least selective attribute among keys: a type matches half
+// a group, a display or value a member or two.
+func weakest(keys []indexKey) memberAttr {
+	var w memberAttr
+	for _, k := range keys {
+		w = max(w, k.attr)
+	}
+	return w
+}
+
+// foldHash hashes s as folded for strings.EqualFold (FNV-1a over each rune
+// mapped to the smallest of its case-folding orbit), so strings EqualFold
+// holds equal hash equal.
+func foldHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); {
+		r := rune(s[i])
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A' // 'A' < 'a'; the other members of K's and S's orbits are not ASCII
+			}
+			i++
+		} else {
+			c, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+			r = c
+			for f := unicode.SimpleFold(c); f != c; f = unicode.SimpleFold(f) {
+				r = min(r, f)
+			}
+		}
+		h = (h ^ uint64(r)) * 1099511628211
+	}
+	return h
 }
 
 // memberType is the type a member id names; "" for an id that is neither a
@@ -263,47 +656,51 @@ func memberType(id string) string {
 	return ""
 }
 
-func (e *memberEditor) commit() error {
+// plan fixes the net changes against the snapshot, and lets it go.
+func (e *memberEditor) plan() {
 	// Net additions are validated by AddMembers; ids added and then removed
-	// again never reach it, so they are checked here.
-	var transient []store.Member
+	// again never reach it, so they are checked at commit.
 	for _, m := range e.added {
 		if !e.state[m.ID] {
-			transient = append(transient, m)
-		}
-	}
-	if len(transient) > 0 {
-		if err := e.tx.ValidateMembers(e.connectionID, e.groupID, transient); err != nil {
-			return err
+			e.transient = append(e.transient, m)
 		}
 	}
 	// AddMembers skips members the group has and RemoveMembers ignores ids it
 	// does not have, so the wanted states go to them as they are.
-	var adds []store.Member
-	var removes []string
 	if e.cleared {
-		stored, _ := e.tx.Members(e.groupID, "", 0)
+		stored, _ := e.view.Members(e.groupID, "", 0)
 		for _, m := range stored {
 			if !e.state[m.ID] {
-				removes = append(removes, m.ID)
+				e.removes = append(e.removes, m.ID)
 			}
 		}
 	}
 	for _, id := range e.order {
 		switch {
 		case e.state[id]:
-			adds = append(adds, store.Member{ID: id, Display: e.display[id]})
+			e.adds = append(e.adds, store.Member{ID: id, Display: e.display[id]})
 		case !e.cleared:
-			removes = append(removes, id)
+			e.removes = append(e.removes, id)
 		}
 	}
-	if len(removes) > 0 {
-		if _, err := e.tx.RemoveMembers(e.connectionID, e.groupID, removes); err != nil {
+	e.view, e.index, e.state, e.added, e.display = nil, nil, nil, nil, nil
+}
+
+// commit writes the planned changes. The group must be at the revision of
+// the snapshot the plan was made on.
+func (e *memberEditor) commit(tx *store.Tx) error {
+	if len(e.transient) > 0 {
+		if err := tx.ValidateMembers(e.connectionID, e.groupID, e.transient); err != nil {
 			return err
 		}
 	}
-	if len(adds) > 0 {
-		if _, err := e.tx.AddMembers(e.connectionID, e.groupID, adds); err != nil {
+	if len(e.removes) > 0 {
+		if _, err := tx.RemoveMembers(e.connectionID, e.groupID, e.removes); err != nil {
+			return err
+		}
+	}
+	if len(e.adds) > 0 {
+		if _, err := tx.AddMembers(e.connectionID, e.groupID, e.adds); err != nil {
 			return err
 		}
 	}

@@ -104,13 +104,66 @@ func (k opKind) String() string {
 // for removing required ones; noTarget for remove without a path and for
 // replace whose filter matches nothing. A Group's members ops fail with 500
 // if members is nil.
+//
+// Apply's work is bounded: more than MaxOperations operations, or operations
+// on multi-valued attributes whose cost adds up to more than MaxCost, fail
+// with 400 tooMany before anything beyond the bound is done.
 func (rt *ResourceType) Apply(doc map[string]any, ops []Operation, members MemberEditor) error {
+	if len(ops) > MaxOperations {
+		return errTooManyOperations(len(ops))
+	}
+	b := &budget{left: MaxCost}
 	for i := range ops {
-		if err := rt.apply(doc, &ops[i], members); err != nil {
+		if err := rt.apply(doc, &ops[i], members, b); err != nil {
 			return inOperation(err, i, &ops[i])
 		}
 	}
 	return nil
+}
+
+// MaxOperations is the most operations one PATCH request may carry (RFC 7644
+// §3.5.2 sets no limit; IdPs send a handful, and Entra ID at most a few
+// hundred member changes at once). More are refused with 400 tooMany, whose
+// detail names this limit, and nothing is applied.
+const MaxOperations = 10_000
+
+// MaxCost bounds the work one Apply may do on a document's multi-valued
+// attributes (a Group's members are the MemberEditor's to bound). An
+// operation on a multi-valued attribute that holds n values, carrying v
+// values (1 for a filtered path), costs (n+v+1)·(v+1): the comparisons it may
+// make to find, de-duplicate or remove values. When the costs of a request's
+// operations add up to more than MaxCost, Apply stops with 400 tooMany. A
+// user's emails, phone numbers or roles are a handful of values, so real
+// requests cost thousands at most; the bound keeps a crafted request (a
+// 100,000-value list, or thousands of values added one by one) to a few
+// hundred milliseconds of CPU.
+const MaxCost = 1 << 20
+
+func errTooManyOperations(n int) error {
+	return scimError(scimerrors.ScimTypeTooMany, "The PATCH has %d operations; at most %d (MaxOperations) are accepted in one request. Split it into several PATCHes.", n, MaxOperations)
+}
+
+// budget is what is left of MaxCost for the rest of one Apply.
+type budget struct{ left int }
+
+// charge spends cost, failing when the request would go over MaxCost.
+func (b *budget) charge(cost int, a *attribute) error {
+	b.left -= cost
+	if b.left < 0 {
+		return scimError(scimerrors.ScimTypeTooMany, "The PATCH does too much work on multi-valued attributes (at %s): its operations would cost more than %d (MaxCost), counting for each the values the attribute holds and the values it carries. Send fewer or smaller operations.", a.path, MaxCost)
+	}
+	return nil
+}
+
+// chargeValues charges an operation carrying v values (normalised, so a
+// list sent as JSON text counts in full) on a's values in c (see MaxCost).
+// Single-valued attributes cost nothing: their work does not grow.
+func (b *budget) chargeValues(c map[string]any, a *attribute, v int) error {
+	if !a.multi {
+		return nil
+	}
+	n := len(asList(c[a.name]))
+	return b.charge((n+v+1)*(v+1), a)
 }
 
 // editorError carries a MemberEditor's error through Apply unchanged.
@@ -140,7 +193,7 @@ func inOperation(err error, i int, op *Operation) error {
 	return err
 }
 
-func (rt *ResourceType) apply(doc map[string]any, op *Operation, members MemberEditor) error {
+func (rt *ResourceType) apply(doc map[string]any, op *Operation, members MemberEditor, b *budget) error {
 	var kind opKind
 	switch name := strings.TrimSpace(op.Op); {
 	case strings.EqualFold(name, "add"):
@@ -157,18 +210,18 @@ func (rt *ResourceType) apply(doc map[string]any, op *Operation, members MemberE
 		if kind == opRemove {
 			return errNoTarget("remove needs a path naming what to remove (RFC 7644 §3.5.2.2).")
 		}
-		return rt.applyPathless(doc, kind, op.Value, members)
+		return rt.applyPathless(doc, kind, op.Value, members, b)
 	}
 	r, valueFilter, err := rt.resolvePath(path)
 	if err != nil {
 		return err
 	}
-	return rt.applyAt(doc, kind, r, valueFilter, op.Value, members, false)
+	return rt.applyAt(doc, kind, r, valueFilter, op.Value, members, false, b)
 }
 
 // applyPathless applies an add or replace whose value is an object of
 // attributes, each key as if it were the path.
-func (rt *ResourceType) applyPathless(doc map[string]any, kind opKind, value any, members MemberEditor) error {
+func (rt *ResourceType) applyPathless(doc map[string]any, kind opKind, value any, members MemberEditor, b *budget) error {
 	obj, err := objectValue(value)
 	if err != nil {
 		return errInvalidValue("%s without a path needs an object of attributes as its value, not %s.", kind, describe(value))
@@ -180,7 +233,7 @@ func (rt *ResourceType) applyPathless(doc map[string]any, kind opKind, value any
 		if !ok {
 			continue
 		}
-		if err := rt.applyAt(doc, kind, r, nil, obj[key], members, true); err != nil {
+		if err := rt.applyAt(doc, kind, r, nil, obj[key], members, true, b); err != nil {
 			return err
 		}
 	}
@@ -189,9 +242,9 @@ func (rt *ResourceType) applyPathless(doc map[string]any, kind opKind, value any
 
 // applyAt applies one operation at r. lenient is set for the keys of an
 // object value, where read-only attributes are skipped rather than refused.
-func (rt *ResourceType) applyAt(doc map[string]any, kind opKind, r ref, valueFilter filter.Expression, value any, members MemberEditor, lenient bool) error {
+func (rt *ResourceType) applyAt(doc map[string]any, kind opKind, r ref, valueFilter filter.Expression, value any, members MemberEditor, lenient bool, b *budget) error {
 	if r.attr == nil {
-		return rt.applyExtension(doc, kind, r.ext, value, members)
+		return rt.applyExtension(doc, kind, r.ext, value, members, b)
 	}
 	a := r.attr
 	if a == rt.members {
@@ -214,14 +267,14 @@ func (rt *ResourceType) applyAt(doc map[string]any, kind opKind, r ref, valueFil
 		return errMutability("%s is immutable; it can be added once but not changed or removed (RFC 7643 §2.2).", r)
 	}
 	if kind == opRemove {
-		return removeAt(doc, r, valueFilter, value)
+		return removeAt(doc, r, valueFilter, value, b)
 	}
-	return setAt(doc, kind, r, valueFilter, value)
+	return setAt(doc, kind, r, valueFilter, value, b)
 }
 
 // applyExtension applies an operation whose target is a whole extension
 // object, key by key.
-func (rt *ResourceType) applyExtension(doc map[string]any, kind opKind, ext *extension, value any, members MemberEditor) error {
+func (rt *ResourceType) applyExtension(doc map[string]any, kind opKind, ext *extension, value any, members MemberEditor, b *budget) error {
 	if kind == opRemove || value == nil {
 		delete(doc, ext.urn)
 		return nil
@@ -235,7 +288,7 @@ func (rt *ResourceType) applyExtension(doc map[string]any, kind opKind, ext *ext
 		if !ok || r.attr == nil {
 			continue
 		}
-		if err := rt.applyAt(doc, kind, r, nil, obj[key], members, true); err != nil {
+		if err := rt.applyAt(doc, kind, r, nil, obj[key], members, true, b); err != nil {
 			return err
 		}
 	}
@@ -243,7 +296,7 @@ func (rt *ResourceType) applyExtension(doc map[string]any, kind opKind, ext *ext
 }
 
 // setAt applies add or replace at r.
-func setAt(doc map[string]any, kind opKind, r ref, valueFilter filter.Expression, value any) error {
+func setAt(doc map[string]any, kind opKind, r ref, valueFilter filter.Expression, value any, b *budget) error {
 	a := r.attr
 	// An object for a complex value may clear sub-attributes with nulls:
 	// {"name": {"familyName": null}} keeps the other name parts.
@@ -265,11 +318,18 @@ func setAt(doc map[string]any, kind opKind, r ref, valueFilter filter.Expression
 	if err != nil {
 		return err
 	}
+	carried := 1
+	if list, ok := nv.([]any); ok && r.sub == nil && valueFilter == nil {
+		carried = len(list)
+	}
+	if err := b.chargeValues(container(doc, a, false), a, carried); err != nil {
+		return err
+	}
 	if nv == nil && len(nulls) == 0 {
 		if kind == opAdd && a.multi && r.sub == nil && valueFilter == nil {
 			return nil // adding no values
 		}
-		return removeAt(doc, r, valueFilter, nil)
+		return removeAt(doc, r, valueFilter, nil, b)
 	}
 	if a.required && r.sub == nil && nv == "" {
 		return errInvalidValue("%s is required and cannot be empty.", a.path)
@@ -503,7 +563,7 @@ func lastPrimary(list []any, from int) int {
 
 // removeAt applies remove at r. With a value and no filter, only the listed
 // values of a multi-valued attribute are removed.
-func removeAt(doc map[string]any, r ref, valueFilter filter.Expression, value any) error {
+func removeAt(doc map[string]any, r ref, valueFilter filter.Expression, value any, b *budget) error {
 	a := r.attr
 	if a.required && r.sub == nil && valueFilter == nil {
 		return errMutability("%s is required; it can be replaced but not removed (RFC 7644 §3.5.2.2).", a.path)
@@ -513,6 +573,9 @@ func removeAt(doc map[string]any, r ref, valueFilter filter.Expression, value an
 	if !exists {
 		return nil
 	}
+	if err := b.chargeValues(c, a, 1); err != nil {
+		return err
+	}
 	switch {
 	case valueFilter == nil && r.sub == nil:
 		if !a.multi || value == nil {
@@ -521,6 +584,9 @@ func removeAt(doc map[string]any, r ref, valueFilter filter.Expression, value an
 		}
 		listed, err := normalizeValue(a, value)
 		if err != nil {
+			return err
+		}
+		if err := b.chargeValues(c, a, len(asList(listed))); err != nil {
 			return err
 		}
 		setList(c, a, keepIf(asList(old), func(e any) bool {
