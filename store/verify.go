@@ -37,6 +37,7 @@ func (db *DB) Verify() error {
 			})
 		verifyMemberships(r, report)
 		verifyBindings(r, report)
+		verifyResourceServers(r, report)
 		r.scanPrefix(bucketSCIMTokensByCon, nil, func(k, _ []byte) bool {
 			if !r.has(bucketSCIMTokens, k[IDLen:]) {
 				report("token index %q points at a missing token", k)

@@ -111,3 +111,18 @@ func MemberIDs(tb testing.TB, db *store.DB, groupID string) []string {
 	}
 	return ids
 }
+
+// MustResourceServer creates a resource server (an API) defining the given
+// scopes, named after its identifier.
+func MustResourceServer(tb testing.TB, db *store.DB, identifier string, scopes ...string) store.ResourceServer {
+	tb.Helper()
+	rs := store.ResourceServer{Identifier: identifier, Name: identifier}
+	for _, s := range scopes {
+		rs.Scopes = append(rs.Scopes, store.ResourceServerScope{Value: s, Description: "the " + s + " scope"})
+	}
+	MustUpdate(tb, db, func(tx *store.Tx) (err error) {
+		rs, err = tx.CreateResourceServer(rs)
+		return err
+	})
+	return rs
+}
