@@ -15,28 +15,15 @@ func mustRole(t *testing.T, db *store.DB, name string) store.Role {
 	t.Helper()
 	var r store.Role
 	storetest.MustUpdate(t, db, func(tx *store.Tx) (err error) {
-		ensureScopes(tx, "https://api", "read:"+name, "write")
+		if err := storetest.EnsureScopes(tx, "https://api", "read:"+name, "write"); err != nil {
+			return err
+		}
 		r, err = tx.CreateRole(store.Role{Name: name, Permissions: []store.Permission{{ResourceServerIdentifier: "https://api", PermissionName: "read:" + name}}})
 		return err
 	})
 	return r
 }
 
-// ensureScopes makes the resource server identifier exist and define scopes.
-func ensureScopes(tx *store.Tx, identifier string, scopes ...string) {
-	rs, err := tx.ResourceServerByIdentifier(identifier)
-	if err != nil {
-		rs, _ = tx.CreateResourceServer(store.ResourceServer{Identifier: identifier, Name: identifier})
-	}
-	_, _ = tx.UpdateResourceServer(rs.ID, func(rs *store.ResourceServer) error {
-		for _, s := range scopes {
-			if _, ok := rs.Scope(s); !ok {
-				rs.Scopes = append(rs.Scopes, store.ResourceServerScope{Value: s})
-			}
-		}
-		return nil
-	})
-}
 
 func mustOrg(t *testing.T, db *store.DB, name string) store.Organization {
 	t.Helper()

@@ -126,3 +126,24 @@ func MustResourceServer(tb testing.TB, db *store.DB, identifier string, scopes .
 	})
 	return rs
 }
+
+// EnsureScopes, inside a write, makes the resource server identifier exist
+// (named after it) and define scopes, so fixtures can give roles any
+// permission.
+func EnsureScopes(tx *store.Tx, identifier string, scopes ...string) error {
+	rs, err := tx.ResourceServerByIdentifier(identifier)
+	if err != nil {
+		if rs, err = tx.CreateResourceServer(store.ResourceServer{Identifier: identifier, Name: identifier}); err != nil {
+			return err
+		}
+	}
+	_, err = tx.UpdateResourceServer(rs.ID, func(rs *store.ResourceServer) error {
+		for _, s := range scopes {
+			if _, ok := rs.Scope(s); !ok {
+				rs.Scopes = append(rs.Scopes, store.ResourceServerScope{Value: s})
+			}
+		}
+		return nil
+	})
+	return err
+}
