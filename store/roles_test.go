@@ -24,7 +24,6 @@ func mustRole(t *testing.T, db *store.DB, name string) store.Role {
 	return r
 }
 
-
 func mustOrg(t *testing.T, db *store.DB, name string) store.Organization {
 	t.Helper()
 	var o store.Organization
