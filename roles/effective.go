@@ -372,14 +372,6 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription bool) []byte {
 	return append(b, ']')
 }
 
-func appendPermission(b []byte, p store.Permission) []byte {
-	b = append(b, `{"resource_server_identifier":`...)
-	b = store.AppendJSONString(b, p.ResourceServerIdentifier)
-	b = append(b, `,"permission_name":`...)
-	b = store.AppendJSONString(b, p.PermissionName)
-	return append(b, '}')
-}
-
 func appendSubjectError(b []byte, s Subject, err error) []byte {
 	code, msg := "invalid_subject", err.Error()
 	var se *SubjectError
