@@ -78,8 +78,8 @@ func TestCheckCleanupDeletesWhatItCreated(t *testing.T) {
 			t.Errorf("connection %s keeps %d users and %d groups after cleanup", id, len(con.users), len(con.groups))
 		}
 	}
-	if n := len(ref.api.roles) + len(ref.api.orgs); n > 0 {
-		t.Errorf("the Management API keeps %d roles and %d organizations after cleanup", len(ref.api.roles), len(ref.api.orgs))
+	if n := len(ref.api.roles) + len(ref.api.orgs) + len(ref.api.apis); n > 0 {
+		t.Errorf("the Management API keeps %d roles, %d organizations and %d resource servers after cleanup", len(ref.api.roles), len(ref.api.orgs), len(ref.api.apis))
 	}
 	if n := len(ref.api.keys); n != 1 {
 		t.Errorf("%d API keys after cleanup, want only the target's own", n)

@@ -43,7 +43,8 @@ type refAPI struct {
 	logs     []map[string]any
 	revision int
 	seq      int
-	nested   bool // the tenant setting nested_group_roles
+	nested   bool                          // the tenant setting nested_group_roles
+	apis     map[string]*refResourceServer // resource servers by id
 }
 
 type apiKey struct {
@@ -75,7 +76,7 @@ func (s set) sorted() []string { return slices.Sorted(maps.Keys(s)) }
 
 func newRefAPI(s *refServer) *refAPI {
 	a := &refAPI{s: s, mux: http.NewServeMux(), keys: map[string]*apiKey{}, roles: map[string]*refRole{}, orgs: map[string]*refOrg{},
-		groupRol: map[string]set{}, userRol: map[string]set{}}
+		groupRol: map[string]set{}, userRol: map[string]set{}, apis: map[string]*refResourceServer{}}
 	a.routes()
 	return a
 }
@@ -339,6 +340,7 @@ func (a *refAPI) routes() {
 	a.handle("POST "+p+"/api-keys", "create:api_keys", a.createAPIKey)
 	a.handle("DELETE "+p+"/api-keys/{id}", "delete:api_keys", a.deleteAPIKey)
 	a.handle("GET "+p+"/logs", "read:logs", a.listLogs)
+	a.resourceServerRoutes(p)
 	a.handle(p+"/", "", func(c *apiCall) (int, any, error) {
 		return 0, nil, apiFail(404, "not_found", "no endpoint %s %s", c.r.Method, c.r.URL.Path)
 	})
@@ -437,7 +439,7 @@ func (a *refAPI) rolePermissions(c *apiCall) (int, any, error) {
 		return 0, nil, notFound("role", c.r.PathValue("id"))
 	}
 	if c.r.Method == http.MethodGet {
-		return 200, map[string]any{"permissions": slices.Clone(r.perms)}, nil
+		return 200, map[string]any{"permissions": append([]permission{}, r.perms...)}, nil
 	}
 	var b struct{ Permissions []permission }
 	if err := c.decode(&b); err != nil {
@@ -446,6 +448,11 @@ func (a *refAPI) rolePermissions(c *apiCall) (int, any, error) {
 	if c.r.Method == http.MethodDelete {
 		r.perms = slices.DeleteFunc(r.perms, func(p permission) bool { return slices.Contains(b.Permissions, p) })
 		return 204, nil, nil
+	}
+	for _, p := range b.Permissions {
+		if err := a.checkPermission(p); err != nil {
+			return 0, nil, err
+		}
 	}
 	for _, p := range b.Permissions {
 		if !slices.Contains(r.perms, p) {

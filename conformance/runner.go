@@ -594,7 +594,7 @@ func queryEscape(s string) string {
 var cleanedUp = map[string][]string{
 	BaseSelf:    {"/Users", "/Groups"},
 	BaseForeign: {"/Users", "/Groups"},
-	BaseAPI:     {"/roles", "/organizations", "/api-keys"},
+	BaseAPI:     {"/roles", "/organizations", "/api-keys", "/resource-servers"},
 }
 
 // recordCreated remembers a resource created by a POST to a collection, for Target.Cleanup.

@@ -194,11 +194,15 @@ func decodePermissions(r *http.Request) ([]store.Permission, error) {
 	return body.Permissions, nil
 }
 
+// listRolePermissions answers a role's permissions, each with its API's
+// name and its scope's description, as Auth0 does.
 func (a *API) listRolePermissions(w http.ResponseWriter, r *http.Request, _ caller) error {
-	out := permissionsBody{Permissions: []store.Permission{}}
+	var out struct {
+		Permissions []permissionView `json:"permissions"`
+	}
 	err := a.view(w, func(tx *store.ReadTx) error {
 		role, err := tx.Role(r.PathValue("id"))
-		out.Permissions = append(out.Permissions, role.Permissions...)
+		out.Permissions = viewPermissions(tx, role.Permissions)
 		return err
 	})
 	if err != nil {
@@ -209,7 +213,8 @@ func (a *API) listRolePermissions(w http.ResponseWriter, r *http.Request, _ call
 }
 
 // addRolePermissions adds permissions to a role (those it has are kept once)
-// and answers 201, as Auth0 does.
+// and answers 201, as Auth0 does. Each must be a scope of an existing API
+// (resource server): otherwise 400 and nothing is added.
 func (a *API) addRolePermissions(w http.ResponseWriter, r *http.Request, c caller) error {
 	perms, err := decodePermissions(r)
 	if err != nil {

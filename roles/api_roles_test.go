@@ -81,6 +81,7 @@ func TestRolePermissionsAddListRemove(t *testing.T) {
 		return map[string]string{"resource_server_identifier": api, "permission_name": name}
 	}
 	path := "/roles/" + id + "/permissions"
+	m.do("POST", "/resource-servers", map[string]any{"identifier": "https://api", "scopes": []any{map[string]string{"value": "read:x"}, map[string]string{"value": "write:x"}}}, 201)
 	m.do("POST", path, map[string]any{"permissions": []any{perm("https://api", "write:x"), perm("https://api", "read:x")}}, 201)
 	m.do("POST", path, map[string]any{"permissions": []any{perm("https://api", "read:x")}}, 201) // already there: kept once
 	got := m.do("GET", path, nil, 200)

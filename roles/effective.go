@@ -135,15 +135,15 @@ func (a *API) userEffectivePermissions(w http.ResponseWriter, r *http.Request, _
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendPermission(b, p.Permission)
-		b = append(b[:len(b)-1], `,"roles":[`...)
+		b = a.index.appendDescribedPermission(b, p.Permission)
+		b = append(b, `,"roles":[`...)
 		for j, id := range p.Roles {
 			if j > 0 {
 				b = append(b, ',')
 			}
 			b = store.AppendJSONString(b, id)
 		}
-		b = append(b, "]}"...)
+		b = append(appendPermissionSources(append(b, ']'), p, res), '}')
 	}
 	b = append(b, `],"revision":`...)
 	b = strconv.AppendUint(b, rev, 10)
@@ -214,7 +214,7 @@ func (ix *Index) resolveBatch(subjects []Subject, fn func(i int, res Resolution,
 		u, err := ix.lookup(s)
 		var res Resolution
 		if err == nil {
-			res, err = ix.resolve(u, s.OrganizationID, buf)
+			res, err = ix.withDirect(ix.resolve(u, s.OrganizationID, buf))
 		}
 		fn(i, res, err)
 	}
@@ -267,6 +267,7 @@ func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string) [
 			bitset[rank/64] |= 1 << (rank % 64)
 		}
 	}
+	ix.markDirect(bitset, res)
 	b = append(b, `,"permissions":[`...)
 	first := true
 	for wi, w := range bitset {
@@ -369,14 +370,6 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription bool) []byte {
 		b = append(b, "]}"...)
 	}
 	return append(b, ']')
-}
-
-func appendPermission(b []byte, p store.Permission) []byte {
-	b = append(b, `{"resource_server_identifier":`...)
-	b = store.AppendJSONString(b, p.ResourceServerIdentifier)
-	b = append(b, `,"permission_name":`...)
-	b = store.AppendJSONString(b, p.PermissionName)
-	return append(b, '}')
 }
 
 func appendSubjectError(b []byte, s Subject, err error) []byte {

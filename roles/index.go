@@ -56,11 +56,13 @@ type Index struct {
 	// The distinct permission names, sorted, JSON-encoded: a token's claim
 	// lists a name once even when several resource servers define it.
 	claims [][]byte
+
+	permIdx permissionIndex // APIs and direct user permissions (index_permissions.go)
 }
 
 type indexPermission struct {
 	store.Permission
-	json       []byte // {"resource_server_identifier":…,"permission_name":…}
+	json       []byte // {"resource_server_identifier":…,"permission_name":…,"resource_server_name":…,"description":…}
 	claim      []byte // "permission_name"
 	claimIndex int    // of the name in Index.claims
 }
@@ -169,6 +171,9 @@ func (ix *Index) Load(db *store.DB) error {
 			ix.roles[role.ID] = &indexRole{info: newRoleInfo(role, ix.permRanks(role.Permissions))}
 		}
 		ix.rank()
+		if err := ix.loadPermissions(r); err != nil {
+			return err
+		}
 		if err := r.EachUserSummary(func(s store.UserSummary) {
 			u := &indexUser{id: s.ID, connectionID: ix.intern(s.ConnectionID), foldedName: foldName(s.UserName), externalID: s.ExternalID, active: s.Active}
 			ix.users[s.ID] = u
@@ -259,6 +264,8 @@ func (ix *Index) apply(c *store.Change) {
 		}
 	case store.TenantSettingsChanged:
 		ix.nested = c.Settings.NestedGroupRoles
+	case store.ResourceServerChanged, store.ResourceServerDeleted, store.UserPermissionAssigned, store.UserPermissionRemoved:
+		ix.applyPermissionChange(c)
 	case store.RoleChanged:
 		ix.putRole(*c.Role)
 	case store.RoleDeleted:
@@ -378,8 +385,7 @@ func (ix *Index) rankPermissions(add []store.Permission) {
 		ix.claims[i] = store.AppendJSONString(nil, name)
 	}
 	for i, p := range all {
-		js := store.AppendJSONString([]byte(`{"resource_server_identifier":`), p.ResourceServerIdentifier)
-		js = append(store.AppendJSONString(append(js, `,"permission_name":`...), p.PermissionName), '}')
+		js := ix.permissionJSON(p)
 		claimIndex, _ := slices.BinarySearch(names, p.PermissionName)
 		ix.perms[i] = indexPermission{Permission: p, json: js, claim: ix.claims[claimIndex], claimIndex: claimIndex}
 		ix.permRank[p] = i

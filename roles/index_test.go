@@ -44,6 +44,9 @@ func (w *world) role(name string, perms ...string) store.Role {
 	var r store.Role
 	w.do(func(tx *store.Tx) (err error) {
 		role := store.Role{Name: name}
+		if err := storetest.EnsureScopes(tx, "https://api.example.com", perms...); err != nil {
+			return err
+		}
 		for _, p := range perms {
 			role.Permissions = append(role.Permissions, store.Permission{ResourceServerIdentifier: "https://api.example.com", PermissionName: p})
 		}

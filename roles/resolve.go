@@ -138,6 +138,9 @@ type Resolution struct {
 	Active       bool
 	Organization *OrganizationStatus
 	Roles        []EffectiveRole
+	// Direct are the permissions granted to the user directly, sorted; set
+	// for an active user without an organization (see Index.withDirect).
+	Direct []store.Permission
 }
 
 // Subject names a user the way a login server knows it: by id, or by
@@ -176,7 +179,7 @@ func (ix *Index) Resolve(s Subject) (Resolution, error) {
 	if err != nil {
 		return Resolution{}, err
 	}
-	return ix.resolve(u, s.OrganizationID, nil)
+	return ix.withDirect(ix.resolve(u, s.OrganizationID, nil))
 }
 
 func (ix *Index) lookup(s Subject) (*indexUser, error) {
@@ -482,7 +485,8 @@ func sourceLess(a, b Source) bool {
 // EffectivePermission is a permission a user has, with the roles granting it.
 type EffectivePermission struct {
 	store.Permission
-	Roles []string // role ids, in role order
+	Roles  []string // role ids, in role order
+	Direct bool     // granted to the user directly, too
 }
 
 // Permissions folds the permissions of the resolved roles, sorted by resource
@@ -497,6 +501,11 @@ func (res Resolution) Permissions(resourceServer string) []EffectivePermission {
 			out = append(out, EffectivePermission{Permission: p, Roles: []string{r.ID}})
 		}
 	}
+	for _, p := range res.Direct {
+		if resourceServer == "" || p.ResourceServerIdentifier == resourceServer {
+			out = append(out, EffectivePermission{Permission: p, Direct: true})
+		}
+	}
 	slices.SortStableFunc(out, func(a, b EffectivePermission) int {
 		if c := strings.Compare(a.ResourceServerIdentifier, b.ResourceServerIdentifier); c != 0 {
 			return c
@@ -507,6 +516,7 @@ func (res Resolution) Permissions(resourceServer string) []EffectivePermission {
 	for _, p := range out {
 		if n := len(merged); n > 0 && merged[n-1].Permission == p.Permission {
 			merged[n-1].Roles = append(merged[n-1].Roles, p.Roles...)
+			merged[n-1].Direct = merged[n-1].Direct || p.Direct
 			continue
 		}
 		merged = append(merged, p)

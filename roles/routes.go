@@ -26,9 +26,10 @@ func (a *API) routes() {
 	a.handle("GET "+p+"/logs", ScopeReadLogs, "log", a.heavy(a.listLogs))
 	a.selfRoutes(p)
 
-	a.settingsRoutes(p)  // tenant settings (api_settings.go)
-	a.roleRoutes(p)      // roles, groups, users, organizations (api_*.go)
-	a.effectiveRoutes(p) // effective roles and the login query (effective.go)
+	a.settingsRoutes(p)       // tenant settings (api_settings.go)
+	a.roleRoutes(p)           // roles, groups, users, organizations (api_*.go)
+	a.resourceServerRoutes(p) // APIs and direct user permissions (resource_servers.go, user_permissions.go)
+	a.effectiveRoutes(p)      // effective roles and the login query (effective.go)
 
 	// Anything else under /api/v2 is a JSON 404, never the mux's text page.
 	a.mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {

@@ -48,6 +48,11 @@ const (
 	ScopeReadOrganizationGroups        = "read:organization_groups"
 	ScopeCreateOrganizationGroupRoles  = "create:organization_group_roles"
 	ScopeDeleteOrganizationGroupRoles  = "delete:organization_group_roles"
+
+	ScopeReadResourceServers   = "read:resource_servers"
+	ScopeCreateResourceServers = "create:resource_servers"
+	ScopeUpdateResourceServers = "update:resource_servers"
+	ScopeDeleteResourceServers = "delete:resource_servers"
 )
 
 // AllScopes is every scope the Management API knows; the bootstrap key has them all.
@@ -65,6 +70,7 @@ var AllScopes = []string{
 	ScopeReadOrganizationMembers, ScopeCreateOrganizationMembers, ScopeDeleteOrganizationMembers,
 	ScopeReadOrganizationMemberRoles, ScopeCreateOrganizationMemberRoles, ScopeDeleteOrganizationMemberRoles,
 	ScopeReadOrganizationGroups, ScopeCreateOrganizationGroupRoles, ScopeDeleteOrganizationGroupRoles,
+	ScopeReadResourceServers, ScopeCreateResourceServers, ScopeUpdateResourceServers, ScopeDeleteResourceServers,
 }
 
 func knownScope(list []string, s string) bool {

@@ -32,6 +32,11 @@ const (
 	OrgGroupRoleBound     // (OrganizationID, GroupID) ← RoleID
 	OrgGroupRoleUnbound   //
 	TenantSettingsChanged // Settings holds the settings after the change
+
+	ResourceServerChanged  // ResourceServer holds it after its creation or update
+	ResourceServerDeleted  // ResourceServer holds it before (its permissions are removed by their own changes)
+	UserPermissionAssigned // UserID ← Permission directly (tenant level)
+	UserPermissionRemoved  //
 )
 
 // Change is one committed change, as seen by observers.
@@ -51,4 +56,7 @@ type Change struct {
 	AutoMembership bool           // OrgConnectionSet: assign_membership_on_login
 	Role           *Role          // RoleChanged: the role after the change
 	Settings       TenantSettings // TenantSettingsChanged
+
+	ResourceServer *ResourceServer // ResourceServerChanged/Deleted
+	Permission     Permission      // UserPermissionAssigned/Removed
 }

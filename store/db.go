@@ -19,7 +19,7 @@ const FileName = "rolecall.db"
 
 // schemaVersion is the layout version this binary writes. Bump it with a
 // migration in migrations when the key layout changes.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // maxBatch caps how many queued writes one group commit takes, so a flood of
 // writers cannot make a single transaction (and its latency) unbounded.
@@ -194,6 +194,8 @@ func (db *DB) init(path string) error {
 var migrations = map[uint64]func(*bolt.Tx) error{
 	// 1 → 2: roles, organizations and their bindings.
 	1: createMissingBuckets,
+	// 2 → 3: resource servers for the permissions already used (resource_servers.go).
+	2: migrateResourceServers,
 }
 
 func createMissingBuckets(btx *bolt.Tx) error {

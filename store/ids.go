@@ -26,6 +26,8 @@ const (
 	PrefixAPIKey       = "key"
 	PrefixRole         = "rol"
 	PrefixOrganization = "org"
+	// PrefixResourceServer: Auth0's resource server ids are opaque too.
+	PrefixResourceServer = "rsv"
 )
 
 const (

@@ -49,6 +49,12 @@ var (
 	bucketOrgGroupRoles  = []byte("org_group_roles")  // orgID|grpID|rolID → ∅
 	bucketGroupOrgRoles  = []byte("group_org_roles")  // grpID|orgID|rolID → ∅
 	bucketRoleOrgGroups  = []byte("role_org_groups")  // rolID|orgID|grpID → ∅
+
+	bucketResourceServers      = []byte("resource_servers")            // rsvID → resource server
+	bucketResourceServerIdents = []byte("resource_server_identifiers") // identifier → rsvID (unique)
+	bucketResourceServerRoles  = []byte("resource_server_roles")       // rsvID|rolID → ∅ (the role has permissions on it)
+	bucketUserPermissions      = []byte("user_permissions")            // usrID|rsvID|scope → ∅ (direct)
+	bucketResourceServerUsers  = []byte("resource_server_users")       // rsvID|usrID|scope → ∅
 )
 
 var allBuckets = [][]byte{
@@ -62,6 +68,7 @@ var allBuckets = [][]byte{
 	bucketOrgs, bucketOrgNames, bucketOrgConnections, bucketConnectionOrgs, bucketOrgMembers, bucketUserOrgs,
 	bucketOrgMemberRoles, bucketUserOrgRoles, bucketRoleOrgMembers,
 	bucketOrgGroupRoles, bucketGroupOrgRoles, bucketRoleOrgGroups,
+	bucketResourceServers, bucketResourceServerIdents, bucketResourceServerRoles, bucketUserPermissions, bucketResourceServerUsers,
 }
 
 // Keys of bucketMeta.

@@ -449,6 +449,7 @@ func (r *ReadTx) EachOrganizationGroupRole(fn func(orgID, groupID, roleID string
 // dropUserBindings removes every role binding and organization membership of
 // a user being deleted (cascades).
 func (tx *Tx) dropUserBindings(userID string) {
+	tx.dropUserPermissions(userID)
 	tx.delPrefix(bucketUserRoles, []byte(userID), func(k, _ []byte) {
 		tx.unbindRole(userRoles, "", userID, string(k[IDLen:]), true)
 	})

@@ -85,9 +85,14 @@ func checkRole(role Role) error {
 	return nil
 }
 
-// CreateRole stores a new role. The name must be unique, case-insensitively.
+// CreateRole stores a new role. The name must be unique, case-insensitively
+// (ErrConflict); every permission must be a scope of an existing resource
+// server (ErrInvalid).
 func (tx *Tx) CreateRole(role Role) (Role, error) {
 	if err := checkRole(role); err != nil {
+		return role, err
+	}
+	if err := tx.checkPermissions(role.Permissions); err != nil {
 		return role, err
 	}
 	nameKey := []byte(foldKey(role.Name))
@@ -99,6 +104,7 @@ func (tx *Tx) CreateRole(role Role) (Role, error) {
 	role.CreatedAt, role.UpdatedAt = tx.now, tx.now
 	tx.put(bucketRoleNames, nameKey, []byte(role.ID))
 	tx.putJSON(bucketRoles, []byte(role.ID), role)
+	tx.syncRoleResourceServers(role.ID, nil, role.Permissions)
 	tx.audit("role.created", roleTarget(role.ID), nil, role)
 	tx.emit(Change{Kind: RoleChanged, RoleID: role.ID, Role: &role})
 	return role, tx.err
@@ -117,7 +123,8 @@ func normalizePermissions(ps []Permission) []Permission {
 }
 
 // UpdateRole applies fn to a role (name, description, permissions) and saves
-// it. A new name must be unique.
+// it. A new name must be unique (ErrConflict); a permission added must be a
+// scope of an existing resource server (ErrInvalid).
 func (tx *Tx) UpdateRole(id string, fn func(*Role) error) (Role, error) {
 	old, err := tx.Role(id)
 	if err != nil {
@@ -136,6 +143,10 @@ func (tx *Tx) UpdateRole(id string, fn func(*Role) error) (Role, error) {
 	if role.Name == old.Name && role.Description == old.Description && slices.Equal(role.Permissions, old.Permissions) {
 		return old, nil
 	}
+	added := slices.DeleteFunc(slices.Clone(role.Permissions), func(p Permission) bool { return slices.Contains(old.Permissions, p) })
+	if err := tx.checkPermissions(added); err != nil {
+		return old, err
+	}
 	if oldKey, newKey := foldKey(old.Name), foldKey(role.Name); oldKey != newKey {
 		if tx.has(bucketRoleNames, []byte(newKey)) {
 			return old, errorf(ErrConflict, "a role named %q already exists", role.Name)
@@ -145,6 +156,7 @@ func (tx *Tx) UpdateRole(id string, fn func(*Role) error) (Role, error) {
 	}
 	role.UpdatedAt = tx.now
 	tx.putJSON(bucketRoles, []byte(role.ID), role)
+	tx.syncRoleResourceServers(role.ID, old.Permissions, role.Permissions)
 	tx.audit("role.updated", roleTarget(role.ID), old, role)
 	tx.emit(Change{Kind: RoleChanged, RoleID: role.ID, Role: &role})
 	return role, tx.err
@@ -170,6 +182,7 @@ func (tx *Tx) DeleteRole(id string) error {
 	tx.delPrefix(bucketRoleOrgGroups, prefix, func(k, _ []byte) {
 		tx.unbindRole(orgGroupRoles, string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), id, true)
 	})
+	tx.syncRoleResourceServers(id, role.Permissions, nil)
 	tx.del(bucketRoleNames, []byte(foldKey(role.Name)))
 	tx.del(bucketRoles, []byte(id))
 	tx.audit("role.deleted", roleTarget(id), role, nil)

@@ -15,6 +15,9 @@ func mustRole(t *testing.T, db *store.DB, name string) store.Role {
 	t.Helper()
 	var r store.Role
 	storetest.MustUpdate(t, db, func(tx *store.Tx) (err error) {
+		if err := storetest.EnsureScopes(tx, "https://api", "read:"+name, "write"); err != nil {
+			return err
+		}
 		r, err = tx.CreateRole(store.Role{Name: name, Permissions: []store.Permission{{ResourceServerIdentifier: "https://api", PermissionName: "read:" + name}}})
 		return err
 	})

@@ -66,7 +66,7 @@ var countedBuckets = []struct {
 }{
 	{"connections", bucketConnections}, {"SCIM tokens", bucketSCIMTokens}, {"API keys", bucketAPIKeys},
 	{"users", bucketUsers}, {"groups", bucketGroups}, {"memberships", bucketMembers},
-	{"roles", bucketRoles}, {"organizations", bucketOrgs}, {"audit entries", bucketAudit},
+	{"roles", bucketRoles}, {"APIs", bucketResourceServers}, {"organizations", bucketOrgs}, {"audit entries", bucketAudit},
 }
 
 // Check verifies the data file in dir offline, without changing it: the
@@ -160,6 +160,7 @@ func (db *DB) verify(r *ReadTx, report func(string, ...any)) {
 		})
 	verifyMemberships(r, report)
 	verifyBindings(r, report)
+	verifyResourceServers(r, report)
 	r.scanPrefix(bucketSCIMTokensByCon, nil, func(k, _ []byte) bool {
 		if !r.has(bucketSCIMTokens, k[IDLen:]) {
 			report("token index %q points at a missing token", k)

@@ -72,6 +72,7 @@ func TestLoginQueryFollowsBindingsAtBothScopes(t *testing.T) {
 	eng := idp.group("Engineering", alice)
 	admin := s.api(t, "POST", "/roles", map[string]any{"name": "admin"}, 201)["id"].(string)
 	support := s.api(t, "POST", "/roles", map[string]any{"name": "support"}, 201)["id"].(string)
+	s.api(t, "POST", "/resource-servers", map[string]any{"identifier": "https://api.acme.test", "scopes": []any{map[string]any{"value": "delete:everything"}}}, 201)
 	s.api(t, "POST", "/roles/"+admin+"/permissions", map[string]any{"permissions": []any{
 		map[string]any{"resource_server_identifier": "https://api.acme.test", "permission_name": "delete:everything"}}}, 201)
 
@@ -333,6 +334,13 @@ func TestLoginQueryFoldsPermissionsAcrossRolesAndAPIs(t *testing.T) {
 		return map[string]any{"resource_server_identifier": api, "permission_name": name}
 	}
 	const billing, infra = "https://billing.acme.test", "https://infra.acme.test"
+	for api, scopes := range map[string][]string{billing: {"read", "write"}, infra: {"read", "audit"}} {
+		var defs []any
+		for _, sc := range scopes {
+			defs = append(defs, map[string]any{"value": sc})
+		}
+		s.api(t, "POST", "/resource-servers", map[string]any{"identifier": api, "scopes": defs}, 201)
+	}
 	reader := s.api(t, "POST", "/roles", map[string]any{"name": "reader"}, 201)["id"].(string)
 	writer := s.api(t, "POST", "/roles", map[string]any{"name": "writer"}, 201)["id"].(string)
 	s.api(t, "POST", "/roles/"+reader+"/permissions", map[string]any{"permissions": []any{

@@ -68,6 +68,7 @@ func TestEveryPageRenders(t *testing.T) {
 	e.apiCall("POST", "/groups/"+f.eng+"/roles", map[string]any{"roles": []string{f.admin}}, 204)
 	e.apiCall("POST", "/organizations/"+f.org+"/enabled_connections", map[string]any{"connection_id": f.con, "assign_membership_on_login": true}, 201)
 	e.apiCall("POST", "/organizations/"+f.org+"/groups/"+f.ops+"/roles", map[string]any{"roles": []string{f.viewer}}, 204)
+	e.apiCall("POST", "/resource-servers", map[string]any{"identifier": "https://api.acme.example", "scopes": []map[string]string{{"value": "write:all"}}}, 201)
 	e.apiCall("POST", "/roles/"+f.admin+"/permissions", map[string]any{"permissions": []map[string]string{{"resource_server_identifier": "https://api.acme.example", "permission_name": "write:all"}}}, 201)
 	e.apiCall("POST", "/organizations/"+f.org+"/members", map[string]any{"members": []string{f.alice}}, 204)
 	e.apiCall("POST", "/organizations/"+f.org+"/members/"+f.alice+"/roles", map[string]any{"roles": []string{f.viewer}}, 204)

@@ -59,6 +59,11 @@ func Seed(tb testing.TB, db *store.DB, size LoginDataset) Seeded {
 		})
 	}
 	s.Subject.ID = s.UserIDs[0]
+	scopes := make([]string, size.Roles)
+	for i := range scopes {
+		scopes[i] = fmt.Sprintf("perm:%03d", i)
+	}
+	MustResourceServer(tb, db, "https://api.example.com", scopes...)
 	MustUpdate(tb, db, func(tx *store.Tx) error {
 		for i := range size.Roles {
 			r, err := tx.CreateRole(store.Role{Name: fmt.Sprintf("role-%03d", i), Description: "seeded role",

@@ -111,3 +111,39 @@ func MemberIDs(tb testing.TB, db *store.DB, groupID string) []string {
 	}
 	return ids
 }
+
+// MustResourceServer creates a resource server (an API) defining the given
+// scopes, named after its identifier.
+func MustResourceServer(tb testing.TB, db *store.DB, identifier string, scopes ...string) store.ResourceServer {
+	tb.Helper()
+	rs := store.ResourceServer{Identifier: identifier, Name: identifier}
+	for _, s := range scopes {
+		rs.Scopes = append(rs.Scopes, store.ResourceServerScope{Value: s, Description: "the " + s + " scope"})
+	}
+	MustUpdate(tb, db, func(tx *store.Tx) (err error) {
+		rs, err = tx.CreateResourceServer(rs)
+		return err
+	})
+	return rs
+}
+
+// EnsureScopes, inside a write, makes the resource server identifier exist
+// (named after it) and define scopes, so fixtures can give roles any
+// permission.
+func EnsureScopes(tx *store.Tx, identifier string, scopes ...string) error {
+	rs, err := tx.ResourceServerByIdentifier(identifier)
+	if err != nil {
+		if rs, err = tx.CreateResourceServer(store.ResourceServer{Identifier: identifier, Name: identifier}); err != nil {
+			return err
+		}
+	}
+	_, err = tx.UpdateResourceServer(rs.ID, func(rs *store.ResourceServer) error {
+		for _, s := range scopes {
+			if _, ok := rs.Scope(s); !ok {
+				rs.Scopes = append(rs.Scopes, store.ResourceServerScope{Value: s})
+			}
+		}
+		return nil
+	})
+	return err
+}
