@@ -298,20 +298,20 @@ func TestDashboardAssignsGroupRolesInABrowser(t *testing.T) {
 		t.Error("the search for 'engin' lists Support")
 	}
 	b.shot("enterprise-groups")
-	b.load("open the group", chromedp.Click(chromedp.Search(`//a[text()="Engineering"]`)))
+	b.load("open the group", chromedp.Click(chromedp.Search(`//a[.="Engineering"]`)))
 	b.see("group page", "acme-okta", "ext-Engineering", "alice@acme.example", "bob@acme.example")
 	b.shot("enterprise-group-members")
-	b.load("Roles tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Group"]/a[text()="Roles"]`)))
+	b.load("Roles tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Group"]/a[.="Roles"]`)))
 	b.see("empty Roles tab", "No roles assigned to this group yet")
-	b.load("Assign Roles", chromedp.Click(chromedp.Search(`//a[text()="Assign Roles"]`)))
+	b.load("Assign Roles", chromedp.Click(chromedp.Search(`//a[.="Assign Roles"]`)))
 	// The filter narrows the list as you type; picks survive it.
 	b.do("filter roles", chromedp.SendKeys(chromedp.ID("role-search"), "view"))
 	if b.visibleChoices() != "viewer" {
 		t.Errorf("typing 'view' leaves %q visible, want viewer only", b.visibleChoices())
 	}
-	b.do("pick viewer", chromedp.Click(chromedp.Search(`//label[strong[text()="viewer"]]`)))
+	b.do("pick viewer", chromedp.Click(chromedp.Search(`//label[strong[.="viewer"]]`)))
 	b.do("clear the filter", chromedp.SendKeys(chromedp.ID("role-search"), "\b\b\b\b"))
-	b.do("pick admin", chromedp.Click(chromedp.Search(`//label[strong[text()="admin"]]`)))
+	b.do("pick admin", chromedp.Click(chromedp.Search(`//label[strong[.="admin"]]`)))
 	b.shot("assign-roles")
 	b.load("Assign", chromedp.Click(chromedp.Search(`//button[normalize-space()="Assign"]`)))
 	b.see("Roles tab", "2 roles assigned", "admin", "viewer")
@@ -338,7 +338,7 @@ func TestDashboardAssignsGroupRolesInABrowser(t *testing.T) {
 	b.do("search users", chromedp.SendKeys(chromedp.ID("search"), "alice@"))
 	b.load("search", chromedp.Submit(chromedp.ID("search")))
 	b.shot("users")
-	b.load("open alice", chromedp.Click(chromedp.Search(`//a[text()="alice@acme.example"]`)))
+	b.load("open alice", chromedp.Click(chromedp.Search(`//a[.="alice@acme.example"]`)))
 	b.see("user page", "Active", "Effective roles", "admin", "member of Engineering", "tenant scope")
 	b.shot("user-effective-roles")
 
@@ -348,18 +348,18 @@ func TestDashboardAssignsGroupRolesInABrowser(t *testing.T) {
 	b.load("create organization", chromedp.Click(chromedp.Search(`//button[normalize-space()="Create"]`)))
 	b.see("organization page", "Organization acme created", "Acme Inc.")
 	orgID := strings.TrimPrefix(b.location(), s.URL+"/dashboard/organizations/")
-	b.load("Connections tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[text()="Connections"]`)))
+	b.load("Connections tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[.="Connections"]`)))
 	b.load("enable acme-okta", chromedp.Click(chromedp.Search(`//button[normalize-space()="Enable"]`)))
 	b.see("enabled", "Connection enabled", "acme-okta", "Off")
 	b.shot("organization-connections")
-	b.load("Groups tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[text()="Groups"]`)))
+	b.load("Groups tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[.="Groups"]`)))
 	b.see("organization groups", "Engineering", "Support", "Off: group roles have no effect")
 	b.shot("organization-groups")
-	b.load("open Support", chromedp.Click(chromedp.Search(`//a[text()="Support"]`)))
-	b.load("Assign Roles", chromedp.Click(chromedp.Search(`//a[text()="Assign Roles"]`)))
+	b.load("open Support", chromedp.Click(chromedp.Search(`//a[.="Support"]`)))
+	b.load("Assign Roles", chromedp.Click(chromedp.Search(`//a[.="Assign Roles"]`)))
 	b.do("pick billing and viewer",
-		chromedp.Click(chromedp.Search(`//label[strong[text()="billing"]]`)),
-		chromedp.Click(chromedp.Search(`//label[strong[text()="viewer"]]`)))
+		chromedp.Click(chromedp.Search(`//label[strong[.="billing"]]`)),
+		chromedp.Click(chromedp.Search(`//label[strong[.="viewer"]]`)))
 	b.load("Assign", chromedp.Click(chromedp.Search(`//button[normalize-space()="Assign"]`)))
 	b.see("inert bindings", "These role bindings have no effect until auto-membership is turned on",
 		"No effect: auto-membership is off", "billing", "viewer")
@@ -401,7 +401,7 @@ func TestDashboardAssignsGroupRolesInABrowser(t *testing.T) {
 	b.open("/dashboard/roles/" + roleIDByName(t, s, "admin"))
 	b.see("role page", "Enterprise Groups with this role", "Engineering")
 	b.shot("role")
-	b.load("delete role", chromedp.Click(chromedp.Search(`//a[text()="Delete role"]`)))
+	b.load("delete role", chromedp.Click(chromedp.Search(`//a[.="Delete role"]`)))
 	b.see("delete confirmation", "Delete role admin?", "Engineering")
 	b.shot("role-delete-confirmation")
 
@@ -421,7 +421,7 @@ func TestDashboardAssignsGroupRolesInABrowser(t *testing.T) {
 	}
 
 	// Sign out.
-	b.load("sign out", chromedp.Click(chromedp.Search(`//button[text()="Sign out"]`)))
+	b.load("sign out", chromedp.Click(chromedp.Search(`//button[.="Sign out"]`)))
 	b.see("signed out", "You have signed out")
 	b.shot("signed-out")
 	b.open("/dashboard/roles")
@@ -538,7 +538,7 @@ func TestDashboardKeysMembersAndNestedRolesInABrowser(t *testing.T) {
 	b.shot("api-keys")
 
 	// Settings: turn nested group roles on, after the dialog.
-	b.load("Settings", chromedp.Click(chromedp.Search(`//nav[@aria-label="Sections"]//a[text()="Settings"]`)))
+	b.load("Settings", chromedp.Click(chromedp.Search(`//nav[@aria-label="Sections"]//a[.="Settings"]`)))
 	b.see("settings", "Nested group roles", "Off", "Cycles")
 	b.shot("settings")
 	b.do("turn on", chromedp.Click(chromedp.Search(`//button[normalize-space()="Turn on nested group roles"]`)))
@@ -553,25 +553,25 @@ func TestDashboardKeysMembersAndNestedRolesInABrowser(t *testing.T) {
 	b.open("/dashboard/users/" + bob)
 	b.see("bob's page", "engineer", "member of Backend → in Engineering (tenant scope)")
 	b.shot("user-nested-via")
-	b.load("follow the path", chromedp.Click(chromedp.Search(`//ul[@class="sources"]//a[text()="Backend"]`)))
+	b.load("follow the path", chromedp.Click(chromedp.Search(`//ul[@class="sources"]//a[.="Backend"]`)))
 	b.see("Backend's page", "Backend", "bob@acme.example")
 
 	// Organizations > Members: add dave by search, then a role for him there.
 	b.open("/dashboard/organizations/" + org)
-	b.load("Members tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[text()="Members"]`)))
+	b.load("Members tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[.="Members"]`)))
 	b.see("empty members", "No explicit members yet")
-	b.load("Add Members", chromedp.Click(chromedp.Search(`//a[text()="Add Members"]`)))
+	b.load("Add Members", chromedp.Click(chromedp.Search(`//a[.="Add Members"]`)))
 	b.do("search dave", chromedp.SendKeys(chromedp.ID("search"), "dave"))
 	b.load("search", chromedp.Submit(chromedp.ID("search")))
-	b.do("pick dave", chromedp.Click(chromedp.Search(`//label[strong[text()="dave@acme.example"]]`)))
+	b.do("pick dave", chromedp.Click(chromedp.Search(`//label[strong[.="dave@acme.example"]]`)))
 	b.shot("organization-members-add")
 	b.load("Add", chromedp.Click(chromedp.Search(`//button[normalize-space()="Add"]`)))
 	b.see("members", "1 member added", "dave@acme.example")
 	b.shot("organization-members")
-	b.load("open dave", chromedp.Click(chromedp.Search(`//a[text()="dave@acme.example"]`)))
+	b.load("open dave", chromedp.Click(chromedp.Search(`//a[.="dave@acme.example"]`)))
 	b.see("member page", "Roles in acme", "Explicit")
-	b.load("Assign Roles", chromedp.Click(chromedp.Search(`//a[text()="Assign Roles"]`)))
-	b.do("pick billing", chromedp.Click(chromedp.Search(`//label[strong[text()="billing"]]`)))
+	b.load("Assign Roles", chromedp.Click(chromedp.Search(`//a[.="Assign Roles"]`)))
+	b.do("pick billing", chromedp.Click(chromedp.Search(`//label[strong[.="billing"]]`)))
 	b.load("Assign", chromedp.Click(chromedp.Search(`//button[normalize-space()="Assign"]`)))
 	b.see("member roles", "1 role assigned", "billing", "assigned to the user in this organization")
 	b.shot("organization-member")
@@ -584,7 +584,7 @@ func TestDashboardKeysMembersAndNestedRolesInABrowser(t *testing.T) {
 	s.api(t, "POST", "/users/"+alice+"/roles", map[string]any{"roles": []string{billing}}, http.StatusNoContent)
 	s.api(t, "POST", "/organizations/"+org+"/groups/"+backend+"/roles", map[string]any{"roles": []string{billing}}, http.StatusNoContent)
 	b.open("/dashboard/roles/" + billing)
-	b.load("delete role", chromedp.Click(chromedp.Search(`//a[text()="Delete role"]`)))
+	b.load("delete role", chromedp.Click(chromedp.Search(`//a[.="Delete role"]`)))
 	b.see("delete confirmation", "Delete role billing?", "removes 3 bindings", "No Enterprise Group carries it",
 		"Users assigned directly", "alice@acme.example", "Organization Groups", "Backend in organization acme",
 		"Organization members", "dave@acme.example in organization acme")
