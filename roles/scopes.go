@@ -48,6 +48,11 @@ const (
 	ScopeReadOrganizationGroups        = "read:organization_groups"
 	ScopeCreateOrganizationGroupRoles  = "create:organization_group_roles"
 	ScopeDeleteOrganizationGroupRoles  = "delete:organization_group_roles"
+
+	// Assigning a role to users from the role's side (POST and DELETE
+	// /roles/{id}/users), named as Auth0 names them.
+	ScopeCreateRoleMembers = "create:role_members"
+	ScopeDeleteRoleMembers = "delete:role_members"
 )
 
 // AllScopes is every scope the Management API knows; the bootstrap key has them all.
@@ -65,6 +70,7 @@ var AllScopes = []string{
 	ScopeReadOrganizationMembers, ScopeCreateOrganizationMembers, ScopeDeleteOrganizationMembers,
 	ScopeReadOrganizationMemberRoles, ScopeCreateOrganizationMemberRoles, ScopeDeleteOrganizationMemberRoles,
 	ScopeReadOrganizationGroups, ScopeCreateOrganizationGroupRoles, ScopeDeleteOrganizationGroupRoles,
+	ScopeCreateRoleMembers, ScopeDeleteRoleMembers,
 }
 
 func knownScope(list []string, s string) bool {
