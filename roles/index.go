@@ -32,8 +32,11 @@ type Index struct {
 	revision uint64
 	// nested: roles flow from a group to the members of its member groups
 	// (the tenant setting nested_group_roles).
-	nested   bool
-	advanced chan struct{} // closed and replaced whenever revision moves
+	nested bool
+	// tenantInOrgs: answers inside an organization also carry tenant
+	// roles (the tenant setting tenant_roles_in_organizations).
+	tenantInOrgs bool
+	advanced     chan struct{} // closed and replaced whenever revision moves
 
 	users  map[string]*indexUser
 	byName map[userKey]*indexUser // folded userName
@@ -153,7 +156,7 @@ func (ix *Index) Load(db *store.DB) error {
 		if err != nil {
 			return err
 		}
-		ix.nested = settings.NestedGroupRoles
+		ix.nested, ix.tenantInOrgs = settings.NestedGroupRoles, settings.TenantRolesInOrganizations
 		// Roles at once: ranking permissions and roles once, not per role.
 		var all []store.Role
 		var perms []store.Permission
@@ -258,7 +261,7 @@ func (ix *Index) apply(c *store.Change) {
 			child.parents = remove(child.parents, g)
 		}
 	case store.TenantSettingsChanged:
-		ix.nested = c.Settings.NestedGroupRoles
+		ix.nested, ix.tenantInOrgs = c.Settings.NestedGroupRoles, c.Settings.TenantRolesInOrganizations
 	case store.RoleChanged:
 		ix.putRole(*c.Role)
 	case store.RoleDeleted:

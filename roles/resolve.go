@@ -132,6 +132,14 @@ type OrganizationStatus struct {
 // Resolution is the answer for one user: the user, the organization when one
 // was asked for, and the effective roles sorted by role id. A deactivated
 // user, or a user who is not a member of the organization, has no roles.
+//
+// Without an organization the roles are the tenant roles: direct roles and
+// the roles bound to the user's groups at tenant scope. Inside an
+// organization they are the organization's roles only, as in Auth0: the
+// member's organization member roles and the roles bound at the
+// organization's scope to the user's groups (those only with
+// auto-membership). The tenant setting tenant_roles_in_organizations adds
+// the tenant roles to organization answers as well.
 type Resolution struct {
 	UserID       string
 	ConnectionID string
@@ -308,17 +316,22 @@ func (ix *Index) resolve(u *indexUser, orgID string, buf *answerScratch) (Resolu
 
 	sc := scratchPool.Get().(*resolveScratch)
 	sc.reset(len(ix.roles))
-	for _, r := range u.roles {
-		sc.add(newGrant(r, nil, false, -1))
-	}
-	for _, g := range u.groups {
-		for _, r := range g.roles {
-			sc.add(newGrant(r, g, false, -1))
+	// Tenant roles answer a login without an organization; inside one,
+	// only when the tenant setting tenant_roles_in_organizations says so.
+	tenant := o == nil || ix.tenantInOrgs
+	if tenant {
+		for _, r := range u.roles {
+			sc.add(newGrant(r, nil, false, -1))
+		}
+		for _, g := range u.groups {
+			for _, r := range g.roles {
+				sc.add(newGrant(r, g, false, -1))
+			}
 		}
 	}
-	if ix.nested {
+	if ix.nested && (tenant || effectiveInOrg) {
 		sc.reachAncestors(u.groups)
-		for i := len(u.groups); i < len(sc.reach); i++ { // u.groups granted above
+		for i := len(u.groups); tenant && i < len(sc.reach); i++ { // u.groups granted above
 			for _, r := range sc.reach[i].group.roles {
 				sc.add(newGrant(r, sc.reach[i].group, false, int32(i)))
 			}
