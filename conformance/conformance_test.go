@@ -100,13 +100,15 @@ func TestCheckCatchesDefects(t *testing.T) {
 		{defectPartialPatch, "rfc/unknown-member-rejected", "the members are unchanged"},
 		{defectIgnoreAttributes, "entra/group-lookup-excluding-members", "by displayName without members"},
 		{defectIgnoreAttributes, "rfc/attributes-and-excluded-attributes", "attributes=userName"},
-		{defectOrgGroupRolesWithoutAutoMembership, "roles/organization-group-role-inert-without-auto-membership", "the explicit member gets the tenant role but not the inert group role"},
+		{defectOrgGroupRolesWithoutAutoMembership, "roles/organization-group-role-inert-without-auto-membership", "the explicit member gets neither the inert group role nor the tenant role"},
 		{defectDeactivatedKeepsRoles, "roles/deactivated-user-has-no-roles", "deactivated: active false and nothing granted"},
 		{defectRoleDeleteKeepsBindings, "roles/role-deletion-cascades", "the group lost it"},
 		{defectMissingUserIsEmpty, "roles/deleted-user-is-an-error", "its effective roles are 404"},
 		{defectMissingUserIsEmpty, "roles/unknown-subject-is-an-error", "effective roles of an unknown user"},
 		{defectNestedAlwaysOn, "roles/nested-group-roles-do-not-flow-by-default", "only the child's role reaches its member"},
 		{defectNestedAlwaysOn, "roles/nested-group-roles-flow-when-enabled", "off: only the direct group's role"},
+		{defectTenantRolesInEveryOrganization, "roles/organization-logins-carry-organization-roles-only", "one batch: tenant roles without an organization, organization roles only inside each"},
+		{defectTenantRolesInEveryOrganization, "roles/tenant-roles-apply-in-organizations-when-enabled", "off: organization roles only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.defect+"/"+tt.scenario, func(t *testing.T) {

@@ -25,6 +25,7 @@ const (
 	defectRoleDeleteKeepsBindings            = "role-delete-keeps-bindings"              // deleting a role leaves its group bindings
 	defectMissingUserIsEmpty                 = "missing-user-is-empty"                   // an unknown subject answers an empty role list
 	defectNestedAlwaysOn                     = "nested-always-on"                        // roles flow through member groups whatever the setting
+	defectTenantRolesInEveryOrganization     = "tenant-roles-in-every-organization"      // organization answers carry tenant roles whatever the setting
 )
 
 const (
@@ -45,6 +46,8 @@ type refAPI struct {
 	seq      int
 	nested   bool                          // the tenant setting nested_group_roles
 	apis     map[string]*refResourceServer // resource servers by id
+	// tenantInOrgs: the tenant setting tenant_roles_in_organizations.
+	tenantInOrgs bool
 }
 
 type apiKey struct {
@@ -650,7 +653,6 @@ func (a *refAPI) resolve(s subject) (*resolution, error) {
 			sources[r] = append(sources[r], src)
 		}
 	}
-	add(a.userRol[u.id], map[string]any{"type": "direct", "scope": "tenant"})
 	reached := a.reach(con, u.id)
 	groupSource := func(r reachedGroup, scope string) map[string]any {
 		src := map[string]any{"type": "group", "group_id": r.group.id, "group_name": r.group.attrs["displayName"], "scope": scope}
@@ -659,8 +661,12 @@ func (a *refAPI) resolve(s subject) (*resolution, error) {
 		}
 		return src
 	}
-	for _, r := range reached {
-		add(a.groupRol[r.group.id], groupSource(r, "tenant"))
+	// Inside an organization, tenant roles only with the tenant setting.
+	if o == nil || a.tenantInOrgs || a.s.defects[defectTenantRolesInEveryOrganization] {
+		add(a.userRol[u.id], map[string]any{"type": "direct", "scope": "tenant"})
+		for _, r := range reached {
+			add(a.groupRol[r.group.id], groupSource(r, "tenant"))
+		}
 	}
 	if o != nil {
 		add(o.memberRoles[u.id], map[string]any{"type": "direct", "scope": "organization"})
@@ -770,7 +776,7 @@ func (a *refAPI) userEffectiveRoles(c *apiCall) (int, any, error) {
 }
 
 func (a *refAPI) userEffectivePermissions(c *apiCall) (int, any, error) {
-	res, err := a.resolveOne(subject{UserID: c.r.PathValue("id")})
+	res, err := a.resolveOne(subject{UserID: c.r.PathValue("id"), OrganizationID: c.r.URL.Query().Get("organization_id")})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -1058,7 +1064,8 @@ func (a *refAPI) tenantSettings(c *apiCall) (int, any, error) {
 	if c.r.Method == http.MethodPatch {
 		var b struct {
 			Flags struct {
-				NestedGroupRoles *bool `json:"nested_group_roles"`
+				NestedGroupRoles           *bool `json:"nested_group_roles"`
+				TenantRolesInOrganizations *bool `json:"tenant_roles_in_organizations"`
 			} `json:"flags"`
 		}
 		if err := c.decode(&b); err != nil {
@@ -1067,8 +1074,11 @@ func (a *refAPI) tenantSettings(c *apiCall) (int, any, error) {
 		if b.Flags.NestedGroupRoles != nil {
 			a.nested = *b.Flags.NestedGroupRoles
 		}
+		if b.Flags.TenantRolesInOrganizations != nil {
+			a.tenantInOrgs = *b.Flags.TenantRolesInOrganizations
+		}
 	}
-	return 200, map[string]any{"flags": map[string]any{"nested_group_roles": a.nested}}, nil
+	return 200, map[string]any{"flags": map[string]any{"nested_group_roles": a.nested, "tenant_roles_in_organizations": a.tenantInOrgs}}, nil
 }
 
 func (a *refAPI) createAPIKey(c *apiCall) (int, any, error) {

@@ -17,11 +17,17 @@ type tenantFlags struct {
 	// NestedGroupRoles: roles bound to a group reach the members of its
 	// member groups, transitively. Off by default.
 	NestedGroupRoles bool `json:"nested_group_roles"`
+	// TenantRolesInOrganizations: answers inside an organization also
+	// carry the user's tenant roles (direct and tenant-scope group roles).
+	// Off by default: an organization login carries the organization's
+	// roles only, as in Auth0.
+	TenantRolesInOrganizations bool `json:"tenant_roles_in_organizations"`
 }
 
 type tenantSettingsBody struct {
 	Flags *struct {
-		NestedGroupRoles *bool `json:"nested_group_roles"`
+		NestedGroupRoles           *bool `json:"nested_group_roles"`
+		TenantRolesInOrganizations *bool `json:"tenant_roles_in_organizations"`
 	} `json:"flags"`
 }
 
@@ -31,7 +37,7 @@ func (a *API) settingsRoutes(p string) {
 }
 
 func viewTenantSettings(s store.TenantSettings) tenantSettingsView {
-	return tenantSettingsView{Flags: tenantFlags{NestedGroupRoles: s.NestedGroupRoles}}
+	return tenantSettingsView{Flags: tenantFlags{NestedGroupRoles: s.NestedGroupRoles, TenantRolesInOrganizations: s.TenantRolesInOrganizations}}
 }
 
 func (a *API) getTenantSettings(w http.ResponseWriter, _ *http.Request, _ caller) error {
@@ -44,8 +50,8 @@ func (a *API) getTenantSettings(w http.ResponseWriter, _ *http.Request, _ caller
 }
 
 // updateTenantSettings changes the flags the body names and keeps the rest.
-// Turning nested group roles on or off changes effective roles at once: the
-// answer's Rolecall-Revision is the revision to wait for.
+// Either flag changes effective roles at once: the answer's
+// Rolecall-Revision is the revision to wait for.
 func (a *API) updateTenantSettings(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body tenantSettingsBody
 	if err := decodeBody(r, &body); err != nil {
@@ -54,8 +60,14 @@ func (a *API) updateTenantSettings(w http.ResponseWriter, r *http.Request, c cal
 	var s store.TenantSettings
 	err := a.update(w, r, c, func(tx *store.Tx) (err error) {
 		s, err = tx.UpdateTenantSettings(func(s *store.TenantSettings) error {
-			if body.Flags != nil && body.Flags.NestedGroupRoles != nil {
+			if body.Flags == nil {
+				return nil
+			}
+			if body.Flags.NestedGroupRoles != nil {
 				s.NestedGroupRoles = *body.Flags.NestedGroupRoles
+			}
+			if body.Flags.TenantRolesInOrganizations != nil {
+				s.TenantRolesInOrganizations = *body.Flags.TenantRolesInOrganizations
 			}
 			return nil
 		})

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,90 +53,174 @@ func minRevisionParam(r *http.Request) (uint64, error) {
 	return n, nil
 }
 
-// resolveForAPI resolves and maps subject errors to Management API errors.
-func (a *API) resolveForAPI(r *http.Request, s Subject) (Resolution, error) {
-	min, err := minRevisionParam(r)
-	if err != nil {
-		return Resolution{}, err
+// parts is the set of an effective-role answer's parts a caller asked for
+// with include. An answer always names the user (and the organization when
+// one was asked for); the rest is left out, and not computed, unless asked.
+type parts uint8
+
+const (
+	partRoles       parts = 1 << iota // the roles, with scope
+	partSources                       // each role's sources (implies partRoles)
+	partPermissions                   // the permissions the roles grant
+	partClaims                        // the token-shaped claims block
+
+	// Without include: the login query answers everything, the GET
+	// endpoints what they always answered.
+	queryParts                = partRoles | partSources | partPermissions | partClaims
+	effectiveRolesParts       = partRoles | partSources
+	effectivePermissionsParts = partPermissions
+)
+
+// includeNames lists the include values in the order error messages name them.
+var includeNames = []struct {
+	name string
+	part parts
+}{{"roles", partRoles}, {"sources", partSources}, {"permissions", partPermissions}, {"claims", partClaims}}
+
+const includeAllowed = "roles, sources, permissions, claims"
+
+// parseInclude reads include values; ok false names the first unknown one
+// (or "" for an empty list).
+func parseInclude(values []string) (p parts, bad string, ok bool) {
+	if len(values) == 0 {
+		return 0, "", false
 	}
-	if err := a.waitRevision(r, min); err != nil {
-		return Resolution{}, err
+	for _, v := range values {
+		known := false
+		for _, n := range includeNames {
+			if v == n.name {
+				p, known = p|n.part, true
+				break
+			}
+		}
+		if !known {
+			return 0, v, false
+		}
 	}
-	res, err := a.index.Resolve(s)
+	if p&partSources != 0 {
+		p |= partRoles // sources hang on their roles
+	}
+	return p, "", true
+}
+
+// includeParam reads ?include=roles,claims (repeatable) on the GET
+// endpoints; absent, the endpoint's default parts.
+func includeParam(r *http.Request, def parts) (parts, error) {
+	raw, present := r.URL.Query()["include"]
+	if !present {
+		return def, nil
+	}
+	var values []string
+	for _, v := range raw {
+		values = append(values, strings.Split(v, ",")...)
+	}
+	p, bad, ok := parseInclude(values)
+	switch {
+	case ok:
+		return p, nil
+	case bad == "":
+		return 0, badQuery("include must name at least one of %s", includeAllowed)
+	}
+	return 0, badQuery("include: unknown value %q; allowed values are %s", bad, includeAllowed)
+}
+
+// subjectAPIError maps a subject's resolution error to a Management API error.
+func subjectAPIError(err error) error {
 	var se *SubjectError
 	if errors.As(err, &se) {
 		switch {
 		case errors.Is(err, ErrUserNotFound):
-			return res, newError(http.StatusNotFound, "inexistent_user", "%s", se.Message)
+			return newError(http.StatusNotFound, "inexistent_user", "%s", se.Message)
 		case errors.Is(err, ErrOrganizationNotFound):
-			return res, newError(http.StatusNotFound, "inexistent_organization", "%s", se.Message)
+			return newError(http.StatusNotFound, "inexistent_organization", "%s", se.Message)
 		}
-		return res, badQuery("%s", se.Message)
+		return badQuery("%s", se.Message)
 	}
-	return res, err
+	return err
 }
 
 // GET /users/{id}/effective-roles → {"user_id","active","roles":[{id, name,
-// description, scope, sources}],"revision"}. A deactivated user answers
-// active false and no roles; a missing user is a 404.
+// description, scope, sources}],"revision"}, inside an organization with
+// ?organization_id=. A deactivated user answers active false and no roles;
+// a missing user is a 404.
 func (a *API) userEffectiveRoles(w http.ResponseWriter, r *http.Request, _ caller) error {
-	res, err := a.resolveForAPI(r, Subject{UserID: r.PathValue("id")})
-	if err != nil {
-		return err
-	}
-	a.writeEffective(w, res)
-	return nil
+	return a.writeEffective(w, r, Subject{UserID: r.PathValue("id"), OrganizationID: r.URL.Query().Get("organization_id")}, effectiveRolesParts)
 }
 
 // GET /organizations/{id}/members/{user_id}/effective-roles: the same, inside
 // an organization, with the user's standing in it.
 func (a *API) memberEffectiveRoles(w http.ResponseWriter, r *http.Request, _ caller) error {
-	res, err := a.resolveForAPI(r, Subject{UserID: r.PathValue("user_id"), OrganizationID: r.PathValue("id")})
+	return a.writeEffective(w, r, Subject{UserID: r.PathValue("user_id"), OrganizationID: r.PathValue("id")}, effectiveRolesParts)
+}
+
+// GET /users/{id}/effective-permissions → {"permissions":[{resource_server_identifier,
+// permission_name, roles}]}, narrowed by ?resource_server=, inside an
+// organization with ?organization_id=.
+func (a *API) userEffectivePermissions(w http.ResponseWriter, r *http.Request, _ caller) error {
+	return a.writeEffective(w, r, Subject{UserID: r.PathValue("id"), OrganizationID: r.URL.Query().Get("organization_id")}, effectivePermissionsParts)
+}
+
+// writeEffective answers the GET endpoints: {"user_id","active",
+// "organization"?, then the parts ?include= asks for (def without it):
+// "roles" (with description, and sources unless left out), "permissions"
+// (each with the ids of the roles granting it), "claims"; and "revision"}.
+func (a *API) writeEffective(w http.ResponseWriter, r *http.Request, s Subject, def parts) error {
+	want, err := includeParam(r, def)
 	if err != nil {
 		return err
 	}
-	a.writeEffective(w, res)
-	return nil
-}
-
-func (a *API) writeEffective(w http.ResponseWriter, res Resolution) {
-	rev := a.index.Revision()
-	b := make([]byte, 0, 512+len(res.Roles)*160)
-	b = append(b, `{"user_id":`...)
-	b = store.AppendJSONString(b, res.UserID)
-	b = append(b, `,"active":`...)
-	b = strconv.AppendBool(b, res.Active)
-	if res.Organization != nil {
-		b = append(b, `,"organization":`...)
-		b = appendOrganization(b, res.Organization)
+	min, err := minRevisionParam(r)
+	if err != nil {
+		return err
 	}
-	b = append(b, `,"roles":`...)
-	b = appendRoles(b, res.Roles, true)
+	if err := a.waitRevision(r, min); err != nil {
+		return err
+	}
+	rs := r.URL.Query().Get("resource_server")
+	var b []byte
+	rev := a.index.resolveBatch([]Subject{s}, want&partSources != 0, func(_ int, res Resolution, resErr error) {
+		if err = resErr; err != nil {
+			return
+		}
+		b = make([]byte, 0, 512+len(res.Roles)*160)
+		b = append(b, `{"user_id":`...)
+		b = store.AppendJSONString(b, res.UserID)
+		b = append(b, `,"active":`...)
+		b = strconv.AppendBool(b, res.Active)
+		if res.Organization != nil {
+			b = append(b, `,"organization":`...)
+			b = appendOrganization(b, res.Organization)
+		}
+		if want&partRoles != 0 {
+			b = append(b, `,"roles":`...)
+			b = appendRoles(b, res.Roles, true, want&partSources != 0)
+		}
+		if want&partPermissions != 0 {
+			b = a.index.appendPermissionsWithRoles(b, res, rs)
+		}
+		if want&partClaims != 0 {
+			b = a.index.appendPermissionParts(b, res, rs, false, true)
+		}
+	})
+	if err != nil {
+		return subjectAPIError(err)
+	}
 	b = append(b, `,"revision":`...)
 	b = strconv.AppendUint(b, rev, 10)
 	b = append(b, "}\n"...)
 	writeRaw(w, http.StatusOK, rev, b)
+	return nil
 }
 
-// GET /users/{id}/effective-permissions → {"permissions":[{resource_server_identifier,
-// permission_name, roles}]}, narrowed by ?resource_server=.
-func (a *API) userEffectivePermissions(w http.ResponseWriter, r *http.Request, _ caller) error {
-	res, err := a.resolveForAPI(r, Subject{UserID: r.PathValue("id"), OrganizationID: r.URL.Query().Get("organization_id")})
-	if err != nil {
-		return err
-	}
-	rev := a.index.Revision()
-	b := make([]byte, 0, 256)
-	b = append(b, `{"user_id":`...)
-	b = store.AppendJSONString(b, res.UserID)
-	b = append(b, `,"active":`...)
-	b = strconv.AppendBool(b, res.Active)
+// appendPermissionsWithRoles writes ,"permissions":[{resource_server_identifier,
+// permission_name, roles}], the GET endpoints' form.
+func (ix *Index) appendPermissionsWithRoles(b []byte, res Resolution, resourceServer string) []byte {
 	b = append(b, `,"permissions":[`...)
-	for i, p := range res.Permissions(r.URL.Query().Get("resource_server")) {
+	for i, p := range res.Permissions(resourceServer) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = a.index.appendDescribedPermission(b, p.Permission)
+		b = ix.appendDescribedPermission(b, p.Permission)
 		b = append(b, `,"roles":[`...)
 		for j, id := range p.Roles {
 			if j > 0 {
@@ -145,18 +230,16 @@ func (a *API) userEffectivePermissions(w http.ResponseWriter, r *http.Request, _
 		}
 		b = append(appendPermissionSources(append(b, ']'), p, res), '}')
 	}
-	b = append(b, `],"revision":`...)
-	b = strconv.AppendUint(b, rev, 10)
-	b = append(b, "}\n"...)
-	writeRaw(w, http.StatusOK, rev, b)
-	return nil
+	return append(b, ']')
 }
 
 // queryRequest is the login query (DESIGN §3): one subject or a batch.
+// Include picks the parts of each result (nil: all of them).
 type queryRequest struct {
 	Subjects       []Subject `json:"subjects"`
 	MinRevision    uint64    `json:"min_revision"`
 	ResourceServer string    `json:"resource_server"`
+	Include        []string  `json:"include"`
 }
 
 // POST /effective-roles/query answers one result per subject, in order:
@@ -171,6 +254,17 @@ func (a *API) queryEffectiveRoles(w http.ResponseWriter, r *http.Request, _ call
 	if len(q.Subjects) == 0 || len(q.Subjects) > maxSubjects {
 		return badBody("Payload validation error: 'subjects' must list 1 to %d subjects", maxSubjects)
 	}
+	want := queryParts
+	if q.Include != nil {
+		var bad string
+		var ok bool
+		if want, bad, ok = parseInclude(q.Include); !ok {
+			if bad == "" {
+				return badBody("Payload validation error: 'include' must name at least one of %s", includeAllowed)
+			}
+			return badBody("Payload validation error: 'include' has an unknown value %q; allowed values are %s", bad, includeAllowed)
+		}
+	}
 	if err := a.waitRevision(r, q.MinRevision); err != nil {
 		return err
 	}
@@ -178,7 +272,7 @@ func (a *API) queryEffectiveRoles(w http.ResponseWriter, r *http.Request, _ call
 	defer answerBuffers.Put(buf)
 	b := append((*buf)[:0], `{"results":[`...)
 	// One read lock for the batch, so every result reflects one revision.
-	rev := a.index.resolveBatch(q.Subjects, func(i int, res Resolution, err error) {
+	rev := a.index.resolveBatch(q.Subjects, want&partSources != 0, func(i int, res Resolution, err error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -186,7 +280,7 @@ func (a *API) queryEffectiveRoles(w http.ResponseWriter, r *http.Request, _ call
 			b = appendSubjectError(b, q.Subjects[i], err)
 			return
 		}
-		b = a.index.appendResult(b, res, q.ResourceServer)
+		b = a.index.appendResult(b, res, q.ResourceServer, want)
 	})
 	b = append(b, `],"revision":`...)
 	b = strconv.AppendUint(b, rev, 10)
@@ -204,8 +298,8 @@ func (a *API) queryEffectiveRoles(w http.ResponseWriter, r *http.Request, _ call
 var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // resolveBatch resolves subjects under one read lock and returns the revision
-// the answers reflect.
-func (ix *Index) resolveBatch(subjects []Subject, fn func(i int, res Resolution, err error)) uint64 {
+// the answers reflect. Without sources, the roles carry none (see resolve).
+func (ix *Index) resolveBatch(subjects []Subject, sources bool, fn func(i int, res Resolution, err error)) uint64 {
 	buf := answerPool.Get().(*answerScratch)
 	defer answerPool.Put(buf)
 	ix.mu.RLock()
@@ -214,7 +308,7 @@ func (ix *Index) resolveBatch(subjects []Subject, fn func(i int, res Resolution,
 		u, err := ix.lookup(s)
 		var res Resolution
 		if err == nil {
-			res, err = ix.withDirect(ix.resolve(u, s.OrganizationID, buf))
+			res, err = ix.withDirect(ix.resolve(u, s.OrganizationID, buf, sources))
 		}
 		fn(i, res, err)
 	}
@@ -236,9 +330,10 @@ func writeRaw(w http.ResponseWriter, status int, rev uint64, body []byte) {
 // permScratch is a reusable bitset over permission ranks.
 var permScratch = sync.Pool{New: func() any { return new([]uint64) }}
 
-// appendResult writes one query result. It runs under the index's read lock
-// (in resolveBatch): permission ranks and the permission table must agree.
-func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string) []byte {
+// appendResult writes one query result: the user, the organization when
+// asked, then the parts in want. It runs under the index's read lock (in
+// resolveBatch): permission ranks and the permission table must agree.
+func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string, want parts) []byte {
 	b = append(b, `{"user":{"id":`...)
 	b = store.AppendJSONString(b, res.UserID)
 	b = append(b, `,"connection_id":`...)
@@ -250,12 +345,23 @@ func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string) [
 		b = append(b, `,"organization":`...)
 		b = appendOrganization(b, res.Organization)
 	}
-	b = append(b, `,"roles":`...)
-	b = appendRoles(b, res.Roles, false)
+	if want&partRoles != 0 {
+		b = append(b, `,"roles":`...)
+		b = appendRoles(b, res.Roles, false, want&partSources != 0)
+	}
+	if want&(partPermissions|partClaims) != 0 {
+		b = ix.appendPermissionParts(b, res, resourceServer, want&partPermissions != 0, want&partClaims != 0)
+	}
+	return append(b, '}')
+}
 
-	// Permissions: the union of the roles' ranks, in rank (resource
-	// server, name) order. The scratch holds two bitsets: permission ranks,
-	// then claim names.
+// appendPermissionParts writes ,"permissions":[…] (the lean form, without
+// the granting roles) and ,"claims":{"roles","permissions"}, each when
+// asked. Permissions are the union of the roles' ranks, in rank (resource
+// server, name) order; claims list permission names sorted, each once. It
+// runs under the index's read lock.
+func (ix *Index) appendPermissionParts(b []byte, res Resolution, resourceServer string, perms, claims bool) []byte {
+	// The scratch holds two bitsets: permission ranks, then claim names.
 	set := permScratch.Get().(*[]uint64)
 	words, claimWords := (len(ix.perms)+63)/64, (len(ix.claims)+63)/64
 	if len(*set) < words+claimWords {
@@ -268,7 +374,9 @@ func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string) [
 		}
 	}
 	ix.markDirect(bitset, res)
-	b = append(b, `,"permissions":[`...)
+	if perms {
+		b = append(b, `,"permissions":[`...)
+	}
 	first := true
 	for wi, w := range bitset {
 		for w != 0 {
@@ -277,39 +385,45 @@ func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string) [
 			if resourceServer != "" && p.ResourceServerIdentifier != resourceServer {
 				continue
 			}
-			if !first {
-				b = append(b, ',')
+			if perms {
+				if !first {
+					b = append(b, ',')
+				}
+				first = false
+				b = append(b, p.json...)
 			}
-			first = false
-			b = append(b, p.json...)
 			claimSet[p.claimIndex/64] |= 1 << (p.claimIndex % 64)
 		}
 		bitset[wi] = 0
 	}
-	// claims: what a login server puts in a token; permission names sorted,
-	// each once.
-	b = append(b, `],"claims":{"roles":[`...)
-	for i, role := range res.Roles {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, role.jsonName...)
+	if perms {
+		b = append(b, ']')
 	}
-	b = append(b, `],"permissions":[`...)
-	first = true
-	for wi, w := range claimSet {
-		for w != 0 {
-			if !first {
+	if claims {
+		b = append(b, `,"claims":{"roles":[`...)
+		for i, role := range res.Roles {
+			if i > 0 {
 				b = append(b, ',')
 			}
-			first = false
-			b = append(b, ix.claims[wi*64+bits.TrailingZeros64(w)]...)
-			w &= w - 1
+			b = append(b, role.jsonName...)
 		}
-		claimSet[wi] = 0
+		b = append(b, `],"permissions":[`...)
+		first = true
+		for wi, w := range claimSet {
+			for w != 0 {
+				if !first {
+					b = append(b, ',')
+				}
+				first = false
+				b = append(b, ix.claims[wi*64+bits.TrailingZeros64(w)]...)
+				w &= w - 1
+			}
+		}
+		b = append(b, "]}"...)
 	}
+	clear(claimSet)
 	permScratch.Put(set)
-	return append(b, "]}}"...)
+	return b
 }
 
 func appendOrganization(b []byte, o *OrganizationStatus) []byte {
@@ -322,9 +436,10 @@ func appendOrganization(b []byte, o *OrganizationStatus) []byte {
 	return append(b, '}')
 }
 
-// appendRoles writes roles with their sources; description is included on
-// the Management API's endpoints, left out of the lean login answer.
-func appendRoles(b []byte, roles []EffectiveRole, withDescription bool) []byte {
+// appendRoles writes roles, with their sources when asked; description is
+// included on the Management API's endpoints, left out of the lean login
+// answer.
+func appendRoles(b []byte, roles []EffectiveRole, withDescription, withSources bool) []byte {
 	b = append(b, '[')
 	for i, role := range roles {
 		if i > 0 {
@@ -336,6 +451,10 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription bool) []byte {
 		}
 		b = append(b, `,"scope":`...)
 		b = store.AppendJSONString(b, role.Scope)
+		if !withSources {
+			b = append(b, '}')
+			continue
+		}
 		b = append(b, `,"sources":[`...)
 		for j, s := range role.Sources {
 			if j > 0 {

@@ -32,8 +32,11 @@ type Index struct {
 	revision uint64
 	// nested: roles flow from a group to the members of its member groups
 	// (the tenant setting nested_group_roles).
-	nested   bool
-	advanced chan struct{} // closed and replaced whenever revision moves
+	nested bool
+	// tenantInOrgs: answers inside an organization also carry tenant
+	// roles (the tenant setting tenant_roles_in_organizations).
+	tenantInOrgs bool
+	advanced     chan struct{} // closed and replaced whenever revision moves
 
 	users  map[string]*indexUser
 	byName map[userKey]*indexUser // folded userName
@@ -155,7 +158,7 @@ func (ix *Index) Load(db *store.DB) error {
 		if err != nil {
 			return err
 		}
-		ix.nested = settings.NestedGroupRoles
+		ix.nested, ix.tenantInOrgs = settings.NestedGroupRoles, settings.TenantRolesInOrganizations
 		// Roles at once: ranking permissions and roles once, not per role.
 		var all []store.Role
 		var perms []store.Permission
@@ -263,7 +266,7 @@ func (ix *Index) apply(c *store.Change) {
 			child.parents = remove(child.parents, g)
 		}
 	case store.TenantSettingsChanged:
-		ix.nested = c.Settings.NestedGroupRoles
+		ix.nested, ix.tenantInOrgs = c.Settings.NestedGroupRoles, c.Settings.TenantRolesInOrganizations
 	case store.ResourceServerChanged, store.ResourceServerDeleted, store.UserPermissionAssigned, store.UserPermissionRemoved:
 		ix.applyPermissionChange(c)
 	case store.RoleChanged:

@@ -122,10 +122,13 @@ func (ix *Index) refreshPermissionJSON() {
 	}
 }
 
-// withDirect adds the user's direct permissions to a resolution: they apply
-// to an active user's logins without an organization.
+// withDirect adds the user's direct permissions to a resolution. They are
+// tenant-level, like direct roles: they apply to an active user's logins
+// without an organization, and to organization logins of members only while
+// the tenant setting tenant_roles_in_organizations is on. It runs under the
+// index's read lock.
 func (ix *Index) withDirect(res Resolution, err error) (Resolution, error) {
-	if err == nil && res.Active && res.Organization == nil {
+	if err == nil && res.Active && (res.Organization == nil || ix.tenantInOrgs && res.Organization.Member) {
 		res.Direct = ix.permIdx.direct[res.UserID]
 	}
 	return res, err

@@ -207,8 +207,8 @@ func TestOrganizationScope(t *testing.T) {
 	if res.Organization == nil || res.Organization.Member || len(res.Roles) != 0 {
 		t.Fatalf("non-member: %+v, want member false and no roles", res)
 	}
-	// Explicit member, auto-membership off: tenant roles and member roles; the
-	// organization group binding is inert.
+	// Explicit member, auto-membership off: member roles only; the
+	// organization group binding is inert and tenant roles stay out.
 	w.do(func(tx *store.Tx) error {
 		if _, err := tx.AddOrganizationMembers(o.ID, []string{alice.ID}); err != nil {
 			return err
@@ -216,12 +216,12 @@ func TestOrganizationScope(t *testing.T) {
 		_, err := tx.BindOrganizationMemberRoles(o.ID, alice.ID, []string{memberRole.ID})
 		return err
 	})
-	if got, want := roleSummary(w.resolve(inOrg)), []string{"member-role:direct/organization", "tenant-role:group/tenant/Eng"}; !slices.Equal(got, want) {
+	if got, want := roleSummary(w.resolve(inOrg)), []string{"member-role:direct/organization"}; !slices.Equal(got, want) {
 		t.Errorf("explicit member without auto-membership: %v, want %v", got, want)
 	}
 	// Auto-membership on: the organization group binding takes effect.
 	w.do(func(tx *store.Tx) error { _, err := tx.UpdateEnabledConnection(o.ID, c.ID, true); return err })
-	if got, want := roleSummary(w.resolve(inOrg)), []string{"member-role:direct/organization", "org-role:group/organization/Eng", "tenant-role:group/tenant/Eng"}; !slices.Equal(got, want) {
+	if got, want := roleSummary(w.resolve(inOrg)), []string{"member-role:direct/organization", "org-role:group/organization/Eng"}; !slices.Equal(got, want) {
 		t.Errorf("with auto-membership: %v, want %v", got, want)
 	}
 	if r := w.resolve(inOrg); !r.Organization.AutoMembership || !r.Organization.Member {
@@ -481,7 +481,14 @@ func TestIncrementalIndexMatchesAFreshLoad(t *testing.T) {
 				})
 				return err
 			case op == 16 && rng.IntN(3) == 0:
-				_, err := tx.UpdateTenantSettings(func(s *store.TenantSettings) error { s.NestedGroupRoles = !s.NestedGroupRoles; return nil })
+				_, err := tx.UpdateTenantSettings(func(s *store.TenantSettings) error {
+					if rng.IntN(2) == 0 {
+						s.NestedGroupRoles = !s.NestedGroupRoles
+					} else {
+						s.TenantRolesInOrganizations = !s.TenantRolesInOrganizations
+					}
+					return nil
+				})
 				return err
 			}
 			return nil
@@ -571,12 +578,17 @@ func TestNestedGroupRolesFollowTheTenantSettingThroughCycles(t *testing.T) {
 		"eng-role:group/tenant/Engineering<Staff<Backend",
 		"staff-role:group/tenant/Staff")
 	// Organization group roles flow the same way, still only with
-	// auto-membership on.
+	// auto-membership on; tenant roles stay out of the organization's
+	// answer unless the tenant says otherwise.
 	check("on, in the organization", aliceOrg,
+		"org-role:group/organization/Staff<Backend<Engineering")
+	setTenantInOrgs(w, true)
+	check("on, in the organization, tenant roles too", aliceOrg,
 		"backend-role:group/tenant/Backend",
 		"eng-role:group/tenant/Engineering<Backend",
 		"org-role:group/organization/Staff<Backend<Engineering",
 		"staff-role:group/tenant/Staff<Backend<Engineering")
+	setTenantInOrgs(w, false)
 	w.do(func(tx *store.Tx) error { _, err := tx.UpdateEnabledConnection(o.ID, c.ID, false); return err })
 	if got := nestedSummary(w.resolve(aliceOrg)); len(got) != 0 {
 		t.Errorf("auto-membership off, not an explicit member: %v, want no roles", got)

@@ -132,6 +132,14 @@ type OrganizationStatus struct {
 // Resolution is the answer for one user: the user, the organization when one
 // was asked for, and the effective roles sorted by role id. A deactivated
 // user, or a user who is not a member of the organization, has no roles.
+//
+// Without an organization the roles are the tenant roles: direct roles and
+// the roles bound to the user's groups at tenant scope. Inside an
+// organization they are the organization's roles only, as in Auth0: the
+// member's organization member roles and the roles bound at the
+// organization's scope to the user's groups (those only with
+// auto-membership). The tenant setting tenant_roles_in_organizations adds
+// the tenant roles to organization answers as well.
 type Resolution struct {
 	UserID       string
 	ConnectionID string
@@ -179,7 +187,7 @@ func (ix *Index) Resolve(s Subject) (Resolution, error) {
 	if err != nil {
 		return Resolution{}, err
 	}
-	return ix.withDirect(ix.resolve(u, s.OrganizationID, nil))
+	return ix.withDirect(ix.resolve(u, s.OrganizationID, nil, true))
 }
 
 func (ix *Index) lookup(s Subject) (*indexUser, error) {
@@ -292,8 +300,10 @@ type answerScratch struct {
 }
 
 // resolve answers for one user. With buf, the answer's slices are carved
-// from buf and valid only until buf is used again.
-func (ix *Index) resolve(u *indexUser, orgID string, buf *answerScratch) (Resolution, error) {
+// from buf and valid only until buf is used again. Without sources the
+// roles carry no Sources (an answer that leaves them out need not build
+// them): only their Scope.
+func (ix *Index) resolve(u *indexUser, orgID string, buf *answerScratch, sources bool) (Resolution, error) {
 	res := Resolution{UserID: u.id, ConnectionID: u.connectionID, Active: u.active}
 	var o *indexOrg
 	effectiveInOrg := false
@@ -311,17 +321,22 @@ func (ix *Index) resolve(u *indexUser, orgID string, buf *answerScratch) (Resolu
 
 	sc := scratchPool.Get().(*resolveScratch)
 	sc.reset(len(ix.roles))
-	for _, r := range u.roles {
-		sc.add(newGrant(r, nil, false, -1))
-	}
-	for _, g := range u.groups {
-		for _, r := range g.roles {
-			sc.add(newGrant(r, g, false, -1))
+	// Tenant roles answer a login without an organization; inside one,
+	// only when the tenant setting tenant_roles_in_organizations says so.
+	tenant := o == nil || ix.tenantInOrgs
+	if tenant {
+		for _, r := range u.roles {
+			sc.add(newGrant(r, nil, false, -1))
+		}
+		for _, g := range u.groups {
+			for _, r := range g.roles {
+				sc.add(newGrant(r, g, false, -1))
+			}
 		}
 	}
-	if ix.nested {
+	if ix.nested && (tenant || effectiveInOrg) {
 		sc.reachAncestors(u.groups)
-		for i := len(u.groups); i < len(sc.reach); i++ { // u.groups granted above
+		for i := len(u.groups); tenant && i < len(sc.reach); i++ { // u.groups granted above
 			for _, r := range sc.reach[i].group.roles {
 				sc.add(newGrant(r, sc.reach[i].group, false, int32(i)))
 			}
@@ -350,31 +365,45 @@ func (ix *Index) resolve(u *indexUser, orgID string, buf *answerScratch) (Resolu
 		for _, w := range sc.bits {
 			distinct += bits.OnesCount64(w)
 		}
-		// Sized once: the roles' Sources are windows into sources.
-		var sources []Source
+		// Sized once: the roles' Sources are windows into all.
+		var all []Source
 		if buf != nil {
 			res.Roles = slices.Grow(buf.roles[:0], distinct)
-			sources = slices.Grow(buf.sources[:0], n)
-			buf.roles, buf.sources = res.Roles[:0], sources[:0]
+			if sources {
+				all = slices.Grow(buf.sources[:0], n)
+				buf.sources = all[:0]
+			}
+			buf.roles = res.Roles[:0]
 		} else {
 			res.Roles = make([]EffectiveRole, 0, distinct)
-			sources = make([]Source, 0, n)
+			if sources {
+				all = make([]Source, 0, n)
+			}
 		}
 		for wi, w := range sc.bits {
 			for w != 0 {
 				rank := wi*64 + bits.TrailingZeros64(w)
 				w &= w - 1
-				start := len(sources)
-				for i := sc.head[rank]; i >= 0; i = sc.grants[i].next {
-					sources = append(sources, sc.source(sc.grants[i]))
+				role := EffectiveRole{RoleInfo: sc.grants[sc.head[rank]].role.info, Scope: ScopeOrganization}
+				if sources {
+					start := len(all)
+					for i := sc.head[rank]; i >= 0; i = sc.grants[i].next {
+						all = append(all, sc.source(sc.grants[i]))
+					}
+					role.Sources = all[start:len(all):len(all)]
+					sortSources(role.Sources)
+					if !role.Sources[0].Organization { // sorted: a tenant source comes first
+						role.Scope = ScopeTenant
+					}
+				} else {
+					for i := sc.head[rank]; i >= 0; i = sc.grants[i].next {
+						if !sc.grants[i].org() {
+							role.Scope = ScopeTenant
+							break
+						}
+					}
 				}
-				own := sources[start:len(sources):len(sources)]
-				sortSources(own)
-				scope := ScopeTenant
-				if own[0].Organization {
-					scope = ScopeOrganization // sorted: a tenant source would come first
-				}
-				res.Roles = append(res.Roles, EffectiveRole{RoleInfo: sc.grants[sc.head[rank]].role.info, Scope: scope, Sources: own})
+				res.Roles = append(res.Roles, role)
 				sc.head[rank] = -1
 			}
 			sc.bits[wi] = 0

@@ -7,6 +7,13 @@ type TenantSettings struct {
 	// its member groups, transitively (DESIGN §1). Off by default, because
 	// turning it on can widen access across a whole directory at once.
 	NestedGroupRoles bool `json:"nested_group_roles"`
+	// TenantRolesInOrganizations: an answer inside an organization also
+	// carries the user's tenant roles (direct roles and tenant-scope group
+	// roles). Off by default, as in Auth0: a login through an organization
+	// carries only the roles assigned within it, so a tenant-wide role
+	// (an internal admin group, say) does not leak into every customer
+	// organization.
+	TenantRolesInOrganizations bool `json:"tenant_roles_in_organizations"`
 }
 
 // TenantSettings returns the tenant settings.

@@ -114,13 +114,14 @@ func TestLoginQueryFollowsBindingsAtBothScopes(t *testing.T) {
 		t.Errorf("not a member yet: %v", res)
 	}
 	s.api(t, "PATCH", "/organizations/"+org+"/enabled_connections/"+conID, map[string]any{"assign_membership_on_login": true}, 200)
-	if got := roleNames(s.query(t, login, inOrg)); !slices.Equal(got, []string{"admin", "support"}) {
-		t.Errorf("with auto-membership: %v, want [admin support]", got)
+	// Inside the organization, its roles only: the tenant role stays out.
+	if got := roleNames(s.query(t, login, inOrg)); !slices.Equal(got, []string{"support"}) {
+		t.Errorf("with auto-membership: %v, want [support]", got)
 	}
 	s.api(t, "PATCH", "/organizations/"+org+"/enabled_connections/"+conID, map[string]any{"assign_membership_on_login": false}, 200)
 	s.api(t, "POST", "/organizations/"+org+"/members", map[string]any{"members": []string{alice}}, 204)
-	if got := roleNames(s.query(t, login, inOrg)); !slices.Equal(got, []string{"admin"}) {
-		t.Errorf("explicit member without auto-membership: %v, want [admin] (organization group role inert)", got)
+	if got := roleNames(s.query(t, login, inOrg)); len(got) != 0 {
+		t.Errorf("explicit member without auto-membership: %v, want none (organization group role inert)", got)
 	}
 
 	// Removal at the IdP: the member leaves the group.
@@ -418,7 +419,7 @@ func TestNestedGroupRolesSettingOverHTTP(t *testing.T) {
 	role := s.api(t, "POST", "/roles", map[string]any{"name": "engineer"}, 201)["id"].(string)
 	s.api(t, "POST", "/groups/"+eng+"/roles", map[string]any{"roles": []string{role}}, 204)
 
-	if got := s.api(t, "GET", "/tenants/settings", nil, 200); fmt.Sprint(got) != "map[flags:map[nested_group_roles:false]]" {
+	if got := s.api(t, "GET", "/tenants/settings", nil, 200); fmt.Sprint(got) != "map[flags:map[nested_group_roles:false tenant_roles_in_organizations:false]]" {
 		t.Fatalf("default settings %v", got)
 	}
 	if got := roleNames(s.query(t, testAdminToken, map[string]any{"user_id": alice})); len(got) != 0 {
@@ -428,7 +429,7 @@ func TestNestedGroupRolesSettingOverHTTP(t *testing.T) {
 	// Turning it on answers with the revision to wait for.
 	resp, out := call(t, "PATCH", s.URL+"/api/v2/tenants/settings", testAdminToken, map[string]any{"flags": map[string]any{"nested_group_roles": true}})
 	rev := resp.Header.Get("Rolecall-Revision")
-	if resp.StatusCode != 200 || fmt.Sprint(out) != "map[flags:map[nested_group_roles:true]]" || rev == "" {
+	if resp.StatusCode != 200 || fmt.Sprint(out) != "map[flags:map[nested_group_roles:true tenant_roles_in_organizations:false]]" || rev == "" {
 		t.Fatalf("PATCH settings: %d %v revision %q", resp.StatusCode, out, rev)
 	}
 	n, _ := strconv.Atoi(rev)
@@ -445,7 +446,7 @@ func TestNestedGroupRolesSettingOverHTTP(t *testing.T) {
 
 	// The change is audited; a key without the scope is refused.
 	entries := s.api(t, "GET", "/logs?type=tenant.settings.updated", nil, 200)["logs"].([]any)
-	if len(entries) != 1 || fmt.Sprint(entries[0].(map[string]any)["after"]) != "map[nested_group_roles:true]" {
+	if len(entries) != 1 || fmt.Sprint(entries[0].(map[string]any)["after"]) != "map[nested_group_roles:true tenant_roles_in_organizations:false]" {
 		t.Errorf("audit entries %v, want one with the settings after", entries)
 	}
 	reader := s.api(t, "POST", "/api-keys", map[string]any{"name": "reader", "scopes": []string{"read:tenant_settings"}}, 201)["key"].(string)
@@ -455,7 +456,7 @@ func TestNestedGroupRolesSettingOverHTTP(t *testing.T) {
 	if resp, out := call(t, "PATCH", s.URL+"/api/v2/tenants/settings", testAdminToken, map[string]any{"flags": map[string]any{"nested_group_roles": "yes"}}); resp.StatusCode != 400 {
 		t.Errorf("PATCH with a string flag: %d %v, want 400", resp.StatusCode, out)
 	}
-	if got := s.api(t, "GET", "/tenants/settings", nil, 200); fmt.Sprint(got) != "map[flags:map[nested_group_roles:true]]" {
+	if got := s.api(t, "GET", "/tenants/settings", nil, 200); fmt.Sprint(got) != "map[flags:map[nested_group_roles:true tenant_roles_in_organizations:false]]" {
 		t.Errorf("refused PATCHes changed the settings: %v", got)
 	}
 }

@@ -254,11 +254,11 @@ func TestRolesAssignedInTheDashboardAreTheAPIs(t *testing.T) {
 	p = b.submit("/dashboard/organizations/"+f.org+"/connections/"+f.con, url.Values{"assign_membership_on_login": {"on"}, "back": {"/dashboard/organizations/" + f.org + "/groups/" + f.ops}})
 	mustContain(t, "effective binding", p.body, "Auto-membership turned on", "Effective")
 	mustNotContain(t, "effective binding", p.body, "have no effect until")
-	if got := orgRoles(); strings.Join(got, ",") != "admin,viewer" {
-		t.Errorf("bob's roles in the organization with auto-membership on: %v, want admin (tenant, through Engineering) and viewer", got)
+	if got := orgRoles(); strings.Join(got, ",") != "viewer" {
+		t.Errorf("bob's roles in the organization with auto-membership on: %v, want viewer only (the tenant role admin stays out)", got)
 	}
 	user := b.visit("/dashboard/users/" + f.bob + "?organization_id=" + f.org)
-	mustContain(t, "bob in acme", user.body, "viewer", "Operations", "organization scope")
+	mustContain(t, "bob in acme", user.body, "viewer", "Operations", "organization scope", `id="org-rule"`, "are left out")
 }
 
 // TestDestructiveFormsAskFirst: without the script's confirm=yes, a delete

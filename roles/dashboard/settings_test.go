@@ -86,3 +86,57 @@ func TestSettingsAreReadOnlyWithoutUpdateTenantSettings(t *testing.T) {
 		t.Errorf("settings without read:tenant_settings: %d, want 403", p.status)
 	}
 }
+
+// TestTenantRolesInOrganizationsSwitch: the Settings page explains the
+// organization rule and asks before including tenant roles in
+// organization logins; the user page, showing roles in an organization,
+// says which rule is in force.
+func TestTenantRolesInOrganizationsSwitch(t *testing.T) {
+	e := newEnv(t)
+	f := e.fixture()
+	e.apiCall("POST", "/users/"+f.bob+"/roles", map[string]any{"roles": []string{f.admin}}, 204)
+	e.apiCall("POST", "/organizations/"+f.org+"/members", map[string]any{"members": []string{f.bob}}, 204)
+	inOrg := func() []string {
+		return roleNames(e.apiCall("GET", "/organizations/"+f.org+"/members/"+f.bob+"/effective-roles", nil, 200))
+	}
+	b := e.browser()
+	b.signIn(adminToken)
+	p := b.visit("/dashboard/settings")
+	mustContain(t, "settings page", p.body, "Tenant roles in organization logins", `id="tenant-roles-state">Left out<`, "Auth0",
+		"Include tenant roles in organization logins", `name="tenant_roles_in_organizations" value="on"`,
+		`data-confirm="Include tenant roles in organization logins?`)
+	user := b.visit("/dashboard/users/" + f.bob + "?organization_id=" + f.org)
+	mustContain(t, "bob in the organization, rule off", user.body, `id="org-rule"`, "Only roles assigned within this organization count here", "are left out")
+	if got := inOrg(); len(got) != 0 {
+		t.Fatalf("bob's roles in the organization with tenant roles left out: %v, want none", got)
+	}
+
+	// Unconfirmed, it asks and changes nothing; a bad value is refused.
+	e.unchanged(func() {
+		p := b.postWith("/dashboard/settings", url.Values{"csrf": {b.csrf}, "tenant_roles_in_organizations": {"on"}}, nil)
+		mustContain(t, "unconfirmed", p.body, "Include tenant roles in organization logins?", html.EscapeString("reaches every customer organization"), `name="confirm" value="yes"`)
+	})
+	e.unchanged(func() {
+		p := b.submit("/dashboard/settings", url.Values{"tenant_roles_in_organizations": {"yes"}})
+		mustContain(t, "bad value", p.body, "Choose whether to include tenant roles in organization logins or not")
+	})
+	p = b.submit("/dashboard/settings", url.Values{"tenant_roles_in_organizations": {"on"}})
+	mustContain(t, "included", p.body, "Tenant roles are included in organization logins", `id="tenant-roles-state">Included<`,
+		"Leave tenant roles out of organization logins", `id="nested-state">Off<`)
+	if got := inOrg(); len(got) != 1 || got[0] != "admin" {
+		t.Errorf("bob's roles in the organization with tenant roles included: %v, want admin", got)
+	}
+	user = b.visit("/dashboard/users/" + f.bob + "?organization_id=" + f.org)
+	mustContain(t, "bob in the organization, rule on", user.body, `id="org-rule"`, "and so do tenant roles", "are included")
+	// Without an organization the page says nothing of the rule.
+	mustNotContain(t, "bob at tenant level", b.visit("/dashboard/users/"+f.bob).body, `id="org-rule"`)
+
+	p = b.submit("/dashboard/settings", url.Values{"tenant_roles_in_organizations": {"off"}})
+	mustContain(t, "left out again", p.body, "Tenant roles are left out of organization logins", `id="tenant-roles-state">Left out<`)
+	if got := inOrg(); len(got) != 0 {
+		t.Errorf("bob's roles in the organization after leaving tenant roles out: %v, want none", got)
+	}
+	if got := e.apiCall("GET", "/tenants/settings", nil, 200)["flags"].(map[string]any)["nested_group_roles"]; got != false {
+		t.Errorf("the nested switch moved with the other: %v", got)
+	}
+}

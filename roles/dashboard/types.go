@@ -253,6 +253,7 @@ type apiKeyList struct {
 
 type tenantSettings struct {
 	Flags struct {
-		NestedGroupRoles bool `json:"nested_group_roles"`
+		NestedGroupRoles           bool `json:"nested_group_roles"`
+		TenantRolesInOrganizations bool `json:"tenant_roles_in_organizations"`
 	} `json:"flags"`
 }

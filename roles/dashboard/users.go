@@ -52,6 +52,10 @@ type userPage struct {
 	OrgID          string         // the chosen organization, "" for tenant roles
 	OrgName        string
 	Target         bindingTarget
+	// OrgRule is the organization rule in force, for the page to say why
+	// tenant roles are or are not in an organization's answer: "included",
+	// "left-out", or "" when the key cannot read the tenant settings.
+	OrgRule string
 }
 
 // user is a user's page: active state, groups, direct roles, and effective
@@ -90,6 +94,16 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 			if o.ID == p.OrgID {
 				p.OrgName = o.Name
 			}
+		}
+	}
+	if p.OrgID != "" && s.scopes[roles.ScopeReadTenantSettings] {
+		var ts tenantSettings
+		if err := d.call(r, s, "GET", "/tenants/settings", nil, &ts); err != nil {
+			return err
+		}
+		p.OrgRule = "left-out"
+		if ts.Flags.TenantRolesInOrganizations {
+			p.OrgRule = "included"
 		}
 	}
 	if s.scopes[roles.ScopeReadUserEffectiveRoles] {
