@@ -362,14 +362,37 @@ func (a *refAPI) createRole(c *apiCall) (int, any, error) {
 }
 
 func (a *refAPI) listRoles(c *apiCall) (int, any, error) {
-	filter := strings.ToLower(c.r.URL.Query().Get("name_filter"))
+	q := c.r.URL.Query()
+	for name := range q {
+		if !slices.Contains([]string{"name_filter", "page", "per_page", "include_totals"}, name) {
+			return 0, nil, apiFail(400, "invalid_query_string", "query parameter %q is not supported", name)
+		}
+	}
+	filter := strings.ToLower(q.Get("name_filter"))
 	out := []any{}
 	for _, id := range slices.Sorted(maps.Keys(a.roles)) {
 		if strings.Contains(strings.ToLower(a.roles[id].name), filter) {
 			out = append(out, roleJSON(a.roles[id]))
 		}
 	}
-	return 200, map[string]any{"roles": out}, nil
+	// Auth0's index paging: page p of per_page items, with totals on request.
+	page, perPage := 0, 50
+	if v := q.Get("page"); v != "" {
+		page, _ = strconv.Atoi(v)
+	}
+	if v := q.Get("per_page"); v != "" {
+		perPage, _ = strconv.Atoi(v)
+	}
+	if page < 0 || perPage < 1 || perPage > 100 {
+		return 0, nil, apiFail(400, "invalid_query_string", "page or per_page out of range")
+	}
+	total := len(out)
+	start := min(page*perPage, total)
+	answer := map[string]any{"roles": out[start:min(start+perPage, total)]}
+	if q.Get("include_totals") == "true" {
+		answer["start"], answer["limit"], answer["total"] = page*perPage, perPage, total
+	}
+	return 200, answer, nil
 }
 
 func (a *refAPI) getRole(c *apiCall) (int, any, error) {
@@ -995,13 +1018,16 @@ func (a *refAPI) organizationGroupRoles(c *apiCall) (int, any, error) {
 	}
 	auto, enabled := o.connections[con.id]
 	if c.r.Method == http.MethodGet {
+		// A group whose connection is not enabled is no Organization Group:
+		// reading is the same 404 as binding.
+		if !enabled {
+			return 0, nil, notFound("organization_group", gid)
+		}
 		out := []any{}
 		for _, id := range o.groupRoles[gid].sorted() {
 			r := roleJSON(a.roles[id])
-			r["effective"] = enabled && auto
-			if !enabled {
-				r["reason"] = "connection_not_enabled"
-			} else if !auto {
+			r["effective"] = auto
+			if !auto {
 				r["reason"] = "auto_membership_disabled"
 			}
 			out = append(out, r)

@@ -41,12 +41,12 @@ func listQueryError(err error) error {
 // indexes, a connection alone from its creation order, a search (a
 // case-insensitive substring of the name) from a scan in group id order.
 func (a *API) listGroups(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
+	qs, err := parseList(r, checkpointPaging, "connection_id", "name", "external_id", "search")
 	if err != nil {
 		return err
 	}
-	qs := r.URL.Query()
-	q := store.GroupQuery{ConnectionID: qs.Get("connection_id"), Name: qs.Get("name"), ExternalID: qs.Get("external_id"), Search: qs.Get("search")}
+	from, take := qs.from, qs.take
+	q := store.GroupQuery{ConnectionID: qs.get("connection_id"), Name: qs.get("name"), ExternalID: qs.get("external_id"), Search: qs.get("search")}
 	pg := a.newPage()
 	var next string
 	err = a.view(w, func(tx *store.ReadTx) error {
@@ -105,10 +105,11 @@ type memberView struct {
 // listGroupMembers pages a group's members in member id order with a cursor
 // over the membership keys: a page costs the same in a group of 100k.
 func (a *API) listGroupMembers(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
+	q, err := parseList(r, checkpointPaging)
 	if err != nil {
 		return err
 	}
+	from, take := q.from, q.take
 	pg := a.newPage()
 	var next string
 	err = a.view(w, func(tx *store.ReadTx) error {

@@ -1,9 +1,10 @@
 package roles
 
 import (
-	"errors"
 	"net/http"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -94,38 +95,52 @@ func (a *API) createOrganization(w http.ResponseWriter, r *http.Request, c calle
 	return nil
 }
 
+// listOrganizations pages the organizations in id order, in either style.
 func (a *API) listOrganizations(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
+	q, err := parseList(r, bothPagings)
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Organizations []organizationView `json:"organizations"`
-		Next          string             `json:"next,omitempty"`
-	}{Organizations: []organizationView{}}
-	err = a.view(w, func(tx *store.ReadTx) error {
-		orgs, more, err := tx.Organizations(from, take)
-		for _, o := range orgs {
-			out.Organizations = append(out.Organizations, viewOrganization(o))
+	return a.serveList(w, q, listing{key: "organizations", each: func(tx *store.ReadTx, after string, _ func() int, yield yieldFunc) error {
+		for {
+			orgs, more, err := tx.Organizations(after, maxTake)
+			if err != nil {
+				return err
+			}
+			for _, o := range orgs {
+				v := viewOrganization(o)
+				if ok, err := yield(o.ID, func() (any, error) { return v, nil }); err != nil || !ok {
+					return err
+				}
+			}
+			if more == "" || len(orgs) == 0 {
+				return nil
+			}
+			after = orgs[len(orgs)-1].ID
 		}
-		// The cursor is the last organization listed, which the store starts
-		// after; its own next names the first one of the following page.
-		if more != "" && len(orgs) > 0 {
-			out.Next = orgs[len(orgs)-1].ID
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	}})
 }
 
 func (a *API) getOrganization(w http.ResponseWriter, r *http.Request, _ caller) error {
+	return a.answerOrganization(w, func(tx *store.ReadTx) (store.Organization, error) { return tx.Organization(r.PathValue("id")) })
+}
+
+// organizationSubresource answers GET /organizations/{id}/{sub} for what no
+// more specific route takes: GET /organizations/name/{name} (Auth0's lookup
+// by name; a route of its own would clash with /organizations/{id}/members
+// and its siblings in the mux), else the API's JSON 404.
+func (a *API) organizationSubresource(w http.ResponseWriter, r *http.Request, _ caller) error {
+	if r.PathValue("id") != "name" {
+		return newError(http.StatusNotFound, "not_found", "no endpoint %s %s", r.Method, r.URL.Path)
+	}
+	name := r.PathValue("sub")
+	return a.answerOrganization(w, func(tx *store.ReadTx) (store.Organization, error) { return tx.OrganizationByName(name) })
+}
+
+func (a *API) answerOrganization(w http.ResponseWriter, read func(tx *store.ReadTx) (store.Organization, error)) error {
 	var view organizationView
 	err := a.view(w, func(tx *store.ReadTx) error {
-		o, err := tx.Organization(r.PathValue("id"))
+		o, err := read(tx)
 		view = viewOrganization(o)
 		return err
 	})
@@ -195,29 +210,28 @@ func viewEnabledConnection(tx *store.ReadTx, ec store.EnabledConnection) (enable
 	return v, err
 }
 
+// listEnabledConnections lists the connections enabled on an organization,
+// in connection id order, paged in either style.
 func (a *API) listEnabledConnections(w http.ResponseWriter, r *http.Request, _ caller) error {
-	out := struct {
-		EnabledConnections []enabledConnectionView `json:"enabled_connections"`
-	}{EnabledConnections: []enabledConnectionView{}}
-	err := a.view(w, func(tx *store.ReadTx) error {
-		ecs, err := tx.EnabledConnections(r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		for _, ec := range ecs {
-			v, err := viewEnabledConnection(tx, ec)
-			if err != nil {
-				return err
-			}
-			out.EnabledConnections = append(out.EnabledConnections, v)
-		}
-		return nil
-	})
+	q, err := parseList(r, bothPagings)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	orgID := r.PathValue("id")
+	return a.serveList(w, q, idListing("enabled_connections", func(tx *store.ReadTx) ([]string, error) {
+		ecs, err := tx.EnabledConnections(orgID)
+		ids := make([]string, len(ecs))
+		for i, ec := range ecs {
+			ids[i] = ec.ConnectionID
+		}
+		return ids, err
+	}, func(tx *store.ReadTx, id string) (any, error) {
+		ec, err := tx.EnabledConnection(orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		return viewEnabledConnection(tx, ec)
+	}))
 }
 
 func (a *API) enableConnection(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -324,7 +338,10 @@ func (a *API) disableConnection(w http.ResponseWriter, r *http.Request, c caller
 	return nil
 }
 
-// organizationMemberView is an explicit member of an organization.
+// organizationMemberView is a member of an organization (or a user of a
+// role). Membership, in member lists only, says how the user is a member:
+// "explicit" (added as a member, whatever else) or "auto" (a user of a
+// connection enabled on the organization with auto-membership).
 type organizationMemberView struct {
 	UserID       string `json:"user_id"`
 	ConnectionID string `json:"connection_id"`
@@ -332,6 +349,7 @@ type organizationMemberView struct {
 	DisplayName  string `json:"display_name,omitempty"`
 	Email        string `json:"email,omitempty"`
 	Active       bool   `json:"active"`
+	Membership   string `json:"membership,omitempty"`
 }
 
 func viewOrganizationMember(u store.User) (organizationMemberView, error) {
@@ -349,42 +367,136 @@ func viewOrganizationMember(u store.User) (organizationMemberView, error) {
 	return v, err
 }
 
-// listOrganizationMembers pages the explicit members, in user id order.
-// Members by auto-membership are every user of a connection: they are listed
-// by GET /users?connection_id=.
+// listOrganizationMembers pages an organization's members, explicit and by
+// auto-membership, each listed once and marked (organizationMemberView),
+// in either paging style.
+//
+// The listing is one stream in two parts, so that a page costs O(page) and
+// paging loses nothing: first the users of each connection enabled with
+// auto-membership (connections in id order, users in creation order from the
+// connection's order index, each marked explicit when also added
+// explicitly), then the explicit members of other connections in user id
+// order (an explicit member whose connection is an auto one was listed in
+// the first part and is skipped). A cursor in the first part is
+// "<connection id>:<sequence>", one in the second a user id; a cursor whose
+// connection no longer has auto-membership resumes at the next one that has.
 func (a *API) listOrganizationMembers(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
+	q, err := parseList(r, bothPagings)
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Members []organizationMemberView `json:"members"`
-		Next    string                   `json:"next,omitempty"`
-	}{Members: []organizationMemberView{}}
-	err = a.view(w, func(tx *store.ReadTx) error {
-		ids, next, err := tx.OrganizationMembers(r.PathValue("id"), from, take)
+	orgID := r.PathValue("id")
+	autoConnections := func(tx *store.ReadTx) ([]string, error) {
+		ecs, err := tx.EnabledConnections(orgID) // in connection id order
+		var ids []string
+		for _, ec := range ecs {
+			if ec.AssignMembershipOnLogin {
+				ids = append(ids, ec.ConnectionID)
+			}
+		}
+		return ids, err
+	}
+	view := func(u store.User, explicit bool) func() (any, error) {
+		return func() (any, error) {
+			v, err := viewOrganizationMember(u)
+			v.Membership = membershipOf(explicit)
+			return v, err
+		}
+	}
+	each := func(tx *store.ReadTx, after string, room func() int, yield yieldFunc) error {
+		autos, err := autoConnections(tx)
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			u, err := tx.UserByID(id)
-			if err != nil {
-				return err
+		startCon, seq, explicitAfter := "", uint64(0), ""
+		if con, s, ok := strings.Cut(after, ":"); ok {
+			n, perr := strconv.ParseUint(s, 10, 64)
+			if perr != nil || !store.ValidID(store.PrefixConnection, con) {
+				return badQuery("'from' is not a cursor of this listing")
 			}
-			v, err := viewOrganizationMember(u)
-			if err != nil {
-				return err
+			startCon, seq = con, n
+		} else if after != "" {
+			if !store.ValidID(store.PrefixUser, after) {
+				return badQuery("'from' is not a cursor of this listing")
 			}
-			out.Members = append(out.Members, v)
+			explicitAfter = after
 		}
-		out.Next = next
-		return nil
-	})
-	if err != nil {
-		return err
+		if explicitAfter == "" {
+			for _, con := range autos {
+				if con < startCon {
+					continue
+				}
+				from := uint64(0)
+				if con == startCon {
+					from = seq
+				}
+				for {
+					users, more, err := tx.UsersAfter(con, from, room())
+					if err != nil {
+						return err
+					}
+					for _, u := range users {
+						from = u.Sequence()
+						cursor := con + ":" + strconv.FormatUint(from, 10)
+						if ok, err := yield(cursor, view(u, tx.IsExplicitOrganizationMember(orgID, u.ID))); err != nil || !ok {
+							return err
+						}
+					}
+					if !more || len(users) == 0 {
+						break
+					}
+				}
+			}
+		}
+		for {
+			ids, next, err := tx.OrganizationMemberIDs(orgID, explicitAfter, maxTake)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				conID, err := tx.UserConnectionID(id)
+				if err != nil {
+					return err
+				}
+				if slices.Contains(autos, conID) {
+					continue // listed with its connection
+				}
+				u, err := tx.UserByID(id)
+				if err != nil {
+					return err
+				}
+				if ok, err := yield(id, view(u, true)); err != nil || !ok {
+					return err
+				}
+			}
+			if next == "" {
+				return nil
+			}
+			explicitAfter = next
+		}
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	count := func(tx *store.ReadTx) (int, error) {
+		autos, err := autoConnections(tx)
+		if err != nil {
+			return 0, err
+		}
+		n := 0
+		for _, con := range autos {
+			n += tx.UserCount(con)
+		}
+		ids, _, err := tx.OrganizationMemberIDs(orgID, "", 0)
+		for _, id := range ids {
+			conID, err := tx.UserConnectionID(id)
+			if err != nil {
+				return 0, err
+			}
+			if !slices.Contains(autos, conID) {
+				n++
+			}
+		}
+		return n, err
+	}
+	return a.serveList(w, q, listing{key: "members", each: each, count: count})
 }
 
 type membersBody struct {
@@ -420,24 +532,17 @@ func (a *API) organizationMembers(w http.ResponseWriter, r *http.Request, c call
 	return nil
 }
 
-// listOrganizationMemberRoles lists a user's roles within an organization.
+// listOrganizationMemberRoles lists a user's roles within an organization,
+// in role id order, paged in either style.
 func (a *API) listOrganizationMemberRoles(w http.ResponseWriter, r *http.Request, _ caller) error {
-	out := struct {
-		Roles []roleView `json:"roles"`
-	}{}
-	err := a.view(w, func(tx *store.ReadTx) error {
-		ids, err := tx.OrganizationMemberRoles(r.PathValue("id"), r.PathValue("user_id"))
-		if err != nil {
-			return err
-		}
-		out.Roles, err = viewRoles(tx, ids)
-		return err
-	})
+	q, err := parseList(r, bothPagings)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	orgID, userID := r.PathValue("id"), r.PathValue("user_id")
+	return a.serveList(w, q, roleIDListing(func(tx *store.ReadTx) ([]string, error) {
+		return tx.OrganizationMemberRoles(orgID, userID)
+	}))
 }
 
 // bindOrganizationMemberRoles assigns roles to a member (explicit or by
@@ -484,10 +589,11 @@ type organizationGroupView struct {
 // its creation order, or in id order with a search. The cursor is
 // "<connection id>:<the store's cursor within that connection>".
 func (a *API) listOrganizationGroups(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
+	q, err := parseList(r, checkpointPaging, "search")
 	if err != nil {
 		return err
 	}
+	from, take := q.from, q.take
 	startCon, inner := "", ""
 	if from != "" {
 		var ok bool
@@ -495,7 +601,7 @@ func (a *API) listOrganizationGroups(w http.ResponseWriter, r *http.Request, _ c
 			return badQuery("'from' is not a cursor of this listing")
 		}
 	}
-	search := r.URL.Query().Get("search")
+	search := q.get("search")
 	out := struct {
 		Groups []organizationGroupView `json:"groups"`
 		Next   string                  `json:"next,omitempty"`
@@ -547,11 +653,10 @@ func (a *API) listOrganizationGroups(w http.ResponseWriter, r *http.Request, _ c
 	return nil
 }
 
-// Reasons an organization-scope group binding is inert (DESIGN §7).
-const (
-	reasonAutoMembershipDisabled = "auto_membership_disabled"
-	reasonConnectionNotEnabled   = "connection_not_enabled"
-)
+// reasonAutoMembershipDisabled is why an organization-scope group binding is
+// inert (DESIGN §7). (A group whose connection is not enabled on the
+// organization is no Organization Group: 404, for reading as for binding.)
+const reasonAutoMembershipDisabled = "auto_membership_disabled"
 
 // organizationGroupRoleView is a role bound to a group at organization
 // scope, saying whether the binding takes effect and, if not, why.
@@ -562,31 +667,28 @@ type organizationGroupRoleView struct {
 }
 
 // listOrganizationGroupRoles lists a group's roles at organization scope.
-// Bindings take effect exactly while the group's connection is enabled on
-// the organization with assign_membership_on_login; otherwise they are kept
-// but inert, and each says why. The group need not be an organization group
-// any more (its connection may have been disabled): its bindings still show.
+// The group must be one of the organization's groups (its connection enabled
+// on it): otherwise 404 inexistent_organization_group, the answer POST gives,
+// so reading and writing agree. Bindings take effect exactly while the
+// connection has assign_membership_on_login; otherwise they are kept but
+// inert, and each says why. Bindings left from a connection since disabled
+// are not listed, and can still be removed with DELETE.
 func (a *API) listOrganizationGroupRoles(w http.ResponseWriter, r *http.Request, _ caller) error {
 	out := struct {
 		Roles []organizationGroupRoleView `json:"roles"`
 	}{Roles: []organizationGroupRoleView{}}
 	err := a.view(w, func(tx *store.ReadTx) error {
 		orgID := r.PathValue("id")
-		if _, err := tx.Organization(orgID); err != nil {
-			return err
-		}
-		g, err := tx.GroupByID(r.PathValue("group_id"))
+		g, err := tx.OrganizationGroup(orgID, r.PathValue("group_id"))
 		if err != nil {
 			return err
 		}
 		effective, reason := true, ""
 		ec, err := tx.EnabledConnection(orgID, g.ConnectionID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			effective, reason = false, reasonConnectionNotEnabled
-		case err != nil:
+		if err != nil {
 			return err
-		case !ec.AssignMembershipOnLogin:
+		}
+		if !ec.AssignMembershipOnLogin {
 			effective, reason = false, reasonAutoMembershipDisabled
 		}
 		ids, err := tx.OrganizationGroupRoles(orgID, g.ID)

@@ -78,32 +78,13 @@ func (p *pageItems) largest() int {
 	return n
 }
 
-// write answers {"<key>":[items…],"next":next} (next left out when empty)
-// without copying the items into one buffer, each dropped once written.
+// write answers {"<key>":[items…],"next":next} (next left out when empty).
 func (p *pageItems) write(w http.ResponseWriter, key, next string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	k, _ := json.Marshal(key)
-	if _, err := w.Write(append(append([]byte{'{'}, k...), ':', '[')); err != nil {
-		return
-	}
-	for i := range p.items {
-		if i > 0 {
-			if _, err := w.Write([]byte{','}); err != nil {
-				return
-			}
-		}
-		if _, err := w.Write(p.items[i]); err != nil {
-			return
-		}
-		p.items[i] = nil
-	}
-	tail := []byte{']'}
+	var fields []jsonField
 	if next != "" {
-		n, _ := json.Marshal(next)
-		tail = append(append(tail, `,"next":`...), n...)
+		fields = append(fields, jsonField{"next", next})
 	}
-	_, _ = w.Write(append(tail, '}', '\n'))
+	p.writeFields(w, key, fields)
 }
 
 func (a *API) newPage() *pageItems { return &pageItems{budget: a.pageBytes} }

@@ -93,29 +93,32 @@ func (a *API) createRole(w http.ResponseWriter, r *http.Request, c caller) error
 	return nil
 }
 
-// listRoles answers GET /roles?name_filter=&from=&take=, in role id order.
+// listRoles answers GET /roles?name_filter= in role id order, paged in
+// either of Auth0's styles (api_list.go).
 func (a *API) listRoles(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
+	q, err := parseList(r, bothPagings, "name_filter")
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Roles []roleView `json:"roles"`
-		Next  string     `json:"next,omitempty"`
-	}{Roles: []roleView{}}
-	err = a.view(w, func(tx *store.ReadTx) error {
-		roles, next, err := tx.Roles(from, take, r.URL.Query().Get("name_filter"))
-		for _, role := range roles {
-			out.Roles = append(out.Roles, viewRole(role))
+	filter := q.get("name_filter")
+	return a.serveList(w, q, listing{key: "roles", each: func(tx *store.ReadTx, after string, _ func() int, yield yieldFunc) error {
+		for {
+			list, next, err := tx.Roles(after, maxTake, filter)
+			if err != nil {
+				return err
+			}
+			for _, role := range list {
+				v := viewRole(role)
+				if more, err := yield(role.ID, func() (any, error) { return v, nil }); err != nil || !more {
+					return err
+				}
+			}
+			if next == "" {
+				return nil
+			}
+			after = next
 		}
-		out.Next = next
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	}})
 }
 
 func (a *API) getRole(w http.ResponseWriter, r *http.Request, _ caller) error {
@@ -257,112 +260,42 @@ func (a *API) removeRolePermissions(w http.ResponseWriter, r *http.Request, c ca
 	return nil
 }
 
-// includeTotals reads ?include_totals=true|false (default false). With it,
-// the role's binding listings carry "total": every binding of the kind
-// listed, on every page, as Auth0's listings do.
-func includeTotals(r *http.Request) (bool, error) {
-	switch r.URL.Query().Get("include_totals") {
-	case "", "false":
-		return false, nil
-	case "true":
-		return true, nil
+// roleBindingCount counts a role's bindings of one kind, for include_totals.
+func roleBindingCount(roleID string, pick func(store.RoleBindingCounts) int) func(*store.ReadTx) (int, error) {
+	return func(tx *store.ReadTx) (int, error) {
+		counts, err := tx.RoleBindingCounts(roleID)
+		return pick(counts), err
 	}
-	return false, badQuery("include_totals must be true or false")
 }
 
-// roleBindingTotal is, when asked (include_totals=true), the number of a
-// role's bindings of one kind, or nil.
-func roleBindingTotal(tx *store.ReadTx, totals bool, roleID string, pick func(store.RoleBindingCounts) int) (*int, error) {
-	if !totals {
-		return nil, nil
-	}
-	counts, err := tx.RoleBindingCounts(roleID)
-	n := pick(counts)
-	return &n, err
-}
-
-// listRoleGroups pages the groups a role is bound to at tenant scope.
+// listRoleGroups pages the groups a role is bound to at tenant scope, in
+// group id order, with from/take (and include_totals).
 func (a *API) listRoleGroups(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
+	q, err := parseList(r, checkpointTotals)
 	if err != nil {
 		return err
 	}
-	totals, err := includeTotals(r)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Groups []groupView `json:"groups"`
-		Next   string      `json:"next,omitempty"`
-		Total  *int        `json:"total,omitempty"`
-	}{Groups: []groupView{}}
-	err = a.view(w, func(tx *store.ReadTx) error {
-		roleID := r.PathValue("id")
-		ids, next, err := tx.RoleGroups(roleID, from, take)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			g, err := tx.GroupByID(id)
+	roleID := r.PathValue("id")
+	return a.serveList(w, q, listing{
+		key: "groups",
+		each: func(tx *store.ReadTx, after string, _ func() int, yield yieldFunc) error {
+			ids, _, err := tx.RoleGroups(roleID, after, 0)
 			if err != nil {
 				return err
 			}
-			out.Groups = append(out.Groups, viewGroup(tx, g))
-		}
-		out.Next = next
-		out.Total, err = roleBindingTotal(tx, totals, roleID, func(c store.RoleBindingCounts) int { return c.Groups })
-		return err
+			for _, id := range ids {
+				more, err := yield(id, func() (any, error) {
+					g, err := tx.GroupByID(id)
+					return viewGroup(tx, g), err
+				})
+				if err != nil || !more {
+					return err
+				}
+			}
+			return nil
+		},
+		count: roleBindingCount(roleID, func(c store.RoleBindingCounts) int { return c.Groups }),
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-// listRoleUsers answers Auth0's GET /roles/{id}/users: the users assigned
-// the role directly (not through a group), in user id order, paged with
-// from/take.
-func (a *API) listRoleUsers(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
-	if err != nil {
-		return err
-	}
-	totals, err := includeTotals(r)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Users []organizationMemberView `json:"users"`
-		Next  string                   `json:"next,omitempty"`
-		Total *int                     `json:"total,omitempty"`
-	}{Users: []organizationMemberView{}}
-	err = a.view(w, func(tx *store.ReadTx) error {
-		roleID := r.PathValue("id")
-		ids, next, err := tx.RoleUsers(roleID, from, take)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			u, err := tx.UserByID(id)
-			if err != nil {
-				return err
-			}
-			v, err := viewOrganizationMember(u)
-			if err != nil {
-				return err
-			}
-			out.Users = append(out.Users, v)
-		}
-		out.Next = next
-		out.Total, err = roleBindingTotal(tx, totals, roleID, func(c store.RoleBindingCounts) int { return c.Users })
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
 // organizationBindingView is one binding of a role inside an organization:
@@ -383,64 +316,70 @@ type organizationBindingView struct {
 // ?type=group|member: the role's bindings at organization scope, ordered by
 // organization, then group before member, paged with from/take.
 func (a *API) listRoleOrganizationBindings(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
-	if err != nil {
-		return err
-	}
-	totals, err := includeTotals(r)
+	q, err := parseList(r, checkpointTotals, "type")
 	if err != nil {
 		return err
 	}
 	kinds := store.AllOrganizationBindings
-	switch r.URL.Query().Get("type") {
+	switch q.get("type") {
 	case "":
 	case "group":
 		kinds = store.OrganizationGroupBindings
 	case "member":
 		kinds = store.OrganizationMemberBindings
 	default:
-		return badQuery("type must be group or member")
+		return badQuery("Query parameter 'type' must be group or member")
 	}
-	out := struct {
-		Bindings []organizationBindingView `json:"bindings"`
-		Next     string                    `json:"next,omitempty"`
-		Total    *int                      `json:"total,omitempty"`
-	}{Bindings: []organizationBindingView{}}
-	err = a.view(w, func(tx *store.ReadTx) error {
-		roleID := r.PathValue("id")
-		list, next, err := tx.RoleOrganizationBindings(roleID, kinds, from, take)
-		if err != nil {
-			return err
-		}
-		orgNames := map[string]string{}
-		for _, b := range list {
-			v := organizationBindingView{OrganizationID: b.OrganizationID}
-			name, ok := orgNames[b.OrganizationID]
-			if !ok {
-				o, err := tx.Organization(b.OrganizationID)
-				if err != nil {
-					return err
-				}
-				name, orgNames[b.OrganizationID] = o.Name, o.Name
+	roleID := r.PathValue("id")
+	orgNames := map[string]string{}
+	view := func(tx *store.ReadTx, b store.OrganizationRoleBinding) (any, error) {
+		v := organizationBindingView{OrganizationID: b.OrganizationID}
+		name, ok := orgNames[b.OrganizationID]
+		if !ok {
+			o, err := tx.Organization(b.OrganizationID)
+			if err != nil {
+				return nil, err
 			}
-			v.OrganizationName = name
-			if b.GroupID != "" {
-				g, err := tx.GroupByID(b.GroupID)
-				if err != nil {
-					return err
-				}
-				v.Type, v.GroupID, v.GroupName, v.ConnectionID = "group", g.ID, g.DisplayName, g.ConnectionID
-			} else {
-				u, err := tx.UserByID(b.UserID)
-				if err != nil {
-					return err
-				}
-				v.Type, v.UserID, v.UserName, v.ConnectionID = "member", u.ID, u.UserName, u.ConnectionID
-			}
-			out.Bindings = append(out.Bindings, v)
+			name, orgNames[b.OrganizationID] = o.Name, o.Name
 		}
-		out.Next = next
-		out.Total, err = roleBindingTotal(tx, totals, roleID, func(c store.RoleBindingCounts) int {
+		v.OrganizationName = name
+		if b.GroupID != "" {
+			g, err := tx.GroupByID(b.GroupID)
+			if err != nil {
+				return nil, err
+			}
+			v.Type, v.GroupID, v.GroupName, v.ConnectionID = "group", g.ID, g.DisplayName, g.ConnectionID
+		} else {
+			u, err := tx.UserByID(b.UserID)
+			if err != nil {
+				return nil, err
+			}
+			v.Type, v.UserID, v.UserName, v.ConnectionID = "member", u.ID, u.UserName, u.ConnectionID
+		}
+		return v, nil
+	}
+	return a.serveList(w, q, listing{
+		key: "bindings",
+		each: func(tx *store.ReadTx, after string, _ func() int, yield yieldFunc) error {
+			for {
+				list, next, err := tx.RoleOrganizationBindings(roleID, kinds, after, maxTake)
+				if err != nil {
+					return err
+				}
+				for _, b := range list {
+					// The store's cursor is the binding's organization and subject ids.
+					more, err := yield(b.OrganizationID+b.GroupID+b.UserID, func() (any, error) { return view(tx, b) })
+					if err != nil || !more {
+						return err
+					}
+				}
+				if next == "" {
+					return nil
+				}
+				after = next
+			}
+		},
+		count: roleBindingCount(roleID, func(c store.RoleBindingCounts) int {
 			n := 0
 			if kinds&store.OrganizationGroupBindings != 0 {
 				n += c.OrganizationGroups
@@ -449,14 +388,8 @@ func (a *API) listRoleOrganizationBindings(w http.ResponseWriter, r *http.Reques
 				n += c.OrganizationMembers
 			}
 			return n
-		})
-		return err
+		}),
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
 type groupsBody struct {

@@ -14,6 +14,8 @@ func (a *API) roleRoutes(p string) {
 	a.handle("POST "+p+"/roles/{id}/groups", ScopeUpdateGroups, "role", a.bindRoleGroups)
 	a.handle("DELETE "+p+"/roles/{id}/groups", ScopeUpdateGroups, "role", a.unbindRoleGroups)
 	a.handle("GET "+p+"/roles/{id}/users", ScopeReadRoles, "role", a.listRoleUsers)
+	a.handle("POST "+p+"/roles/{id}/users", ScopeCreateRoleMembers, "role", a.assignRoleUsers)
+	a.handle("DELETE "+p+"/roles/{id}/users", ScopeDeleteRoleMembers, "role", a.removeRoleUsers)
 	a.handle("GET "+p+"/roles/{id}/organization-bindings", ScopeReadRoles, "role", a.listRoleOrganizationBindings)
 
 	a.handle("GET "+p+"/groups", ScopeReadGroups, "group", a.heavy(a.listGroups))
@@ -27,6 +29,7 @@ func (a *API) roleRoutes(p string) {
 	a.handle("GET "+p+"/users/{id}", ScopeReadUsers, "user", a.getUser)
 	a.handle("GET "+p+"/users/{id}/groups", ScopeReadUsers, "user", a.listUserGroups)
 	a.handle("GET "+p+"/users/{id}/roles", ScopeReadUsers, "user", a.listUserRoles)
+	a.handle("GET "+p+"/users/{id}/organizations", ScopeReadUsers, "user", a.listUserOrganizations)
 	a.handle("POST "+p+"/users/{id}/roles", ScopeUpdateUsers, "user", a.bindUserRoles)
 	a.handle("DELETE "+p+"/users/{id}/roles", ScopeUpdateUsers, "user", a.unbindUserRoles)
 
@@ -34,6 +37,8 @@ func (a *API) roleRoutes(p string) {
 	a.handle("POST "+p+"/organizations", ScopeCreateOrganizations, org, a.createOrganization)
 	a.handle("GET "+p+"/organizations", ScopeReadOrganizations, org, a.listOrganizations)
 	a.handle("GET "+p+"/organizations/{id}", ScopeReadOrganizations, org, a.getOrganization)
+	// GET /organizations/name/{name}, routed through {id}/{sub} (see organizationSubresource).
+	a.handle("GET "+p+"/organizations/{id}/{sub}", ScopeReadOrganizations, org, a.organizationSubresource)
 	a.handle("PATCH "+p+"/organizations/{id}", ScopeUpdateOrganizations, org, a.updateOrganization)
 	a.handle("DELETE "+p+"/organizations/{id}", ScopeDeleteOrganizations, org, a.deleteOrganization)
 

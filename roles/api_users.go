@@ -96,47 +96,38 @@ func viewUser(u store.User) (userView, error) {
 // user_name (case-insensitive) and external_id (exact) come from the store's
 // indexes, a connection alone from its creation order, a search (a
 // case-insensitive substring of userName, externalId or an email) from a
-// paged scan in user id order.
+// paged scan in user id order. Paged in either style (api_list.go); Auth0's
+// q, sort, fields and the like are refused, never ignored.
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
+	q, err := parseList(r, bothPagings, "connection_id", "user_name", "external_id", "search")
 	if err != nil {
 		return err
 	}
-	qs := r.URL.Query()
-	q := store.UserQuery{ConnectionID: qs.Get("connection_id"), UserName: qs.Get("user_name"), ExternalID: qs.Get("external_id"), Search: qs.Get("search")}
-	pg := a.newPage()
-	var next string
-	err = a.view(w, func(tx *store.ReadTx) error {
+	uq := store.UserQuery{ConnectionID: q.get("connection_id"), UserName: q.get("user_name"), ExternalID: q.get("external_id"), Search: q.get("search")}
+	l := listing{key: "users", each: func(tx *store.ReadTx, after string, _ func() int, yield yieldFunc) error {
 		// One user per read: a user's document can be megabytes, and only
 		// the page budget may decide how many are held.
-		next = from
-		for len(pg.items) < take {
-			users, after, err := tx.QueryUsers(q, next, 1)
+		for {
+			users, next, err := tx.QueryUsers(uq, after, 1)
 			if err != nil {
 				return about("connection", listQueryError(err))
 			}
 			if len(users) == 0 {
-				next = ""
 				return nil
 			}
-			v, err := viewUser(users[0])
-			if err != nil {
+			// next, when set, is the cursor just after this user.
+			more, err := yield(next, func() (any, error) { return viewUser(users[0]) })
+			if err != nil || !more || next == "" {
 				return err
 			}
-			if added, err := pg.add(v); err != nil || !added {
-				return err
-			}
-			if next = after; next == "" {
-				return nil
-			}
+			after = next
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+	}}
+	if uq == (store.UserQuery{ConnectionID: uq.ConnectionID}) && uq.ConnectionID != "" {
+		// A connection alone: its counter, not a walk.
+		l.count = func(tx *store.ReadTx) (int, error) { return tx.UserCount(uq.ConnectionID), nil }
 	}
-	pg.write(w, "users", next)
-	return nil
+	return a.serveList(w, q, l)
 }
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request, _ caller) error {
@@ -179,25 +170,68 @@ func (a *API) listUserGroups(w http.ResponseWriter, r *http.Request, _ caller) e
 	return nil
 }
 
-// listUserRoles lists the roles assigned to the user directly (tenant scope);
-// roles through groups are the effective-role endpoints' business.
+// listUserRoles lists the roles assigned to the user directly (tenant scope),
+// in role id order, paged in either style; roles through groups are the
+// effective-role endpoints' business.
 func (a *API) listUserRoles(w http.ResponseWriter, r *http.Request, _ caller) error {
-	out := struct {
-		Roles []roleView `json:"roles"`
-	}{}
-	err := a.view(w, func(tx *store.ReadTx) error {
-		ids, err := tx.UserRoles(r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		out.Roles, err = viewRoles(tx, ids)
-		return err
-	})
+	q, err := parseList(r, bothPagings)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	userID := r.PathValue("id")
+	return a.serveList(w, q, roleIDListing(func(tx *store.ReadTx) ([]string, error) { return tx.UserRoles(userID) }))
+}
+
+// roleIDListing lists the roles whose ids (ascending) ids reads.
+func roleIDListing(ids func(tx *store.ReadTx) ([]string, error)) listing {
+	return idListing("roles", ids, func(tx *store.ReadTx, id string) (any, error) {
+		role, err := tx.Role(id)
+		return viewRole(role), err
+	})
+}
+
+// userOrganizationView is an organization a user is a member of, and how:
+// "explicit" (added as a member) or "auto" (through auto-membership only).
+type userOrganizationView struct {
+	organizationView
+	Membership string `json:"membership"`
+}
+
+// Membership marks.
+const (
+	membershipExplicit = "explicit"
+	membershipAuto     = "auto"
+)
+
+func membershipOf(explicit bool) string {
+	if explicit {
+		return membershipExplicit
+	}
+	return membershipAuto
+}
+
+// listUserOrganizations answers GET /users/{id}/organizations: the
+// organizations the user is a member of, explicitly or through
+// auto-membership, in organization id order, paged in either style.
+func (a *API) listUserOrganizations(w http.ResponseWriter, r *http.Request, _ caller) error {
+	q, err := parseList(r, bothPagings)
+	if err != nil {
+		return err
+	}
+	userID := r.PathValue("id")
+	var explicit map[string]bool
+	return a.serveList(w, q, idListing("organizations", func(tx *store.ReadTx) ([]string, error) {
+		orgs, err := tx.UserOrganizations(userID)
+		ids := make([]string, len(orgs))
+		explicit = make(map[string]bool, len(orgs))
+		for i, o := range orgs {
+			ids[i], explicit[o.OrganizationID] = o.OrganizationID, o.Explicit
+		}
+		return ids, err
+	}, func(tx *store.ReadTx, id string) (any, error) {
+		o, err := tx.Organization(id)
+		return userOrganizationView{viewOrganization(o), membershipOf(explicit[id])}, err
+	}))
 }
 
 func (a *API) bindUserRoles(w http.ResponseWriter, r *http.Request, c caller) error {

@@ -24,6 +24,7 @@ func (a *API) routes() {
 	a.handle("DELETE "+p+"/api-keys/{id}", ScopeDeleteAPIKeys, "api_key", a.deleteAPIKey)
 
 	a.handle("GET "+p+"/logs", ScopeReadLogs, "log", a.heavy(a.listLogs))
+	a.handle("GET "+p+"/logs/{id}", ScopeReadLogs, "log", a.getLog)
 	a.selfRoutes(p)
 
 	a.settingsRoutes(p)       // tenant settings (api_settings.go)

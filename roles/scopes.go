@@ -53,6 +53,10 @@ const (
 	ScopeCreateResourceServers = "create:resource_servers"
 	ScopeUpdateResourceServers = "update:resource_servers"
 	ScopeDeleteResourceServers = "delete:resource_servers"
+	// Assigning a role to users from the role's side (POST and DELETE
+	// /roles/{id}/users), named as Auth0 names them.
+	ScopeCreateRoleMembers = "create:role_members"
+	ScopeDeleteRoleMembers = "delete:role_members"
 )
 
 // AllScopes is every scope the Management API knows; the bootstrap key has them all.
@@ -71,6 +75,7 @@ var AllScopes = []string{
 	ScopeReadOrganizationMemberRoles, ScopeCreateOrganizationMemberRoles, ScopeDeleteOrganizationMemberRoles,
 	ScopeReadOrganizationGroups, ScopeCreateOrganizationGroupRoles, ScopeDeleteOrganizationGroupRoles,
 	ScopeReadResourceServers, ScopeCreateResourceServers, ScopeUpdateResourceServers, ScopeDeleteResourceServers,
+	ScopeCreateRoleMembers, ScopeDeleteRoleMembers,
 }
 
 func knownScope(list []string, s string) bool {

@@ -186,9 +186,9 @@ func TestOrganizationGroupRolesOverTheRealServer(t *testing.T) {
 	assertIDs(t, "alice's organization roles", answerIDs(s.api(t, "GET", p+"/members/"+alice+"/roles", nil, 200), "roles", "id"), []string{admin})
 
 	s.api(t, "DELETE", p+"/enabled_connections/"+conID, nil, 204)
-	if b := binding(); b["effective"] != false || b["reason"] != "connection_not_enabled" {
-		t.Errorf("binding after disabling the connection: %v", b)
-	}
+	// The group is no Organization Group any more: reading is 404 as binding is.
+	resp, body = call(t, "GET", s.URL+"/api/v2"+p+"/groups/"+eng+"/roles", testAdminToken, nil)
+	assertAPIError(t, resp, body, 404, "inexistent_organization_group")
 	assertIDs(t, "organization groups after disabling", answerIDs(s.api(t, "GET", p+"/groups", nil, 200), "groups", "id"), []string{})
 
 	// A key with every scope but create:organization_group_roles cannot bind.

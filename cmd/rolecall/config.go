@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/rolecall/rolecall/scim"
 )
 
 // config is everything `rolecall serve` can be told. Every flag has an env twin
@@ -42,6 +44,11 @@ type config struct {
 	// answered 503 and closed, so a flood is refused instead of exhausting
 	// file descriptors.
 	MaxConnections int
+	// HeavyRequests is how many heavy requests (lists, searches, Bulk, large
+	// writes) run at once across both surfaces; the rest wait up to
+	// HeavyWait, then get 503.
+	HeavyRequests int
+	HeavyWait     time.Duration
 	// Rate limits per credential (SCIM token, API key): sustained requests
 	// per second and burst. A rate of 0 turns the limit off.
 	SCIMRate, APIRate   float64
@@ -86,6 +93,12 @@ func (c config) withDefaults() config {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 2 * time.Minute
 	}
+	if c.HeavyRequests <= 0 {
+		c.HeavyRequests = scim.DefaultHeavyRequests
+	}
+	if c.HeavyWait <= 0 {
+		c.HeavyWait = scim.DefaultHeavyWait
+	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = defaultMaxConnections()
 	}
@@ -110,6 +123,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	writeTimeout := fs.Duration("write-timeout", 2*time.Minute, "longest time to serve one request, to the last byte of its answer (env ROLECALL_WRITE_TIMEOUT)")
 	writeStall := fs.Duration("write-stall-timeout", defaultWriteStall, "longest wait for a client to take the next bytes of an answer (env ROLECALL_WRITE_STALL_TIMEOUT)")
 	idleTimeout := fs.Duration("idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open (env ROLECALL_IDLE_TIMEOUT)")
+	heavyRequests := fs.Int("heavy-requests", scim.DefaultHeavyRequests, "lists, searches, Bulk and large writes served at once; each holds a page in memory (env ROLECALL_HEAVY_REQUESTS)")
+	heavyWait := fs.Duration("heavy-wait", scim.DefaultHeavyWait, "how long a list, search, Bulk or large write waits for a slot before 503 (env ROLECALL_HEAVY_WAIT)")
 	maxConns := fs.Int("max-connections", defaultMaxConnections(), "open connections at most; beyond it new ones get 503 (env ROLECALL_MAX_CONNECTIONS)")
 	scimRate := fs.Float64("scim-rate", 100, "requests per second per SCIM token, sustained; 0 turns the limit off (env ROLECALL_SCIM_RATE)")
 	scimBurst := fs.Int("scim-burst", 1000, "requests per SCIM token allowed in a burst (env ROLECALL_SCIM_BURST)")
@@ -131,15 +146,15 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	shutdownStr := shutdown.String()
 	durations := map[string]*string{}
-	for name, d := range map[string]*time.Duration{"read-timeout": readTimeout, "write-timeout": writeTimeout, "write-stall-timeout": writeStall, "idle-timeout": idleTimeout} {
+	for name, d := range map[string]*time.Duration{"read-timeout": readTimeout, "write-timeout": writeTimeout, "write-stall-timeout": writeStall, "idle-timeout": idleTimeout, "heavy-wait": heavyWait} {
 		v := d.String()
 		durations[name] = &v
 		fromEnv(name, &v)
 	}
 	numbers := map[string]*string{}
 	for name, v := range map[string]string{
-		"max-connections": strconv.Itoa(*maxConns),
-		"scim-rate":       strconv.FormatFloat(*scimRate, 'g', -1, 64), "scim-burst": strconv.Itoa(*scimBurst),
+		"max-connections": strconv.Itoa(*maxConns), "heavy-requests": strconv.Itoa(*heavyRequests),
+		"scim-rate": strconv.FormatFloat(*scimRate, 'g', -1, 64), "scim-burst": strconv.Itoa(*scimBurst),
 		"api-rate": strconv.FormatFloat(*apiRate, 'g', -1, 64), "api-burst": strconv.Itoa(*apiBurst),
 	} {
 		numbers[name] = &v
@@ -189,7 +204,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	for _, d := range []struct {
 		name string
 		into *time.Duration
-	}{{"read-timeout", &cfg.ReadTimeout}, {"write-timeout", &cfg.WriteTimeout}, {"write-stall-timeout", &cfg.WriteStall}, {"idle-timeout", &cfg.IdleTimeout}} {
+	}{{"read-timeout", &cfg.ReadTimeout}, {"write-timeout", &cfg.WriteTimeout}, {"write-stall-timeout", &cfg.WriteStall}, {"idle-timeout", &cfg.IdleTimeout}, {"heavy-wait", &cfg.HeavyWait}} {
 		v, err := time.ParseDuration(*durations[d.name])
 		if err != nil || v <= 0 {
 			problems = append(problems, fmt.Errorf("%s %q: want a positive duration like 60s", d.name, *durations[d.name]))
@@ -200,6 +215,11 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		problems = append(problems, fmt.Errorf("max-connections %q: want a whole number of at least 16", *numbers["max-connections"]))
 	} else {
 		cfg.MaxConnections = n
+	}
+	if n, err := strconv.Atoi(*numbers["heavy-requests"]); err != nil || n < 1 {
+		problems = append(problems, fmt.Errorf("heavy-requests %q: want a whole number of at least 1", *numbers["heavy-requests"]))
+	} else {
+		cfg.HeavyRequests = n
 	}
 	for _, l := range []struct {
 		rate, burst string

@@ -384,7 +384,12 @@ func TestTheRootRedirectsToTheDashboard(t *testing.T) {
 // stall deadline ends them, so the next list is served instead of waiting
 // out the whole WriteTimeout.
 func TestAClientThatStopsReadingIsCutOffAndFreesItsSlot(t *testing.T) {
-	s := startServer(t, func(c *config) { c.WriteStall = 500 * time.Millisecond })
+	s := startServer(t, func(c *config) {
+		c.WriteStall = 500 * time.Millisecond
+		// Long enough that only the stall deadline can free the slots in
+		// time, however slowly (-race) the pages render.
+		c.WriteTimeout, c.HeavyWait = 10*time.Minute, 2*time.Minute
+	})
 	id, base := s.connection(t, "stalled-readers")
 	token := s.scimToken(t, id)
 	big := map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "big", "title": strings.Repeat("t", 7<<20)}
@@ -392,7 +397,7 @@ func TestAClientThatStopsReadingIsCutOffAndFreesItsSlot(t *testing.T) {
 		t.Fatalf("POST the big user: %d %v", resp.StatusCode, out)
 	}
 	path := strings.TrimPrefix(base, s.URL)
-	for range 4 { // scim.DefaultHeavyRequests
+	for range 4 { // the default HeavyRequests
 		c := rawConn(t, s)
 		if _, err := io.WriteString(c, "GET "+path+"/Users?count=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+token+"\r\n\r\n"); err != nil {
 			t.Fatal(err)

@@ -37,7 +37,7 @@ func limiter(l *rateLimiter) interface {
 func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetrics, g *guards) (http.Handler, error) {
 	// One limit on heavy requests (lists, searches, Bulk, large writes) for
 	// both surfaces: together they hold a bounded amount of memory.
-	heavy := scim.NewLimiter(scim.DefaultHeavyRequests, scim.DefaultHeavyWait)
+	heavy := scim.NewLimiter(cfg.HeavyRequests, cfg.HeavyWait)
 	api, err := roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, RateLimit: limiter(g.apiRate), Heavy: heavy})
 	if err != nil {
 		return nil, err
