@@ -4,18 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
-
-// FileName is the name of the bbolt file inside the data directory.
-const FileName = "rolecall.db"
 
 // schemaVersion is the layout version this binary writes. Bump it with a
 // migration in migrations when the key layout changes.
@@ -48,7 +41,9 @@ type Observer interface {
 
 // DB is the store. It is safe for concurrent use; Close it exactly once.
 type DB struct {
-	bolt        *bolt.DB
+	engine      Engine
+	location    string // the engine's data, for messages: a file path, a database
+	shared      Shared // the engine, when other processes share it; else nil
 	now         func() time.Time
 	observersMu sync.RWMutex
 	observers   []Observer
@@ -59,9 +54,10 @@ type DB struct {
 	closing  atomic.Bool
 	closeMu  sync.RWMutex // held for reading while enqueueing; Close takes it to drain safely
 	revision atomic.Uint64
-	// auditNext is the id of the next audit entry; only the committer
-	// goroutine (and init, before it starts) touches it.
-	auditNext uint64
+	// applyMu orders the publication of revisions to observers: the
+	// committer's own, and (shared engines) other processes' ones that
+	// Follow or a commit catches up on.
+	applyMu sync.Mutex
 	// scratch is the committer's reusable per-write state, so a batch does not
 	// regrow its undo log and change list from nothing.
 	scratch Tx
@@ -73,32 +69,35 @@ type DB struct {
 
 type dbStats struct {
 	commits, writes, failed atomic.Uint64
-	commitNanos             atomic.Uint64 // in bbolt Commit: page writes and fsyncs
+	commitNanos             atomic.Uint64 // in the engine's Commit: page writes and fsyncs
 	applyNanos              atomic.Uint64 // running write functions
 	gatherNanos             atomic.Uint64 // waiting for a batch to fill
 }
 
 // Stats are cumulative counters of the write path, for metrics.
 type Stats struct {
-	Commits      uint64        // group commits (bbolt transactions)
+	Commits      uint64        // group commits (engine transactions)
 	Writes       uint64        // successful Update calls
 	FailedWrites uint64        // Update calls whose function failed (undone)
-	CommitTime   time.Duration // time spent in bbolt Commit (write + fsync)
+	CommitTime   time.Duration // time spent in the engine's Commit (write + fsync)
 	ApplyTime    time.Duration // time spent running write functions
 	GatherTime   time.Duration // time spent waiting for a batch to fill
-	PagesWritten int64         // pages written by commits; fsync cost grows with it
+	PagesWritten int64         // pages written by commits (bbolt only); fsync cost grows with it
 	Revision     uint64
 }
 
 // Stats returns the write-path counters. Writes/Commits is the average group
 // commit size.
 func (db *DB) Stats() Stats {
-	bs := db.bolt.Stats()
+	var pages int64
+	if pc, ok := db.engine.(PageCounter); ok {
+		pages = pc.PagesWritten()
+	}
 	return Stats{
 		Commits: db.stats.commits.Load(), Writes: db.stats.writes.Load(), FailedWrites: db.stats.failed.Load(),
 		CommitTime: time.Duration(db.stats.commitNanos.Load()), Revision: db.Revision(),
 		ApplyTime: time.Duration(db.stats.applyNanos.Load()), GatherTime: time.Duration(db.stats.gatherNanos.Load()),
-		PagesWritten: bs.TxStats.GetWrite(),
+		PagesWritten: pages,
 	}
 }
 
@@ -110,38 +109,27 @@ type pendingWrite struct {
 	done   chan struct{}
 }
 
-// Open opens the store in directory dir, creating the directory and a new
-// data file only when the file is missing. An existing file is checked before
-// use and never re-initialised; it fails with a *FileError wrapping ErrLocked
-// (another process holds it, after waiting a second), ErrDamaged (empty,
-// truncated, a damaged header or page) or ErrNotDataFile (another format, or
-// another program's bbolt file). A file written by a newer Rolecall fails
-// with ErrNewerSchema. Open never panics on a damaged file.
-func Open(dir string, opts Options) (*DB, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("store: create data directory: %w", err)
-	}
-	path := filepath.Join(dir, FileName)
-	bdb, opened, err := openBolt(path, false, opts.NoSync)
-	if err != nil {
-		return nil, err
-	}
+// New opens the store over engine e, whose data location (a file, a
+// database) names it in messages. A new engine gets every bucket; an older
+// layout is migrated; data that is not a Rolecall store, or that lacks its
+// schema version, fails with a *FileError wrapping ErrNotDataFile or
+// ErrDamaged, and data of a newer Rolecall with ErrNewerSchema: nothing is
+// initialised over existing data. On failure e is left open.
+func New(e Engine, location string, opts Options) (*DB, error) {
 	db := &DB{
-		bolt:      bdb,
+		engine:    e,
+		location:  location,
 		now:       opts.Now,
 		observers: opts.Observers,
 		queue:     make(chan *pendingWrite, 4*maxBatch),
 		stop:      make(chan struct{}),
 		stopped:   make(chan struct{}),
 	}
+	db.shared, _ = e.(Shared)
 	if db.now == nil {
 		db.now = time.Now
 	}
-	if err := guard(path, func() error { return db.init(path) }); err != nil {
-		bdb.Close()
-		if opened.created {
-			os.Remove(path)
-		}
+	if err := db.init(); err != nil {
 		return nil, err
 	}
 	go db.commitLoop()
@@ -149,16 +137,17 @@ func Open(dir string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// init creates the buckets of a new file or migrates an older one, and loads
-// the revision. A bbolt file that holds buckets but no Rolecall meta bucket
-// is another program's, and one whose meta bucket has no schema version is
-// damaged: neither is initialised over.
-func (db *DB) init(path string) error {
-	return db.bolt.Update(func(btx *bolt.Tx) error {
+// init creates the buckets of a new store or migrates an older one, and
+// loads the revision. Data that holds buckets but no Rolecall meta bucket is
+// another program's, and a meta bucket without a schema version is damaged:
+// neither is initialised over.
+func (db *DB) init() error {
+	path := db.location
+	return db.engineUpdate(func(btx EngineTx) error {
 		meta := btx.Bucket(bucketMeta)
 		if meta == nil {
-			if k, _ := btx.Cursor().First(); k != nil {
-				return fileErrorf(path, ErrNotDataFile, "it is a bbolt database without Rolecall's meta bucket (it holds %q)", k)
+			if !btx.Empty() {
+				return fileErrorf(path, ErrNotDataFile, "it holds data, but without Rolecall's meta bucket")
 			}
 			for _, name := range allBuckets {
 				if _, err := btx.CreateBucketIfNotExists(name); err != nil {
@@ -182,23 +171,19 @@ func (db *DB) init(path string) error {
 			}
 		}
 		db.revision.Store(readU64(meta.Get(metaRevision)))
-		db.auditNext = 1
-		if k, v := btx.Bucket(bucketAudit).Cursor().Last(); k != nil {
-			db.auditNext = readU64(k) + uint64(auditRecordLen(v))
-		}
 		return nil
 	})
 }
 
 // migrations[v] upgrades a file from schema version v to v+1.
-var migrations = map[uint64]func(*bolt.Tx) error{
+var migrations = map[uint64]func(EngineTx) error{
 	// 1 → 2: roles, organizations and their bindings.
 	1: createMissingBuckets,
 	// 2 → 3: resource servers for the permissions already used (resource_servers.go).
 	2: migrateResourceServers,
 }
 
-func createMissingBuckets(btx *bolt.Tx) error {
+func createMissingBuckets(btx EngineTx) error {
 	for _, name := range allBuckets {
 		if _, err := btx.CreateBucketIfNotExists(name); err != nil {
 			return err
@@ -207,7 +192,7 @@ func createMissingBuckets(btx *bolt.Tx) error {
 	return nil
 }
 
-func migrate(btx *bolt.Tx, from uint64) error {
+func migrate(btx EngineTx, from uint64) error {
 	for v := from; v < schemaVersion; v++ {
 		step, ok := migrations[v]
 		if !ok {
@@ -260,14 +245,42 @@ func (db *DB) Close() error {
 	db.closeMu.Unlock()
 	<-db.stopped
 	flushErr := db.flushTokenUse()
-	return errors.Join(flushErr, db.bolt.Close())
+	return errors.Join(flushErr, db.engine.Close())
 }
 
 // View runs fn on a consistent read-only snapshot.
 func (db *DB) View(fn func(*ReadTx) error) error {
-	return db.bolt.View(func(btx *bolt.Tx) error {
-		return fn(&ReadTx{btx: btx, db: db})
-	})
+	etx, err := db.engine.Begin(context.Background(), false)
+	if err != nil {
+		return fmt.Errorf("store: begin read: %w", err)
+	}
+	defer etx.Rollback()
+	err = fn(&ReadTx{etx: etx, db: db})
+	if rerr := etx.Err(); rerr != nil {
+		// A read failed under fn (a lost database connection): whatever fn
+		// concluded from it is not to be trusted.
+		return fmt.Errorf("store: read: %w", rerr)
+	}
+	return err
+}
+
+// engineUpdate runs fn in a write transaction of its own, outside the commit
+// loop: for opening (init, migrations) and for bookkeeping that is not a
+// change (token last-use times).
+func (db *DB) engineUpdate(fn func(EngineTx) error) error {
+	etx, err := db.engine.Begin(context.Background(), true)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(etx); err != nil {
+		etx.Rollback()
+		return err
+	}
+	if err := etx.Err(); err != nil {
+		etx.Rollback()
+		return err
+	}
+	return etx.Commit()
 }
 
 // Origin says who asked for a write; it is recorded on every audit entry.
@@ -279,7 +292,7 @@ type Origin struct {
 
 // Update runs fn as one atomic write and returns the revision it committed at
 // (the current revision when fn changed nothing). fn runs on the committer
-// goroutine, possibly in the same bbolt transaction as other writers' functions;
+// goroutine, possibly in the same engine transaction as other writers' functions;
 // when it returns an error, everything it did is undone and that error is
 // returned. When Update returns nil the change is durable and every Observer
 // has seen it.
@@ -306,7 +319,7 @@ func (db *DB) Update(ctx context.Context, origin Origin, fn func(*Tx) error) (ui
 // commitLoop is the committer: it takes every write queued, runs them in one
 // transaction, commits and releases them, and repeats.
 //
-// Commits are strictly serial (bbolt has one writer), so writers released by
+// Commits are strictly serial (the engine has one writer), so writers released by
 // commit k return while commit k+1 is already running, and with n concurrent
 // writers batches settle at about n/2. The committer therefore gathers: it
 // remembers how many writers were active when the last commit ended (its
@@ -384,14 +397,14 @@ func (db *DB) drain(batch []*pendingWrite) []*pendingWrite {
 	return batch
 }
 
-// commit runs a batch of writes in one bbolt transaction and releases them.
+// commit runs a batch of writes in one engine transaction and releases them.
 func (db *DB) commit(batch []*pendingWrite) {
 	release := func() {
 		for _, p := range batch {
 			close(p.done)
 		}
 	}
-	btx, err := db.bolt.Begin(true)
+	btx, err := db.engine.Begin(context.Background(), true)
 	if err != nil {
 		for _, p := range batch {
 			p.err = fmt.Errorf("store: begin: %w", err)
@@ -400,14 +413,28 @@ func (db *DB) commit(batch []*pendingWrite) {
 		return
 	}
 	tx := &db.scratch
-	*tx = Tx{ReadTx: ReadTx{btx: btx, db: db}, now: db.now().UTC(), undo: tx.undo[:0], auditRun: auditRun{items: tx.auditRun.items[:0]}}
+	*tx = Tx{ReadTx: ReadTx{etx: btx, db: db}, now: db.now().UTC(), undo: tx.undo[:0], auditRun: auditRun{items: tx.auditRun.items[:0]}}
 	defer func() {
 		// Keep the buffers, drop what points into the finished transaction.
 		*tx = Tx{undo: clearUndo(tx.undo), auditRun: auditRun{items: tx.auditRun.items[:0]}}
 	}()
 	applyStart := time.Now()
-	rev := db.revision.Load()
-	auditNext := db.auditNext
+	// The revision and the next audit id are read in the transaction, not
+	// remembered: on a shared engine another process may have committed
+	// since, and the write lock Begin took keeps them still until Commit.
+	base := readU64(btx.Bucket(bucketMeta).Get(metaRevision))
+	if db.shared != nil && base > db.revision.Load() {
+		// Publish the others' writes first, so observers see every revision
+		// in order.
+		if err := db.catchUp(&ReadTx{etx: btx, db: db}, base); err != nil {
+			btx.Rollback()
+			db.failAll(batch, err)
+			release()
+			return
+		}
+	}
+	rev := base
+	auditNext := nextAuditID(btx)
 	var changes []Change
 	resetCredentials := false
 	for _, p := range batch {
@@ -415,6 +442,9 @@ func (db *DB) commit(batch []*pendingWrite) {
 		p.err = runWrite(p.fn, tx)
 		if p.err == nil {
 			tx.flushAudit()
+		}
+		if p.err == nil && db.shared != nil && tx.mutated {
+			tx.recordChanges()
 		}
 		if p.err == nil && tx.err != nil {
 			p.err = tx.err
@@ -444,13 +474,19 @@ func (db *DB) commit(batch []*pendingWrite) {
 		changes = append(changes, tx.changes...)
 	}
 	db.stats.applyNanos.Add(uint64(time.Since(applyStart)))
-	if rev != db.revision.Load() {
+	if rev != base {
 		if err := btx.Bucket(bucketMeta).Put(metaRevision, u64(rev)); err != nil {
 			btx.Rollback()
 			db.failAll(batch, err)
 			release()
 			return
 		}
+	}
+	if err := btx.Err(); err != nil {
+		btx.Rollback()
+		db.failAll(batch, err)
+		release()
+		return
 	}
 	commitStart := time.Now()
 	if err := btx.Commit(); err != nil {
@@ -467,19 +503,40 @@ func (db *DB) commit(batch []*pendingWrite) {
 			db.stats.failed.Add(1)
 		}
 	}
-	db.auditNext = auditNext
-	if resetCredentials {
-		db.creds.reset() // before any writer of the batch is released
-	}
-	if len(changes) > 0 || rev != db.revision.Load() {
-		db.revision.Store(rev)
-		db.observersMu.RLock()
-		for _, o := range db.observers {
-			o.Committed(rev, changes)
-		}
-		db.observersMu.RUnlock()
+	if rev != base {
+		// Before any writer of the batch is released.
+		db.publish(rev, changes, resetCredentials)
 	}
 	release()
+}
+
+// nextAuditID is the id the next audit entry gets: one past the last entry's
+// run.
+func nextAuditID(etx EngineTx) uint64 {
+	if k, v := etx.Bucket(bucketAudit).Cursor().Last(); k != nil {
+		return readU64(k) + uint64(auditRecordLen(v))
+	}
+	return 1
+}
+
+// publish tells every observer about committed revisions up to rev, then
+// makes rev the DB's revision. Observers see revisions in increasing order,
+// whichever goroutine publishes them.
+func (db *DB) publish(rev uint64, changes []Change, resetCredentials bool) {
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+	if rev <= db.revision.Load() {
+		return // published already (Follow got there first)
+	}
+	if resetCredentials {
+		db.creds.reset()
+	}
+	db.observersMu.RLock()
+	for _, o := range db.observers {
+		o.Committed(rev, changes)
+	}
+	db.observersMu.RUnlock()
+	db.revision.Store(rev)
 }
 
 func (db *DB) failAll(batch []*pendingWrite, err error) {

@@ -50,6 +50,7 @@ var (
 	bucketGroupOrgRoles  = []byte("group_org_roles")  // grpID|orgID|rolID → ∅
 	bucketRoleOrgGroups  = []byte("role_org_groups")  // rolID|orgID|grpID → ∅
 
+	bucketChanges              = []byte("changes")                     // revision → changeRecord, shared engines only (follow.go)
 	bucketResourceServers      = []byte("resource_servers")            // rsvID → resource server
 	bucketResourceServerIdents = []byte("resource_server_identifiers") // identifier → rsvID (unique)
 	bucketResourceServerRoles  = []byte("resource_server_roles")       // rsvID|rolID → ∅ (the role has permissions on it)
@@ -69,6 +70,7 @@ var allBuckets = [][]byte{
 	bucketOrgMemberRoles, bucketUserOrgRoles, bucketRoleOrgMembers,
 	bucketOrgGroupRoles, bucketGroupOrgRoles, bucketRoleOrgGroups,
 	bucketResourceServers, bucketResourceServerIdents, bucketResourceServerRoles, bucketUserPermissions, bucketResourceServerUsers,
+	bucketChanges,
 }
 
 // Keys of bucketMeta.

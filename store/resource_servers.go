@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // ResourceServer is an API, as Auth0 models it: a unique identifier (the
@@ -531,7 +529,7 @@ func verifyResourceServers(r *ReadTx, report func(string, ...any)) {
 // identifier role permissions already use, a resource server named after it
 // with the scopes already used, so data stored before resource servers
 // existed keeps its meaning. Scopes are described as migrated.
-func migrateResourceServers(btx *bolt.Tx) error {
+func migrateResourceServers(btx EngineTx) error {
 	if err := createMissingBuckets(btx); err != nil {
 		return err
 	}
@@ -539,7 +537,8 @@ func migrateResourceServers(btx *bolt.Tx) error {
 	used := map[string][]string{} // identifier → scopes, in first-use order
 	var idents []string
 	roleIdents := map[string][]string{} // role id → identifiers
-	if err := roles.ForEach(func(k, v []byte) error {
+	c := roles.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
 		var role Role
 		if err := json.Unmarshal(v, &role); err != nil {
 			return err
@@ -553,9 +552,6 @@ func migrateResourceServers(btx *bolt.Tx) error {
 			}
 		}
 		roleIdents[string(k)] = identifiers(role.Permissions)
-		return nil
-	}); err != nil {
-		return err
 	}
 	now := time.Now().UTC()
 	ids := map[string]string{}

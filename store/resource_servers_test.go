@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -274,7 +275,7 @@ func TestDirectUserPermissionsAreValidatedAndCascadeWithTheUser(t *testing.T) {
 // roles use, defining the scopes they use.
 func TestOpeningAVersion2FileCreatesResourceServersForUsedPermissions(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{})
+	db, err := bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestOpeningAVersion2FileCreatesResourceServersForUsedPermissions(t *testing
 	})
 	db.Close()
 	// Back to the version 2 layout: no resource server buckets.
-	bdb, err := bolt.Open(dir+"/"+store.FileName, 0o600, nil)
+	bdb, err := bolt.Open(dir+"/"+bboltdb.FileName, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +307,7 @@ func TestOpeningAVersion2FileCreatesResourceServersForUsedPermissions(t *testing
 	}
 	bdb.Close()
 
-	db, err = store.Open(dir, store.Options{})
+	db, err = bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatalf("open version 2 file: %v", err)
 	}
@@ -355,7 +356,7 @@ func TestOpeningAVersion2FileCreatesResourceServersForUsedPermissions(t *testing
 
 func TestVerifyReportsAPermissionWithoutItsResourceServer(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{})
+	db, err := bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +366,7 @@ func TestVerifyReportsAPermissionWithoutItsResourceServer(t *testing.T) {
 		return err
 	})
 	db.Close()
-	bdb, err := bolt.Open(dir+"/"+store.FileName, 0o600, nil)
+	bdb, err := bolt.Open(dir+"/"+bboltdb.FileName, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +374,7 @@ func TestVerifyReportsAPermissionWithoutItsResourceServer(t *testing.T) {
 		return btx.Bucket([]byte("resource_server_identifiers")).Delete([]byte("https://reports"))
 	})
 	bdb.Close()
-	db, err = store.Open(dir, store.Options{})
+	db, err = bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

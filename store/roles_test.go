@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -289,14 +290,14 @@ func TestRoleNamesAreUniqueAndPermissionsNormalised(t *testing.T) {
 // A file written by schema version 1 (no role buckets) opens and migrates.
 func TestOpeningAVersion1FileMigratesIt(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{})
+	db, err := bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := storetest.MustConnection(t, db, "acme")
 	db.Close()
 	// Turn the file back into version 1: drop the role buckets, reset the version.
-	bdb, err := bolt.Open(dir+"/"+store.FileName, 0o600, nil)
+	bdb, err := bolt.Open(dir+"/"+bboltdb.FileName, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func TestOpeningAVersion1FileMigratesIt(t *testing.T) {
 	}
 	bdb.Close()
 
-	db, err = store.Open(dir, store.Options{})
+	db, err = bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatalf("open version 1 file: %v", err)
 	}

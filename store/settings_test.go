@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -18,7 +19,7 @@ func (l *changeLog) Committed(_ uint64, changes []store.Change) {
 func TestTenantSettingsDefaultOffChangeAuditedAndSurviveReopen(t *testing.T) {
 	dir := t.TempDir()
 	feed := &changeLog{}
-	db, err := store.Open(dir, store.Options{NoSync: true, Observers: []store.Observer{feed}})
+	db, err := bboltdb.Open(dir, store.Options{NoSync: true, Observers: []store.Observer{feed}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestTenantSettingsDefaultOffChangeAuditedAndSurviveReopen(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err = store.Open(dir, store.Options{NoSync: true})
+	db, err = bboltdb.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -300,7 +301,7 @@ func TestGroupCommitIsolatesFailingWrites(t *testing.T) {
 
 func TestAcknowledgedWritesSurviveReopen(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{})
+	db, err := bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func TestAcknowledgedWritesSurviveReopen(t *testing.T) {
 		t.Errorf("Update after Close: got %v, want ErrClosed", err)
 	}
 
-	db, err = store.Open(dir, store.Options{})
+	db, err = bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +588,7 @@ func containsAny(s string, subs ...string) bool {
 // after a reopen.
 func TestAuditRunsReadAsOneEntryPerChange(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{})
+	db, err := bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -645,7 +646,7 @@ func TestAuditRunsReadAsOneEntryPerChange(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err = store.Open(dir, store.Options{})
+	db, err = bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Secret kinds: the first part of every bearer secret the store issues.
@@ -320,7 +318,7 @@ func (db *DB) flushTokenUse() error {
 	if len(pending) == 0 {
 		return nil
 	}
-	return db.bolt.Update(func(btx *bolt.Tx) error {
+	return db.engineUpdate(func(btx EngineTx) error {
 		for id, at := range pending {
 			at := at.UTC()
 			var bucket []byte

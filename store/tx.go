@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // present is the value of keys whose existence is the information (index and
@@ -18,28 +16,22 @@ var present = []byte{1}
 // ReadTx is a read-only view of the store. Its methods return decoded copies.
 // It is only valid inside the function passed to View or Update.
 type ReadTx struct {
-	btx     *bolt.Tx
+	etx     EngineTx
 	db      *DB
-	buckets map[string]*bolt.Bucket
+	buckets map[string]Bucket
 }
 
-func (r *ReadTx) bucket(name []byte) *bolt.Bucket {
+func (r *ReadTx) bucket(name []byte) Bucket {
 	if b, ok := r.buckets[string(name)]; ok {
 		return b
 	}
 	if r.buckets == nil {
-		r.buckets = make(map[string]*bolt.Bucket, 8)
+		r.buckets = make(map[string]Bucket, 8)
 	}
-	b := r.btx.Bucket(name)
+	b := r.etx.Bucket(name)
 	if b == nil {
-		// Every bucket is created by init; a missing one is a corrupt file.
+		// Every bucket is created by init; a missing one is a corrupt store.
 		panic(fmt.Sprintf("store: bucket %q missing", name))
-	}
-	if appendMostly[string(name)] {
-		// Keys arrive in increasing order (time-ordered ids, sequence
-		// numbers), so full pages are never split again: bbolt's default
-		// split at 50% would leave half of every page empty.
-		b.FillPercent = 1.0
 	}
 	r.buckets[string(name)] = b
 	return b
@@ -109,7 +101,7 @@ type Tx struct {
 }
 
 type undoEntry struct {
-	bucket  *bolt.Bucket
+	bucket  Bucket
 	key     []byte
 	old     []byte
 	existed bool

@@ -5,12 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Verify checks every cross-record invariant the store maintains: indexes
@@ -37,22 +32,6 @@ func (db *DB) Verify() error {
 // otherwise produce one line per record.
 const maxProblems = 50
 
-// CheckReport is what Check found in a data file. Fields after Path are
-// filled as far as the check got.
-type CheckReport struct {
-	Path          string
-	Size          int64
-	PageSize      int
-	Pages         uint64 // bbolt's high-water mark, free pages included
-	TxID          uint64 // bbolt's last committed transaction
-	SchemaVersion uint64
-	Revision      uint64
-	Counts        []RecordCount
-	// Problems are bbolt's consistency errors ("bbolt: …") and broken store
-	// invariants ("invariant: …"), at most 50 of each.
-	Problems []string
-}
-
 // RecordCount is how many keys one kind of record has.
 type RecordCount struct {
 	Kind  string
@@ -69,77 +48,64 @@ var countedBuckets = []struct {
 	{"roles", bucketRoles}, {"APIs", bucketResourceServers}, {"organizations", bucketOrgs}, {"audit entries", bucketAudit},
 }
 
-// Check verifies the data file in dir offline, without changing it: the
-// checks Open makes before trusting a file, bbolt's own consistency check
-// (every page reachable exactly once, keys in order) and every invariant
-// Verify checks. It takes a shared lock, so it fails with ErrLocked while a
-// server has the file open.
-//
-// It returns nil when the file is sound. A damaged file gives a *FileError
-// wrapping ErrDamaged, with every problem found in the report; a missing file
-// an error wrapping fs.ErrNotExist; a foreign file ErrNotDataFile; a file of a
-// newer Rolecall ErrNewerSchema.
-func Check(dir string) (CheckReport, error) {
-	path := filepath.Join(dir, FileName)
-	rep := CheckReport{Path: path}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return rep, fmt.Errorf("no data file at %s: %w", path, fs.ErrNotExist)
+// Inspection is what Inspect found in a store's data.
+type Inspection struct {
+	SchemaVersion uint64
+	Revision      uint64
+	Counts        []RecordCount
+	// Problems are broken store invariants ("invariant: …"), at most 50.
+	Problems []string
+}
+
+// Inspect reads a store's data through a read transaction of an engine that
+// New has not opened (an offline check, rolecall check): its schema version
+// and revision, how many records of each kind it holds, and every broken
+// invariant Verify would report. Data that is not a Rolecall store is a
+// *FileError wrapping ErrNotDataFile; data of a newer Rolecall,
+// ErrNewerSchema. Invariants are checked only for this binary's schema
+// version (an older layout would be migrated first).
+func Inspect(etx EngineTx, location string) (Inspection, error) {
+	var in Inspection
+	meta := etx.Bucket(bucketMeta)
+	if meta == nil {
+		return in, fileErrorf(location, ErrNotDataFile, "it holds data, but without Rolecall's meta bucket")
 	}
-	bdb, opened, err := openBolt(path, true, false)
-	if err != nil {
-		return rep, err
+	in.SchemaVersion = readU64(meta.Get(metaSchemaVersion))
+	in.Revision = readU64(meta.Get(metaRevision))
+	switch {
+	case in.SchemaVersion == 0:
+		in.Problems = append(in.Problems, "invariant: the meta bucket has no schema version")
+	case in.SchemaVersion > schemaVersion:
+		return in, fmt.Errorf("store: %s: %w (data %d, binary %d); check it with the newer Rolecall", location, ErrNewerSchema, in.SchemaVersion, schemaVersion)
 	}
-	defer bdb.Close()
-	sum := opened.summary
-	rep.Size, rep.PageSize, rep.Pages, rep.TxID = sum.Size, sum.PageSize, sum.Pages, sum.TxID
-	db := &DB{bolt: bdb, now: time.Now}
-	err = guard(path, func() error {
-		return bdb.View(func(btx *bolt.Tx) error {
+	for _, c := range countedBuckets {
+		if b := etx.Bucket(c.bucket); b != nil {
 			n := 0
-			for err := range btx.Check() {
-				if n++; n <= maxProblems {
-					rep.Problems = append(rep.Problems, "bbolt: "+err.Error())
-				}
+			cur := b.Cursor()
+			for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+				n++
 			}
-			meta := btx.Bucket(bucketMeta)
-			if meta == nil {
-				return fileErrorf(path, ErrNotDataFile, "it is a bbolt database without Rolecall's meta bucket")
-			}
-			rep.SchemaVersion = readU64(meta.Get(metaSchemaVersion))
-			rep.Revision = readU64(meta.Get(metaRevision))
-			switch {
-			case rep.SchemaVersion == 0:
-				rep.Problems = append(rep.Problems, "invariant: the meta bucket has no schema version")
-			case rep.SchemaVersion > schemaVersion:
-				return fmt.Errorf("store: %s: %w (file %d, binary %d); check it with the newer Rolecall", path, ErrNewerSchema, rep.SchemaVersion, schemaVersion)
-			}
-			for _, c := range countedBuckets {
-				if b := btx.Bucket(c.bucket); b != nil {
-					rep.Counts = append(rep.Counts, RecordCount{c.kind, b.Stats().KeyN})
-				}
-			}
-			if n > 0 || rep.SchemaVersion != schemaVersion {
-				// Invariants of a broken tree, or of a layout this binary
-				// would migrate first, say nothing useful.
-				return nil
-			}
-			db.revision.Store(rep.Revision)
-			n = 0
-			db.verify(&ReadTx{btx: btx, db: db}, func(format string, args ...any) {
-				if n++; n <= maxProblems {
-					rep.Problems = append(rep.Problems, "invariant: "+fmt.Sprintf(format, args...))
-				}
-			})
-			return nil
-		})
+			in.Counts = append(in.Counts, RecordCount{c.kind, n})
+		}
+	}
+	if in.SchemaVersion != schemaVersion {
+		return in, etx.Err()
+	}
+	db := &DB{now: time.Now}
+	db.revision.Store(in.Revision)
+	n := 0
+	db.verify(&ReadTx{etx: etx, db: db}, func(format string, args ...any) {
+		if n++; n <= maxProblems {
+			in.Problems = append(in.Problems, "invariant: "+fmt.Sprintf(format, args...))
+		}
 	})
-	if err != nil {
-		return rep, err
-	}
-	if len(rep.Problems) > 0 {
-		return rep, fileErrorf(path, ErrDamaged, "%d problems, the first: %s", len(rep.Problems), rep.Problems[0])
-	}
-	return rep, nil
+	return in, etx.Err()
+}
+
+// FileErrorf returns a *FileError about the data at location: for engines,
+// which find most of the reasons data cannot be used.
+func FileErrorf(location string, kind error, format string, args ...any) error {
+	return fileErrorf(location, kind, format, args...)
 }
 
 // verify reports every broken invariant it finds in r.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 )
 
 // patchGroup is a group seeded for the fairness benchmark: every member has
@@ -37,7 +38,7 @@ func seedPatchGroups(b *testing.B, sizes, swaps []int) (s seeded, groups []patch
 	b.Helper()
 	largest := slices.Max(sizes)
 	s = seed(b, largest+slices.Max(swaps))
-	db, err := store.Open(s.dir, store.Options{NoSync: true})
+	db, err := bboltdb.Open(s.dir, store.Options{NoSync: true})
 	if err != nil {
 		b.Fatal(err)
 	}

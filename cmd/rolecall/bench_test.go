@@ -28,6 +28,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -46,7 +47,7 @@ type seeded struct {
 func seed(b *testing.B, users int, groups ...int) seeded {
 	b.Helper()
 	s := seeded{dir: b.TempDir(), groupIDs: map[string]string{}}
-	db, err := store.Open(s.dir, store.Options{})
+	db, err := bboltdb.Open(s.dir, store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -384,7 +385,7 @@ func BenchmarkLoginQuery(b *testing.B) {
 		size = storetest.LoginDataset{Users: 10_000, Groups: 1_000, Memberships: 100_000, Roles: 100, Bindings: 2_000, SubjectGroups: 50}
 	}
 	dir := b.TempDir()
-	db, err := store.Open(dir, store.Options{NoSync: true})
+	db, err := bboltdb.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 )
 
 // Exit codes of `rolecall check`.
@@ -51,7 +52,7 @@ func runCheck(_ context.Context, args []string, getenv func(string) string, stdo
 		*data = v
 	}
 
-	rep, err := store.Check(*data)
+	rep, err := bboltdb.Check(*data)
 	var fe *store.FileError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -22,7 +23,7 @@ import (
 func soundDataDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{NoSync: true})
+	db, err := bboltdb.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func flipBytes(b []byte) {
 // and the file left as it was. `rolecall check` reports the same damage.
 func TestServeRefusesDamagedDataFiles(t *testing.T) {
 	sound := soundDataDir(t)
-	soundPath := filepath.Join(sound, store.FileName)
+	soundPath := filepath.Join(sound, bboltdb.FileName)
 	layout := storetest.FileLayout(t, soundPath)
 	soundBytes, err := os.ReadFile(soundPath)
 	if err != nil {
@@ -100,7 +101,7 @@ func TestServeRefusesDamagedDataFiles(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			path := filepath.Join(dir, store.FileName)
+			path := filepath.Join(dir, bboltdb.FileName)
 			damaged := d.apply(bytes.Clone(soundBytes), layout)
 			if err := os.WriteFile(path, damaged, 0o600); err != nil {
 				t.Fatal(err)
@@ -147,7 +148,7 @@ func TestServeRefusesDamagedDataFiles(t *testing.T) {
 // will not read it either.
 func TestSecondServeOnADirectoryInUseSaysSo(t *testing.T) {
 	s := startServer(t)
-	path := filepath.Join(s.Data, store.FileName)
+	path := filepath.Join(s.Data, bboltdb.FileName)
 	start := time.Now()
 	code, _, stderr := runCmd(t, map[string]string{"ROLECALL_ADMIN_TOKEN": testAdminToken}, "serve", "--addr", "127.0.0.1:0", "--data", s.Data)
 	took := time.Since(start)
@@ -183,7 +184,7 @@ func TestCheckPassesAServersDataFile(t *testing.T) {
 	if err := s.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(s.Data, store.FileName)
+	path := filepath.Join(s.Data, bboltdb.FileName)
 	before, _ := os.ReadFile(path)
 
 	code, out, stderr := runCmd(t, map[string]string{"ROLECALL_DATA": s.Data}, "check")
@@ -203,7 +204,7 @@ func TestCheckPassesAServersDataFile(t *testing.T) {
 func TestCheckWithoutADataFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nothing-here")
 	code, out, stderr := runCmd(t, nil, "check", "--data", dir)
-	if code != checkCannotRun || !strings.Contains(stderr, filepath.Join(dir, store.FileName)) || !strings.Contains(stderr, "no data file") || out != "" {
+	if code != checkCannotRun || !strings.Contains(stderr, filepath.Join(dir, bboltdb.FileName)) || !strings.Contains(stderr, "no data file") || out != "" {
 		t.Errorf("check of a missing directory: exit %d, stdout %q, stderr %q; want %d and a message naming the file", code, out, stderr, checkCannotRun)
 	}
 	if _, err := os.Stat(dir); err == nil {

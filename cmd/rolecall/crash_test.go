@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 )
 
 // The test binary doubles as the rolecall binary, so crash tests can kill a
@@ -145,7 +146,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 		wg.Wait()
 
 		// The file as the dead process left it: every invariant holds.
-		db, err := store.Open(dir, store.Options{})
+		db, err := bboltdb.Open(dir, store.Options{})
 		if err != nil {
 			t.Fatalf("round %d: reopen after kill: %v", round, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -56,7 +57,7 @@ type memoryTarget struct {
 func startMemoryTarget(t testing.TB, users, size int, manyEmails bool) *memoryTarget {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{NoSync: true})
+	db, err := bboltdb.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

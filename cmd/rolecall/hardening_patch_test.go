@@ -10,6 +10,7 @@ import (
 
 	"github.com/rolecall/rolecall/scim"
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -26,7 +27,7 @@ type patchTenant struct {
 func newPatchTenant(t *testing.T, n int) patchTenant {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{NoSync: true})
+	db, err := bboltdb.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 )
 
 // The surfaces a request can reach, as the "surface" label of the request
@@ -148,7 +149,7 @@ func writeStoreMetrics(e *exposition, st store.Stats, dataDir string) {
 	}
 	e.header("rolecall_store_revision", "gauge", "The store-wide revision: one more per committed write.")
 	e.sample("rolecall_store_revision", "", float64(st.Revision))
-	if fi, err := os.Stat(filepath.Join(dataDir, store.FileName)); err == nil {
+	if fi, err := os.Stat(filepath.Join(dataDir, bboltdb.FileName)); err == nil {
 		e.header("rolecall_store_file_bytes", "gauge", "Size of the bbolt file.")
 		e.sample("rolecall_store_file_bytes", "", float64(fi.Size()))
 	}

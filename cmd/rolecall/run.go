@@ -17,6 +17,7 @@ import (
 
 	"github.com/rolecall/rolecall/roles"
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 )
 
 const usage = `rolecall: SCIM 2.0 provisioning with role mapping
@@ -88,7 +89,7 @@ func newLogger(cfg config, stderr io.Writer) zerolog.Logger {
 func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening chan<- string) error {
 	cfg = cfg.withDefaults()
 	log := newLogger(cfg, stderr)
-	db, err := store.Open(cfg.Data, store.Options{})
+	db, err := bboltdb.Open(cfg.Data, store.Options{})
 	if err != nil {
 		return openRemedy(err, cfg.Data)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 )
 
 func toJSON(v any) string {
@@ -194,7 +195,7 @@ func TestGracefulShutdownFinishesInFlightWrites(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 	// The store was closed cleanly and holds the write.
-	db, err := store.Open(s.Data, store.Options{})
+	db, err := bboltdb.Open(s.Data, store.Options{})
 	if err != nil {
 		t.Fatalf("reopen after shutdown: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 )
 
 // Origin is the write origin fixtures use.
@@ -27,7 +28,7 @@ func Open(tb testing.TB, opts ...store.Options) *store.DB {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	db, err := store.Open(tb.TempDir(), o)
+	db, err := bboltdb.Open(tb.TempDir(), o)
 	if err != nil {
 		tb.Fatalf("store.Open: %v", err)
 	}

@@ -1,4 +1,4 @@
-package store_test
+package bboltdb_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -23,7 +24,7 @@ import (
 func writeDataFile(tb testing.TB) string {
 	tb.Helper()
 	dir := tb.TempDir()
-	db, err := store.Open(dir, store.Options{NoSync: true})
+	db, err := bboltdb.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -174,14 +175,14 @@ func TestOpenRefusesDamagedFiles(t *testing.T) {
 	for _, d := range damages {
 		t.Run(d.name, func(t *testing.T) {
 			dir := writeDataFile(t)
-			path := filepath.Join(dir, store.FileName)
+			path := filepath.Join(dir, bboltdb.FileName)
 			d.apply(t, path)
 			before, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
 
-			db, err := store.Open(dir, store.Options{})
+			db, err := bboltdb.Open(dir, store.Options{})
 			if err == nil {
 				db.Close()
 				t.Fatal("Open succeeded on a damaged file")
@@ -199,7 +200,7 @@ func TestOpenRefusesDamagedFiles(t *testing.T) {
 				t.Errorf("Open changed the file: %d bytes before, %d after", len(before), len(after))
 			}
 
-			if _, err := store.Check(dir); !errors.Is(err, d.kind) {
+			if _, err := bboltdb.Check(dir); !errors.Is(err, d.kind) {
 				t.Errorf("Check: got %v, want %v", err, d.kind)
 			}
 			if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
@@ -213,7 +214,7 @@ func TestOpenRefusesDamagedFiles(t *testing.T) {
 // the invariant check sees: Check reports it, naming the record.
 func TestCheckFindsBrokenRecords(t *testing.T) {
 	dir := writeDataFile(t)
-	path := filepath.Join(dir, store.FileName)
+	path := filepath.Join(dir, bboltdb.FileName)
 	var victim []byte
 	withBolt(t, path, func(tx *bolt.Tx) error {
 		c := tx.Bucket([]byte("users")).Cursor()
@@ -221,7 +222,7 @@ func TestCheckFindsBrokenRecords(t *testing.T) {
 		victim = bytes.Clone(k)
 		return tx.Bucket([]byte("users")).Put(victim, v[:len(v)/2])
 	})
-	rep, err := store.Check(dir)
+	rep, err := bboltdb.Check(dir)
 	if !errors.Is(err, store.ErrDamaged) {
 		t.Fatalf("Check: got %v, want ErrDamaged", err)
 	}
@@ -234,7 +235,7 @@ func TestCheckFindsBrokenRecords(t *testing.T) {
 	withBolt(t, path, func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte("users")).Put(victim, []byte("short"))
 	})
-	rep, err = store.Check(dir)
+	rep, err = bboltdb.Check(dir)
 	if !errors.Is(err, store.ErrDamaged) {
 		t.Fatalf("Check: got %v, want ErrDamaged", err)
 	}
@@ -245,9 +246,9 @@ func TestCheckFindsBrokenRecords(t *testing.T) {
 
 func TestCheckSoundFile(t *testing.T) {
 	dir := writeDataFile(t)
-	path := filepath.Join(dir, store.FileName)
+	path := filepath.Join(dir, bboltdb.FileName)
 	before, _ := os.ReadFile(path)
-	rep, err := store.Check(dir)
+	rep, err := bboltdb.Check(dir)
 	if err != nil {
 		t.Fatalf("Check: %v (problems %q)", err, rep.Problems)
 	}
@@ -266,41 +267,41 @@ func TestCheckSoundFile(t *testing.T) {
 // A second Open of a directory in use fails fast and says so; so does Check.
 func TestOpenLockedFile(t *testing.T) {
 	dir := t.TempDir()
-	db, err := store.Open(dir, store.Options{})
+	db, err := bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	start := time.Now()
-	_, err = store.Open(dir, store.Options{})
-	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), filepath.Join(dir, store.FileName)) ||
+	_, err = bboltdb.Open(dir, store.Options{})
+	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), filepath.Join(dir, bboltdb.FileName)) ||
 		!strings.Contains(err.Error(), "another Rolecall process") {
 		t.Fatalf("second Open: got %v, want ErrLocked naming the file and the other process", err)
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("second Open took %v to give up", took)
 	}
-	if _, err := store.Check(dir); !errors.Is(err, store.ErrLocked) {
+	if _, err := bboltdb.Check(dir); !errors.Is(err, store.ErrLocked) {
 		t.Errorf("Check of a file in use: got %v, want ErrLocked", err)
 	}
 }
 
 func TestOpenMissingFileIsNewCheckMissingIsNot(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "fresh")
-	if _, err := store.Check(dir); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := bboltdb.Check(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Check of a missing file: got %v, want fs.ErrNotExist", err)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Check created %s", dir)
 	}
-	db, err := store.Open(dir, store.Options{})
+	db, err := bboltdb.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatalf("Open of a missing file: %v", err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Check(dir); err != nil {
+	if _, err := bboltdb.Check(dir); err != nil {
 		t.Errorf("Check of a new file: %v", err)
 	}
 }
@@ -309,7 +310,7 @@ func TestOpenMissingFileIsNewCheckMissingIsNot(t *testing.T) {
 // walks them again to rebuild its freelist): this is what a start costs.
 func BenchmarkOpenSeededFile(b *testing.B) {
 	dir := b.TempDir()
-	db, err := store.Open(dir, store.Options{NoSync: true})
+	db, err := bboltdb.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -317,10 +318,10 @@ func BenchmarkOpenSeededFile(b *testing.B) {
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
-	l := storetest.FileLayout(b, filepath.Join(dir, store.FileName))
+	l := storetest.FileLayout(b, filepath.Join(dir, bboltdb.FileName))
 	b.ResetTimer()
 	for b.Loop() {
-		db, err := store.Open(dir, store.Options{})
+		db, err := bboltdb.Open(dir, store.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package store
+package bboltdb
 
 import (
 	"errors"
@@ -11,6 +11,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/rolecall/rolecall/store"
 )
 
 // lockTimeout is how long opening waits for another process to let go of the
@@ -48,7 +50,7 @@ func (o *fileOpener) open(name string, flag int, perm os.FileMode) (*os.File, er
 	if err := lockFile(f, o.exclusive, lockTimeout); err != nil {
 		f.Close()
 		if errors.Is(err, errFileLocked) {
-			return nil, fileErrorf(o.path, ErrLocked, "another Rolecall process (or another program) holds it")
+			return nil, store.FileErrorf(o.path, store.ErrLocked, "another Rolecall process (or another program) holds it")
 		}
 		return nil, err
 	}
@@ -65,7 +67,7 @@ func (o *fileOpener) open(name string, flag int, perm os.FileMode) (*os.File, er
 }
 
 // openBolt opens the bbolt file at path, checking it first (see fileOpener).
-// Its errors name the file: a *FileError for a locked, damaged or foreign
+// Its errors name the file: a *store.FileError for a locked, damaged or foreign
 // file, a wrapped os error otherwise. A file it created is removed again if
 // opening fails, so a failed first start leaves no empty file behind.
 func openBolt(path string, readOnly, noSync bool) (*bolt.DB, *fileOpener, error) {
@@ -95,20 +97,20 @@ func openBolt(path string, readOnly, noSync bool) (*bolt.DB, *fileOpener, error)
 	if o.created {
 		os.Remove(path)
 	}
-	var fe *FileError
+	var fe *store.FileError
 	switch {
 	case errors.As(err, &fe):
 		return nil, nil, fe
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, nil, fileErrorf(path, ErrLocked, "another Rolecall process (or another program) holds it")
+		return nil, nil, store.FileErrorf(path, store.ErrLocked, "another Rolecall process (or another program) holds it")
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
-		return nil, nil, fileErrorf(path, ErrDamaged, "%v", err)
+		return nil, nil, store.FileErrorf(path, store.ErrDamaged, "%v", err)
 	}
 	return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
 }
 
 // guard runs fn, turning a panic, or a memory fault reading the mapped file,
-// into a *FileError: whatever checkFile cannot see (a damaged value a
+// into a *store.FileError: whatever checkFile cannot see (a damaged value a
 // decoder trips on) must stop Rolecall with one line, not a trace.
 // SetPanicOnFault covers only this goroutine; checkFile is what keeps
 // bbolt's own goroutines from faulting.
@@ -117,7 +119,7 @@ func guard(path string, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			msg := strings.Join(strings.Fields(fmt.Sprint(r)), " ")
-			err = &FileError{Path: path, Kind: ErrDamaged, Detail: "reading it failed (" + msg + ")"}
+			err = &store.FileError{Path: path, Kind: store.ErrDamaged, Detail: "reading it failed (" + msg + ")"}
 		}
 	}()
 	return fn()

@@ -1,4 +1,4 @@
-package store
+package bboltdb
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/rolecall/rolecall/store"
 )
 
 // The bbolt file layout (format version 2, go.etcd.io/bbolt v1.5), read here
@@ -80,10 +82,12 @@ type fileSummary struct {
 // checkFile checks an existing bbolt file before bbolt maps it: both meta
 // pages valid, the file as long as the newest meta page says, and every page
 // reachable from the root (and the freelist page, if any) inside the file and
-// well formed, each referenced once. It returns a *FileError (ErrDamaged or
-// ErrNotDataFile). It does not check keys, values or Rolecall's invariants.
+// well formed, each referenced once. It returns a *store.FileError (store.ErrDamaged or
+// store.ErrNotDataFile). It does not check keys, values or Rolecall's invariants.
 func checkFile(f io.ReaderAt, size int64, path string) (fileSummary, error) {
-	damaged := func(format string, args ...any) error { return fileErrorf(path, ErrDamaged, format, args...) }
+	damaged := func(format string, args ...any) error {
+		return store.FileErrorf(path, store.ErrDamaged, format, args...)
+	}
 	sum := fileSummary{Size: size}
 	if size == 0 {
 		return sum, damaged("it is empty (0 bytes); Rolecall creates a file only where none exists, never over an existing one")
@@ -110,12 +114,12 @@ func checkFile(f io.ReaderAt, size int64, path string) (fileSummary, error) {
 		}
 		if pageSize == 0 {
 			if m0.magic == boltMagic && m0.version != boltVersion && problem0 != "cut short" {
-				return sum, fileErrorf(path, ErrNotDataFile, "it is a bbolt database of format version %d; this Rolecall reads version %d", m0.version, boltVersion)
+				return sum, store.FileErrorf(path, store.ErrNotDataFile, "it is a bbolt database of format version %d; this Rolecall reads version %d", m0.version, boltVersion)
 			}
 			if m0.magic == boltMagic {
 				return sum, damaged("both header pages are damaged (page 0: %s)", problem0)
 			}
-			return sum, fileErrorf(path, ErrNotDataFile, "%s", describeForeign(head))
+			return sum, store.FileErrorf(path, store.ErrNotDataFile, "%s", describeForeign(head))
 		}
 	}
 	sum.PageSize = int(pageSize)

@@ -1,0 +1,97 @@
+package store
+
+import "context"
+
+// The store keeps its records, indexes, memberships and audit log as keys in
+// named buckets of an ordered key-value engine, and does every domain
+// operation (checks, records, index keys, cascades, audit, revision) itself,
+// in one place, over the Engine interface below. A backend provides only
+// the engine: embedded bbolt (package store/bboltdb, the default) or
+// PostgreSQL (package store/postgres, for several nodes). So every invariant
+// holds the same on both, and the conformance suite (store/storetest)
+// checks it on both.
+//
+// The contract an engine must keep:
+//
+//   - Keys in a bucket are ordered bytewise; cursors walk them in that order
+//     and see the transaction's own writes.
+//   - A write transaction is serializable against every other write
+//     transaction of every process sharing the engine: at most one is open
+//     at a time (bbolt has one writer; PostgreSQL takes a transaction-level
+//     advisory lock at Begin). The store relies on this for uniqueness
+//     (userName, displayName per connection), cascades, and the store-wide
+//     revision being gap-free and increasing in commit order.
+//   - A read transaction is a consistent snapshot.
+//   - Commit returns nil only once the transaction is durable.
+//   - Byte slices returned by Get and cursors are valid only until the next
+//     call on the transaction (bbolt: until it ends); callers copy what they
+//     keep.
+//   - Get and cursor moves cannot return errors (bbolt's cannot fail); an
+//     engine whose reads can fail (a network) returns nil and reports the
+//     failure from Err, which the store checks before trusting a read
+//     transaction's answer and before committing a write.
+
+// Engine is an ordered, transactional key-value store with named buckets.
+type Engine interface {
+	// Begin starts a transaction. A writable one waits for every other
+	// writer (of every process sharing the engine) to finish.
+	Begin(ctx context.Context, writable bool) (EngineTx, error)
+	// Close releases the engine. Transactions must be finished first.
+	Close() error
+}
+
+// EngineTx is one engine transaction.
+type EngineTx interface {
+	// Bucket returns the named bucket, or nil when it does not exist.
+	Bucket(name []byte) Bucket
+	// CreateBucketIfNotExists creates a bucket (write transactions only).
+	CreateBucketIfNotExists(name []byte) (Bucket, error)
+	// Empty reports whether the engine holds no bucket at all: a new store.
+	Empty() bool
+	// Err is the first failure of a read that could not report it.
+	Err() error
+	Commit() error
+	Rollback() error
+}
+
+// Bucket is a named, ordered set of keys.
+type Bucket interface {
+	Get(key []byte) []byte
+	Put(key, value []byte) error
+	Delete(key []byte) error
+	Cursor() Cursor
+}
+
+// Cursor walks a bucket's keys in order. A move returns nil, nil past either
+// end.
+type Cursor interface {
+	First() (key, value []byte)
+	Last() (key, value []byte)
+	Seek(seek []byte) (key, value []byte)
+	Next() (key, value []byte)
+	Prev() (key, value []byte)
+}
+
+// Shared is implemented by an engine that several Rolecall processes use at
+// once (PostgreSQL). The store then keeps every committed write's changes in
+// the engine, so that each process can bring its observers (the role index,
+// the credential cache) up to date with the others' writes, and Follow runs
+// that catch-up.
+type Shared interface {
+	Engine
+	// Commits returns a channel that receives a value soon after any
+	// process commits a write (PostgreSQL: LISTEN/NOTIFY). Missing a wake-up
+	// is harmless: Follow also polls.
+	Commits(ctx context.Context) <-chan struct{}
+}
+
+// PageCounter is implemented by an engine that can tell how many pages its
+// commits wrote (bbolt), for the write-path metrics.
+type PageCounter interface {
+	PagesWritten() int64
+}
+
+// AppendMostly reports whether new keys of the bucket sort after its
+// existing ones (time-ordered ids, sequence numbers), so that an engine may
+// pack its pages full (bbolt's fill percent).
+func AppendMostly(bucket []byte) bool { return appendMostly[string(bucket)] }
