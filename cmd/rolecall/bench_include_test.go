@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -59,7 +60,7 @@ func BenchmarkLoginQueryInclude(b *testing.B) {
 		size = storetest.LoginDataset{Users: 10_000, Groups: 1_000, Memberships: 100_000, Roles: 100, Bindings: 2_000, SubjectGroups: 50}
 	}
 	dir := b.TempDir()
-	db, err := store.Open(dir, store.Options{NoSync: true})
+	db, err := bboltdb.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		b.Fatal(err)
 	}
