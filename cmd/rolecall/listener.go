@@ -29,8 +29,13 @@ type limitListener struct {
 	open  atomic.Int64
 	plain bool // plain HTTP: the refusal can be written as is
 
-	refused atomic.Uint64
+	refused  atomic.Uint64
+	refusing atomic.Int64 // refusals in progress
 }
+
+// maxRefusing bounds the refusals answered at once; beyond it a connection
+// over the cap is closed without an answer.
+const maxRefusing = 256
 
 func newLimitListener(ln net.Listener, max int, plain bool) *limitListener {
 	return &limitListener{Listener: ln, max: int64(max), plain: plain}
@@ -47,14 +52,28 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		l.open.Add(-1)
 		l.refused.Add(1)
-		if l.plain {
-			// The answer fits in the socket buffer; the deadline only
-			// guards against a peer that is gone.
-			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-			_, _ = c.Write([]byte(refusal))
+		if !l.plain || l.refusing.Add(1) > maxRefusing {
+			if l.plain {
+				l.refusing.Add(-1)
+			}
+			_ = c.Close()
+			continue
 		}
-		_ = c.Close()
+		go l.refuse(c)
 	}
+}
+
+// refuse answers a connection over the cap with 503. It reads the request
+// first (briefly): a client that has not sent it yet would take an answer
+// before its request for a stray one, and closing with the request unread
+// resets the connection, losing the answer.
+func (l *limitListener) refuse(c net.Conn) {
+	defer l.refusing.Add(-1)
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	var head [4096]byte
+	_, _ = c.Read(head[:])
+	_, _ = c.Write([]byte(refusal))
+	_ = c.Close()
 }
 
 // Open is the number of connections open now.
