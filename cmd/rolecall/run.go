@@ -28,6 +28,8 @@ Usage:
                                 running server (rolecall conformance -h lists the flags)
   rolecall check [--data DIR]   verify a data file offline (stop the server first);
                                 exits non-zero when it is damaged
+  rolecall healthcheck [--url U] exit 0 when the server's /healthz answers 200 (for
+                                container health checks; default: the local --addr)
   rolecall version              print the version
 
 Every serve flag has an environment twin: --addr is ROLECALL_ADDR, and so on.
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runConformance(ctx, args[1:], getenv, stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[1:], getenv, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "rolecall", version)
 		return 0

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +228,47 @@ func TestTheBinaryDoesNotLinkPackageTesting(t *testing.T) {
 		if pkg == "testing" {
 			t.Fatal("cmd/rolecall depends on package testing")
 		}
+	}
+}
+
+func TestHealthcheckExitsZeroOnlyForAHealthyServer(t *testing.T) {
+	s := startServer(t)
+	addr := strings.TrimPrefix(s.URL, "http://")
+	_, port, _ := net.SplitHostPort(addr)
+	env := func(k string) string { return map[string]string{"ROLECALL_ADDR": "0.0.0.0:" + port}[k] }
+	if code := run(context.Background(), []string{"healthcheck"}, env, io.Discard, io.Discard); code != 0 {
+		t.Errorf("healthcheck against a running server (wildcard ROLECALL_ADDR): exit %d, want 0", code)
+	}
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"healthcheck", "--url", s.URL + "/nowhere"}, env, io.Discard, &stderr); code != 1 || !strings.Contains(stderr.String(), "404") {
+		t.Errorf("healthcheck of a 404: exit %d, %q; want 1 naming the status", code, stderr.String())
+	}
+	if err := s.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if code := run(context.Background(), []string{"healthcheck", "--timeout", "1s"}, env, io.Discard, io.Discard); code != 1 {
+		t.Errorf("healthcheck with the server stopped: exit %d, want 1", code)
+	}
+}
+
+// TestTheBinaryBuildsStatic: the container image copies a static binary
+// into a distroless base; the Dockerfile's build must work without cgo.
+func TestTheBinaryBuildsStatic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on the PATH")
+	}
+	out := filepath.Join(t.TempDir(), "rolecall")
+	cmd := exec.Command(goTool, "build", "-trimpath", "-ldflags", "-s -w -X main.version=test", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, msg)
+	}
+	got, err := exec.Command(out, "version").Output()
+	if err != nil || strings.TrimSpace(string(got)) != "rolecall test" {
+		t.Fatalf("the static binary's version: %q, %v", got, err)
 	}
 }
