@@ -53,6 +53,20 @@ func Open(dir string, opts store.Options) (*store.DB, error) {
 	return db, nil
 }
 
+// OpenEngine opens (creating if missing) the bbolt file in dir as an engine
+// only, without opening a store over it: for store.Import into a new data
+// directory. The file gets the same checks as with Open. Close it when done.
+func OpenEngine(dir string) (*Engine, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data directory: %w", err)
+	}
+	bdb, _, err := openBolt(filepath.Join(dir, FileName), false, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{db: bdb}, nil
+}
+
 // Engine is a bbolt database as a store.Engine.
 type Engine struct{ db *bolt.DB }
 
