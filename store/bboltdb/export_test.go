@@ -79,7 +79,7 @@ func TestAnExportImportsIntoAnIdenticalStore(t *testing.T) {
 // refused as not a Rolecall store (or, when nothing was committed, is empty).
 func TestACutExportIsRefusedAndLeavesNoStore(t *testing.T) {
 	for _, size := range []storetest.LoginDataset{
-		{Users: 200, Groups: 20, Memberships: 800, Roles: 10, Bindings: 40, SubjectGroups: 5},       // one batch
+		{Users: 200, Groups: 20, Memberships: 800, Roles: 10, Bindings: 40, SubjectGroups: 5},      // one batch
 		{Users: 4000, Groups: 200, Memberships: 20000, Roles: 10, Bindings: 400, SubjectGroups: 5}, // several
 	} {
 		src := storetest.Open(t, store.Options{NoSync: true})
