@@ -28,6 +28,11 @@ Usage:
                                 running server (rolecall conformance -h lists the flags)
   rolecall check [--data DIR]   verify a data file offline (stop the server first);
                                 exits non-zero when it is damaged
+  rolecall backup --to FILE     a consistent snapshot of the store (also of a running
+                                server's), in Rolecall's export format
+  rolecall restore --from FILE  a backup into a new, empty store
+  rolecall migrate --from A --to B
+                                copy a store to another, empty one (bbolt:DIR, postgres://…)
   rolecall healthcheck [--url U] exit 0 when the server's /healthz answers 200 (for
                                 container health checks; default: the local --addr)
   rolecall version              print the version
@@ -64,6 +69,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runConformance(ctx, args[1:], getenv, stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args[1:], getenv, stderr)
 	case "version":
@@ -104,6 +115,11 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 		return nil
 	}
 	defer closeDB()
+	if stopBackups, err := serveBackupSocket(ctx, cfg.Data, db); err != nil {
+		log.Warn().Err(err).Msg("online backups are off: rolecall backup needs the server stopped")
+	} else {
+		defer stopBackups()
+	}
 
 	if cfg.AdminToken == "" {
 		secret, err := roles.EnsureBootstrapKey(ctx, db)
