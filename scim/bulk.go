@@ -425,7 +425,7 @@ func (b *bulkRun) execute(i int) bulkResult {
 
 	location := ""
 	if rt.endpoint == endpointResource {
-		location = parent.baseURL + rt.res.endpoint() + "/" + rt.id
+		location = parent.baseURL + rt.res.endpoint + "/" + rt.id
 	}
 	rec := &bulkRecorder{header: http.Header{}}
 	if err := b.h.authorize(method, rt, parent.token); err != nil {
