@@ -61,59 +61,13 @@ type bulkResult struct {
 // bulkId, 400.
 func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 	st := stateOf(r)
-	if len(body) > h.bulkMaxPayload {
-		writeError(w, r, scimErr(http.StatusRequestEntityTooLarge, "", "The size of the bulk operation exceeds the maxPayloadSize (%d bytes).", h.bulkMaxPayload))
+	req, err := h.parseBulk(body)
+	if err != nil {
+		writeError(w, r, err)
 		return
 	}
-	var req struct {
-		Schemas      []string          `json:"schemas"`
-		FailOnErrors *int              `json:"failOnErrors"`
-		Operations   []json.RawMessage `json:"Operations"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The body is not a valid BulkRequest: %v.", err))
-		return
-	}
-	found := false
-	for _, s := range req.Schemas {
-		found = found || strings.EqualFold(s, bulkRequestSchema)
-	}
-	switch {
-	case !found:
-		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The body must list %q in \"schemas\".", bulkRequestSchema))
-		return
-	case len(req.Operations) == 0:
-		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The BulkRequest must have at least one operation in \"Operations\"."))
-		return
-	case len(req.Operations) > h.bulkMaxOps:
-		writeError(w, r, scimErr(http.StatusRequestEntityTooLarge, "", "The number of operations (%d) exceeds the maxOperations (%d).", len(req.Operations), h.bulkMaxOps))
-		return
-	case req.FailOnErrors != nil && *req.FailOnErrors < 1:
-		writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "failOnErrors must be a positive integer, not %d.", *req.FailOnErrors))
-		return
-	}
-	ops := make([]bulkOperation, len(req.Operations))
-	creates := map[string]int{} // bulkId → index of the POST that defines it
-	for i, raw := range req.Operations {
-		if err := json.Unmarshal(raw, &ops[i]); err != nil {
-			writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "Operations[%d] is not a bulk operation object: %v.", i, err))
-			return
-		}
-		if id := ops[i].BulkID; id != "" && strings.EqualFold(ops[i].Method, http.MethodPost) {
-			if j, dup := creates[id]; dup {
-				writeError(w, r, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] and Operations[%d] both create bulkId %q; bulkIds must be unique.", j, i, id))
-				return
-			}
-			creates[id] = i
-		}
-	}
-	failOnErrors := 0
-	if req.FailOnErrors != nil {
-		failOnErrors = *req.FailOnErrors
-	}
-
-	b := bulkRun{h: h, r: r, ops: ops, creates: creates, created: map[string]string{}, failed: map[string]bool{}}
-	b.run(failOnErrors)
+	b := bulkRun{h: h, r: r, ops: req.ops, creates: req.creates, created: map[string]string{}, failed: map[string]bool{}}
+	b.run(req.failOnErrors)
 	if st.revision == 0 {
 		// Nothing committed: the answer still reflects the store as read.
 		st.revision = h.db.Revision()
@@ -122,6 +76,59 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 		"schemas":    []string{bulkResponseSchema},
 		"Operations": b.results,
 	})
+}
+
+// bulkRequest is a BulkRequest that passed the checks of the whole request.
+type bulkRequest struct {
+	ops          []bulkOperation
+	creates      map[string]int // bulkId → index of the POST that defines it
+	failOnErrors int            // 0: no limit
+}
+
+// parseBulk decodes and checks a BulkRequest as a whole: its size, schema,
+// number of operations, failOnErrors, and that no bulkId is created twice.
+func (h *Handler) parseBulk(body []byte) (bulkRequest, error) {
+	if len(body) > h.bulkMaxPayload {
+		return bulkRequest{}, scimErr(http.StatusRequestEntityTooLarge, "", "The size of the bulk operation exceeds the maxPayloadSize (%d bytes).", h.bulkMaxPayload)
+	}
+	var req struct {
+		Schemas      []string          `json:"schemas"`
+		FailOnErrors *int              `json:"failOnErrors"`
+		Operations   []json.RawMessage `json:"Operations"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return bulkRequest{}, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The body is not a valid BulkRequest: %v.", err)
+	}
+	found := false
+	for _, s := range req.Schemas {
+		found = found || strings.EqualFold(s, bulkRequestSchema)
+	}
+	switch {
+	case !found:
+		return bulkRequest{}, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The body must list %q in \"schemas\".", bulkRequestSchema)
+	case len(req.Operations) == 0:
+		return bulkRequest{}, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The BulkRequest must have at least one operation in \"Operations\".")
+	case len(req.Operations) > h.bulkMaxOps:
+		return bulkRequest{}, scimErr(http.StatusRequestEntityTooLarge, "", "The number of operations (%d) exceeds the maxOperations (%d).", len(req.Operations), h.bulkMaxOps)
+	case req.FailOnErrors != nil && *req.FailOnErrors < 1:
+		return bulkRequest{}, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "failOnErrors must be a positive integer, not %d.", *req.FailOnErrors)
+	}
+	out := bulkRequest{ops: make([]bulkOperation, len(req.Operations)), creates: map[string]int{}}
+	for i, raw := range req.Operations {
+		if err := json.Unmarshal(raw, &out.ops[i]); err != nil {
+			return bulkRequest{}, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "Operations[%d] is not a bulk operation object: %v.", i, err)
+		}
+		if id := out.ops[i].BulkID; id != "" && strings.EqualFold(out.ops[i].Method, http.MethodPost) {
+			if j, dup := out.creates[id]; dup {
+				return bulkRequest{}, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] and Operations[%d] both create bulkId %q; bulkIds must be unique.", j, i, id)
+			}
+			out.creates[id] = i
+		}
+	}
+	if req.FailOnErrors != nil {
+		out.failOnErrors = *req.FailOnErrors
+	}
+	return out, nil
 }
 
 // bulkRun is the state of one bulk request being processed.
@@ -378,36 +385,13 @@ func (b *bulkRun) execute(i int) bulkResult {
 	if method == http.MethodPost && op.BulkID == "" {
 		return b.failure(i, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] is a POST without a bulkId; RFC 7644 §3.7 requires one.", i))
 	}
-	// Resolve bulkId references in the path and the data.
-	opPath := op.Path
-	if !strings.HasPrefix(opPath, "/") {
-		opPath = "/" + opPath // "Users" for "/Users"
-	}
-	segments := strings.Split(opPath, "/")
-	for j, seg := range segments {
-		if ref, ok := strings.CutPrefix(seg, bulkIDPrefix); ok {
-			segments[j] = url.PathEscape(b.created[ref])
-		}
-	}
-	path := strings.Join(segments, "/")
-	data := []byte(op.Data)
-	if bytes.Contains(data, []byte(bulkIDPrefix)) {
-		var v any
-		if decodeValue(data, &v) == nil {
-			data = mustJSON(walkStrings(v, func(s string) string {
-				if ref, ok := strings.CutPrefix(s, bulkIDPrefix); ok {
-					return b.created[ref]
-				}
-				return s
-			}))
-		}
-	}
+	path, data := b.resolve(op)
 	if strings.ContainsAny(path, "?#") {
 		return b.failure(i, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] has path %q; a bulk operation's path is a resource endpoint such as /Users or /Groups/{id}, without a query.", i, op.Path))
 	}
 	rt := b.h.parseRoute(path)
 	if rt.endpoint != endpointResources && rt.endpoint != endpointResource {
-		return b.failure(i, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] has path %q; bulk operations address /Users, /Groups or one of their resources.", i, op.Path))
+		return b.failure(i, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, "Operations[%d] has path %q; bulk operations address %s or one of their resources.", i, op.Path, strings.Join(b.h.endpoints(), ", ")))
 	}
 
 	parent := stateOf(b.r)
@@ -425,7 +409,7 @@ func (b *bulkRun) execute(i int) bulkResult {
 
 	location := ""
 	if rt.endpoint == endpointResource {
-		location = parent.baseURL + rt.res.endpoint() + "/" + rt.id
+		location = parent.baseURL + rt.res.endpoint + "/" + rt.id
 	}
 	rec := &bulkRecorder{header: http.Header{}}
 	if err := b.h.authorize(method, rt, parent.token); err != nil {
@@ -445,6 +429,35 @@ func (b *bulkRun) execute(i int) bulkResult {
 		res.Response = json.RawMessage(rec.body.Bytes())
 	}
 	return res
+}
+
+// resolve replaces the bulkId references in an operation's path and data
+// with the ids their POSTs created.
+func (b *bulkRun) resolve(op bulkOperation) (path string, data []byte) {
+	opPath := op.Path
+	if !strings.HasPrefix(opPath, "/") {
+		opPath = "/" + opPath // "Users" for "/Users"
+	}
+	segments := strings.Split(opPath, "/")
+	for j, seg := range segments {
+		if ref, ok := strings.CutPrefix(seg, bulkIDPrefix); ok {
+			segments[j] = url.PathEscape(b.created[ref])
+		}
+	}
+	path = strings.Join(segments, "/")
+	data = []byte(op.Data)
+	if bytes.Contains(data, []byte(bulkIDPrefix)) {
+		var v any
+		if decodeValue(data, &v) == nil {
+			data = mustJSON(walkStrings(v, func(s string) string {
+				if ref, ok := strings.CutPrefix(s, bulkIDPrefix); ok {
+					return b.created[ref]
+				}
+				return s
+			}))
+		}
+	}
+	return path, data
 }
 
 // bulkRecorder keeps the answer to one bulk operation.

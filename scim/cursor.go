@@ -58,7 +58,7 @@ func queryHash(st *request, sources []*resource, lq *listQuery) string {
 	}
 	write(st.connectionID)
 	for _, res := range sources {
-		write(res.name())
+		write(res.name)
 	}
 	write(strings.TrimSpace(lq.filterText))
 	write(strings.ToLower(strings.TrimSpace(lq.sortBy)))

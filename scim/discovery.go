@@ -34,22 +34,19 @@ const (
 	serviceProviderSchemaID = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 )
 
-func newDiscovery() discovery {
-	return discovery{
-		schemas: []schema.Schema{
-			schema.CoreUserSchema(),
-			schema.ExtensionEnterpriseUser(),
-			schema.CoreGroupSchema(),
-			serviceProviderConfigSchema(),
-			schema.ResourceTypeSchema(),
-			schema.Definition(),
-		},
-		resourceTypes: []resourceTypeInfo{
-			{name: "User", endpoint: "/Users", description: "User Account", schema: schema.CoreUserSchema().ID,
-				extensions: []string{schema.ExtensionEnterpriseUser().ID}},
-			{name: "Group", endpoint: "/Groups", description: "Group", schema: schema.CoreGroupSchema().ID},
-		},
+// newDiscovery lists the resource types' schemas and entries, in their
+// order, then the schemas of the discovery endpoints themselves.
+func newDiscovery(resources []*resource) discovery {
+	var d discovery
+	for _, res := range resources {
+		d.schemas = append(d.schemas, res.schemaDefs...)
+		d.resourceTypes = append(d.resourceTypes, resourceTypeInfo{
+			name: res.name, endpoint: res.endpoint, description: res.description,
+			schema: res.schemas[0], extensions: res.schemas[1:],
+		})
 	}
+	d.schemas = append(d.schemas, serviceProviderConfigSchema(), schema.ResourceTypeSchema(), schema.Definition())
+	return d
 }
 
 // serviceProviderConfigSchema is the library's ServiceProviderConfig schema

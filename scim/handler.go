@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/rs/zerolog"
 
-	"github.com/rolecall/rolecall/scim/document"
 	"github.com/rolecall/rolecall/store"
 )
 
@@ -70,8 +68,9 @@ type Handler struct {
 	heavy          *Limiter
 	rateLimit      RateLimiter
 	discovery      discovery // what /Schemas and /ResourceTypes answer
-	users          *resource
-	groups         *resource
+	// resources are the resource types served, in the order a query at
+	// the root lists them.
+	resources []*resource
 }
 
 // NewHandler returns the SCIM surface over db.
@@ -96,9 +95,8 @@ func NewHandler(db *store.DB, opts Options) *Handler {
 	if h.heavy = opts.Heavy; h.heavy == nil {
 		h.heavy = NewLimiter(0, 0)
 	}
-	h.users = &resource{h: h, kind: kindUser, doc: document.User}
-	h.groups = &resource{h: h, kind: kindGroup, doc: document.Group}
-	h.discovery = newDiscovery()
+	h.resources = []*resource{newResource(h, userType()), newResource(h, groupType())}
+	h.discovery = newDiscovery(h.resources)
 	return h
 }
 
@@ -108,10 +106,6 @@ type request struct {
 	connectionID string
 	token        store.SCIMToken
 	baseURL      string // …/scim/v2/connections/{id}
-	// body is the normalised POST/PUT document, members its member list.
-	body           map[string]any
-	members        []store.Member
-	membersPresent bool
 	// revision is set by writes and sent as RevisionHeader.
 	revision uint64
 }
@@ -210,210 +204,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.dispatch(rw, r, rt, body)
-}
-
-// endpoint is what a path relative to the connection names.
-type endpoint int
-
-const (
-	endpointUnknown               endpoint = iota
-	endpointRoot                           // "/": a query across resource types
-	endpointRootSearch                     // "/.search"
-	endpointResources                      // "/Users", "/Groups"
-	endpointResource                       // "/Users/{id}"
-	endpointSearch                         // "/Users/.search"
-	endpointBulk                           // "/Bulk"
-	endpointMe                             // "/Me", "/Me/…"
-	endpointServiceProviderConfig          // "/ServiceProviderConfig"
-	endpointSchemas                        // "/Schemas", "/Schemas/{urn}"
-	endpointResourceTypes                  // "/ResourceTypes", "/ResourceTypes/{name}"
-)
-
-// route is a parsed path relative to the connection.
-type route struct {
-	endpoint endpoint
-	res      *resource // the resource type of resource endpoints
-	id       string    // a resource id, schema URN or resource type name
-}
-
-// parseRoute parses the escaped path relative to the connection ("" or
-// "/Users/usr_…"). Each segment is unescaped once, so an encoded slash stays
-// inside its segment; endpoint names match case-insensitively (clients are not
-// consistent about "/users"); a trailing slash is ignored; an empty segment
-// or a deeper path names nothing.
-func (h *Handler) parseRoute(escaped string) route {
-	escaped = strings.TrimSuffix(strings.TrimPrefix(escaped, "/"), "/")
-	if escaped == "" {
-		return route{endpoint: endpointRoot}
-	}
-	parts := strings.Split(escaped, "/")
-	for i, p := range parts {
-		s, err := url.PathUnescape(p)
-		if err != nil || s == "" {
-			return route{}
-		}
-		parts[i] = s
-	}
-	name, id, hasID := parts[0], "", len(parts) == 2
-	if hasID {
-		id = parts[1]
-	}
-	if len(parts) > 2 && !strings.EqualFold(name, "Me") {
-		return route{}
-	}
-	fold := func(s string) bool { return strings.EqualFold(name, s) }
-	switch {
-	case name == ".search" && !hasID:
-		return route{endpoint: endpointRootSearch}
-	case fold("Users") || fold("Groups"):
-		res := h.users
-		if fold("Groups") {
-			res = h.groups
-		}
-		switch {
-		case !hasID:
-			return route{endpoint: endpointResources, res: res}
-		case id == ".search":
-			return route{endpoint: endpointSearch, res: res}
-		}
-		return route{endpoint: endpointResource, res: res, id: id}
-	case fold("Bulk") && !hasID:
-		return route{endpoint: endpointBulk}
-	case fold("Me"):
-		return route{endpoint: endpointMe}
-	case fold("ServiceProviderConfig") && !hasID:
-		return route{endpoint: endpointServiceProviderConfig}
-	case fold("Schemas"):
-		return route{endpoint: endpointSchemas, id: id}
-	case fold("ResourceTypes"):
-		return route{endpoint: endpointResourceTypes, id: id}
-	}
-	return route{}
-}
-
-// methods lists the methods a route answers; HEAD goes with GET.
-func (rt route) methods() []string {
-	switch rt.endpoint {
-	case endpointRoot, endpointServiceProviderConfig, endpointSchemas, endpointResourceTypes:
-		return []string{http.MethodGet, http.MethodHead}
-	case endpointRootSearch, endpointSearch, endpointBulk:
-		return []string{http.MethodPost}
-	case endpointResources:
-		return []string{http.MethodGet, http.MethodHead, http.MethodPost}
-	case endpointResource:
-		return []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete}
-	}
-	return nil
-}
-
-// scopes lists the token scopes a request needs: none for discovery (any
-// valid token of the connection may read it) and for Bulk (each of its
-// operations is checked on its own), both read scopes for a query at the
-// root.
-func (rt route) scopes(method string) []string {
-	if rt.endpoint == endpointRoot || rt.endpoint == endpointRootSearch {
-		return []string{"get:users", "get:groups"}
-	}
-	if rt.res == nil {
-		return nil
-	}
-	noun := rt.res.noun()
-	switch {
-	case rt.endpoint == endpointSearch:
-		return []string{"get:" + noun}
-	case method == http.MethodPost:
-		return []string{"post:" + noun}
-	case method == http.MethodPut:
-		return []string{"put:" + noun}
-	case method == http.MethodPatch:
-		return []string{"patch:" + noun}
-	case method == http.MethodDelete:
-		return []string{"delete:" + noun}
-	}
-	return []string{"get:" + noun}
-}
-
-// authorize decides whether a request may be served: 404 for a path that
-// names nothing, 501 for /Me, 405 for a method the endpoint does not answer,
-// 403 for a token without the scope the operation needs.
-func (h *Handler) authorize(method string, rt route, token store.SCIMToken) error {
-	switch rt.endpoint {
-	case endpointUnknown:
-		return scimErr(http.StatusNotFound, "", "No SCIM endpoint at this path; the endpoints are /Users, /Groups, /Bulk, /.search, /ServiceProviderConfig, /ResourceTypes and /Schemas.")
-	case endpointMe:
-		return scimErr(http.StatusNotImplemented, "", "/Me is not supported: a SCIM token authenticates an identity provider, not a user.")
-	}
-	allowed := rt.methods()
-	ok := false
-	for _, m := range allowed {
-		ok = ok || m == method
-	}
-	if !ok {
-		return methodNotAllowed{scimErr(http.StatusMethodNotAllowed, "", "This endpoint answers %s, not %s.", strings.Join(allowed, ", "), method), allowed}
-	}
-	for _, scope := range rt.scopes(method) {
-		if !token.HasScope(scope) {
-			return scimErr(http.StatusForbidden, "", "This token lacks the %q scope this request needs.", scope)
-		}
-	}
-	return nil
-}
-
-// methodNotAllowed is a 405 that also says which methods are allowed.
-type methodNotAllowed struct {
-	scimerrors.ScimError
-	allowed []string
-}
-
-// dispatch serves an authorized request; body is the request body already
-// read (POST, PUT, PATCH).
-func (h *Handler) dispatch(w http.ResponseWriter, r *http.Request, rt route, body []byte) {
-	if rt.heavy(r.Method, body) {
-		h.serveHeavy(w, r, func(r *http.Request) { h.serve(w, r, rt, body) })
-		return
-	}
-	h.serve(w, r, rt, body)
-}
-
-// serve serves an authorized request once it may run.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt route, body []byte) {
-	get := r.Method == http.MethodGet || r.Method == http.MethodHead
-	switch rt.endpoint {
-	case endpointServiceProviderConfig:
-		h.serviceProviderConfig(w, r, stateOf(r))
-	case endpointSchemas, endpointResourceTypes:
-		h.discover(w, r, rt.endpoint, rt.id)
-	case endpointRoot:
-		h.rootQuery(w, r)
-	case endpointRootSearch:
-		h.rootSearch(w, r, body)
-	case endpointBulk:
-		h.bulk(w, r, body)
-	case endpointSearch:
-		rt.res.search(w, r, body)
-	case endpointResources:
-		if get {
-			rt.res.listFromQuery(w, r)
-		} else {
-			rt.res.post(w, r, body)
-		}
-	case endpointResource:
-		switch {
-		case get && r.Header.Get("If-None-Match") != "" && rt.res.notModified(r, rt.id):
-			w.WriteHeader(http.StatusNotModified)
-		case get:
-			rt.res.get(w, r, rt.id)
-		case r.Method == http.MethodPut:
-			rt.res.put(w, r, rt.id, body)
-		case r.Method == http.MethodPatch:
-			rt.res.patch(w, r, rt.id, body)
-		default:
-			rt.res.delete(w, r, rt.id)
-		}
-	default:
-		// authorize lets no other route through.
-		writeError(w, r, scimErr(http.StatusNotFound, "", "No SCIM endpoint at this path."))
-	}
 }
 
 // Body chunks grow from firstChunk to maxChunk as bytes arrive.
