@@ -559,7 +559,7 @@ func TestDashboardKeysMembersAndNestedRolesInABrowser(t *testing.T) {
 	// Organizations > Members: add dave by search, then a role for him there.
 	b.open("/dashboard/organizations/" + org)
 	b.load("Members tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[.="Members"]`)))
-	b.see("empty members", "No explicit members yet")
+	b.see("empty members", "No members yet")
 	b.load("Add Members", chromedp.Click(chromedp.Search(`//a[.="Add Members"]`)))
 	b.do("search dave", chromedp.SendKeys(chromedp.ID("search"), "dave"))
 	b.load("search", chromedp.Submit(chromedp.ID("search")))

@@ -11,7 +11,7 @@ import (
 
 type orgMembersTab struct {
 	Members  []member
-	HasAuto  bool // some members on the page are auto members
+	HasAuto  bool              // some members on the page are auto members
 	Names    map[string]string // connection names
 	NextURL  string
 	FirstURL string
