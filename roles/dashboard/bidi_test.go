@@ -35,7 +35,7 @@ func TestNamesAreIsolatedFromTheTextAroundThem(t *testing.T) {
 		// Every occurrence in text sits inside a <bdi> that closes right
 		// after the name (attributes are not text: a title or a
 		// confirmation's question is shown on its own).
-		for _, occ := range regexp.MustCompile(`(<[^<>]*>)([^<>]*` + "\u202E" + `[^<>]*)(<[^<>]*>)`).FindAllStringSubmatch(p.raw, -1) {
+		for _, occ := range regexp.MustCompile(`(<[^<>]*>)([^<>]*`+"\u202E"+`[^<>]*)(<[^<>]*>)`).FindAllStringSubmatch(p.raw, -1) {
 			if strings.HasPrefix(occ[1], "<title") {
 				continue
 			}
