@@ -398,16 +398,17 @@ func TestDashboardAssignsGroupRolesInABrowser(t *testing.T) {
 	b.shot("user-effective-roles-in-organization")
 
 	// The role page and its delete confirmation (listing the bindings).
-	b.open("/dashboard/roles/" + roleIDByName(t, s, "admin"))
+	b.open("/dashboard/roles/" + roleIDByName(t, s, "admin") + "/groups")
 	b.see("role page", "Enterprise Groups with this role", "Engineering")
 	b.shot("role")
+	b.load("Settings tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Role"]/a[.="Settings"]`)))
 	b.load("delete role", chromedp.Click(chromedp.Search(`//a[.="Delete role"]`)))
 	b.see("delete confirmation", "Delete role admin?", "Engineering")
 	b.shot("role-delete-confirmation")
 
 	// The audit log, newest first, filtered by type.
 	b.open("/dashboard/logs")
-	b.see("audit log", "organization.connection.updated", "API key bootstrap")
+	b.see("audit log", "organization.connection.updated", "API key ROLECALL_ADMIN_TOKEN bootstrap")
 	b.do("open the newest entry's before/after", chromedp.Click(chromedp.CSS("table.log summary")))
 	if got := strings.Fields(b.textOf("table.changes tr.changed")); !slices.Equal(got, []string{"assign_membership_on_login", "false", "true"}) {
 		t.Errorf("the newest entry's changed field reads %q, want auto-membership false → true", got)
@@ -559,7 +560,7 @@ func TestDashboardKeysMembersAndNestedRolesInABrowser(t *testing.T) {
 	// Organizations > Members: add dave by search, then a role for him there.
 	b.open("/dashboard/organizations/" + org)
 	b.load("Members tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Organization"]/a[.="Members"]`)))
-	b.see("empty members", "No explicit members yet")
+	b.see("empty members", "No members yet")
 	b.load("Add Members", chromedp.Click(chromedp.Search(`//a[.="Add Members"]`)))
 	b.do("search dave", chromedp.SendKeys(chromedp.ID("search"), "dave"))
 	b.load("search", chromedp.Submit(chromedp.ID("search")))
@@ -599,4 +600,132 @@ func TestDashboardKeysMembersAndNestedRolesInABrowser(t *testing.T) {
 		t.Errorf("the revoked key on the login query: %d, want 401", resp.StatusCode)
 	}
 	t.Logf("browser flow took %s; screenshots in %s", time.Since(start).Round(time.Millisecond), b.shots)
+}
+
+// TestDashboardRoleTabsAndAPIsInABrowser drives the role page's tabs, the
+// APIs page and the permission picker in Chromium: create an API with its
+// scopes; on a role's Permissions tab choose the API (the script narrows the
+// scopes to it) and one of its scopes; assign the role to a user from the
+// Users tab and remove it through the dialog; see the Enterprise Groups and
+// Organizations tabs; the audit log names what it shows; a missing page has
+// a way back; and ids never wrap.
+func TestDashboardRoleTabsAndAPIsInABrowser(t *testing.T) {
+	s := startServer(t)
+	conID, base := s.connection(t, "acme-okta")
+	token := s.scimToken(t, conID)
+	alice := scimPostUser(t, base, token, "alice@acme.example", "alice@acme.example")
+	eng := scimPostGroup(t, base, token, "Engineering", alice)
+	analyst := s.api(t, "POST", "/roles", map[string]any{"name": "analyst", "description": "Reads the reports"}, http.StatusCreated)["id"].(string)
+	s.api(t, "POST", "/groups/"+eng+"/roles", map[string]any{"roles": []string{analyst}}, http.StatusNoContent)
+	org := s.api(t, "POST", "/organizations", map[string]any{"name": "acme", "display_name": "Acme Inc."}, http.StatusCreated)["id"].(string)
+	s.api(t, "POST", "/organizations/"+org+"/enabled_connections", map[string]any{"connection_id": conID, "assign_membership_on_login": true}, http.StatusCreated)
+	s.api(t, "POST", "/organizations/"+org+"/groups/"+eng+"/roles", map[string]any{"roles": []string{analyst}}, http.StatusNoContent)
+	s.api(t, "POST", "/resource-servers", map[string]any{"identifier": "https://billing.acme.example", "name": "Billing",
+		"scopes": []map[string]string{{"value": "read:invoices", "description": "Read invoices"}}}, http.StatusCreated)
+
+	b := newE2E(t, s)
+	start := time.Now()
+	b.open("/dashboard/login")
+	b.do("type the key", chromedp.SendKeys(chromedp.ID("api_key"), testAdminToken))
+	b.load("sign in", chromedp.Submit(chromedp.ID("api_key")))
+
+	// APIs: create one with two scopes from the form.
+	b.load("APIs", chromedp.Click(chromedp.Search(`//nav[@aria-label="Sections"]//a[.="APIs"]`)))
+	b.see("APIs page", "Billing", "https://billing.acme.example", "read:invoices")
+	b.do("API form",
+		chromedp.SendKeys(chromedp.ID("identifier"), "https://reports.acme.example"),
+		chromedp.SendKeys(chromedp.ID("api-name"), "Reports"),
+		chromedp.SendKeys(chromedp.ID("scopes"), "read:reports Read reports\nwrite:reports Write reports"))
+	b.shot("apis")
+	b.load("create the API", chromedp.Click(chromedp.Search(`//button[normalize-space()="Create"]`)))
+	b.see("API page", "API Reports created", "read:reports", "Read reports", "write:reports", "Delete API")
+	b.shot("api")
+
+	// The role's Permissions tab: choose the API, then a scope.
+	b.open("/dashboard/roles/" + analyst)
+	b.see("role settings tab", "Settings", "Permissions", "Enterprise Groups", "Users", "Organizations", "Delete role")
+	b.load("Permissions tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Role"]/a[.="Permissions"]`)))
+	b.see("empty permissions", "No permissions yet")
+	b.do("choose Reports", chromedp.SetValue(chromedp.ID("picker-api"), "https://reports.acme.example"),
+		chromedp.Evaluate[chromedp.Void](`void document.getElementById("picker-api").dispatchEvent(new Event("change"))`))
+	if got := b.enabledScopes(); got != "read:reports — Read reports,write:reports — Write reports" {
+		t.Errorf("after choosing Reports the scope list offers %q, want Reports' two scopes only", got)
+	}
+	b.do("choose read:reports", chromedp.SetValue(chromedp.ID("picker-permission"), "api=https%3A%2F%2Freports.acme.example&scope=read%3Areports"))
+	b.shot("permission-picker")
+	b.load("add the permission", chromedp.Click(chromedp.Search(`//button[normalize-space()="Add permission"]`)))
+	b.see("permissions", "Permission added", "read:reports", "Read reports", "Reports", "https://reports.acme.example")
+	b.shot("role-permissions")
+	perms := s.api(t, "GET", "/roles/"+analyst+"/permissions", nil, http.StatusOK)["permissions"].([]any)
+	if len(perms) != 1 || perms[0].(map[string]any)["permission_name"] != "read:reports" || perms[0].(map[string]any)["resource_server_name"] != "Reports" {
+		t.Errorf("the role's permissions after the picker: %v", perms)
+	}
+
+	// Users tab: Add Users, then the trash icon with its dialog.
+	b.load("Users tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Role"]/a[.="Users"]`)))
+	b.see("empty users tab", "No user has this role directly")
+	b.load("Add Users", chromedp.Click(chromedp.Search(`//a[.="Add Users"]`)))
+	b.do("search alice", chromedp.SendKeys(chromedp.ID("search"), "alice"))
+	b.load("search", chromedp.Submit(chromedp.ID("search")))
+	b.do("pick alice", chromedp.Click(chromedp.Search(`//label[strong[.="alice@acme.example"]]`)))
+	b.load("Assign", chromedp.Click(chromedp.Search(`//button[normalize-space()="Assign"]`)))
+	b.see("users tab", "Role assigned to 1 user", "alice@acme.example", alice)
+	b.shot("role-users")
+	b.noWrappedIDs("role users tab")
+	assertIDs(t, "alice's direct roles", answerIDs(s.api(t, "GET", "/users/"+alice+"/roles", nil, http.StatusOK), "roles", "id"), []string{analyst})
+	b.do("trash alice", chromedp.Click(chromedp.CSS(`button[aria-label="Remove user alice@acme.example"]`)))
+	b.confirmDialog("Remove role analyst from user alice@acme.example? Only the direct assignment goes: roles through the user's groups stay.", "role-user-remove-dialog")
+	b.see("after removal", "Role removed from alice@acme.example", "No user has this role directly")
+	assertIDs(t, "alice's direct roles after removal", answerIDs(s.api(t, "GET", "/users/"+alice+"/roles", nil, http.StatusOK), "roles", "id"), nil)
+
+	b.load("Enterprise Groups tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Role"]/a[.="Enterprise Groups"]`)))
+	b.see("groups tab", "Engineering", "acme-okta")
+	b.load("Organizations tab", chromedp.Click(chromedp.Search(`//nav[@aria-label="Role"]/a[.="Organizations"]`)))
+	b.see("organizations tab", "Organization Groups", "Engineering", "acme")
+	b.shot("role-organizations")
+	b.noWrappedIDs("role organizations tab")
+
+	// The audit log names what it shows, and its ids do not wrap.
+	b.open("/dashboard/logs")
+	b.see("audit log", "user.role.deleted on user alice@acme.example", "role_id analyst", "API key ROLECALL_ADMIN_TOKEN")
+	b.shot("audit-log-names")
+	b.noWrappedIDs("audit log")
+	// In a narrow window too, where the log's fixed columns are tight.
+	b.do("narrow window", chromedp.EmulateViewport(760, 900))
+	b.noWrappedIDs("audit log, narrow")
+	b.shot("audit-log-narrow")
+	b.do("wide window", chromedp.EmulateViewport(1280, 900))
+
+	// A missing page offers a way back.
+	b.open("/dashboard/roles/rol_0000000000000000")
+	b.see("404 page", "Page not found", "inexistent_role", "Back to Roles", "Dashboard home")
+	b.shot("not-found")
+	b.load("back to roles", chromedp.Click(chromedp.Search(`//a[.="Back to Roles"]`)))
+	b.see("roles list", "analyst")
+	t.Logf("browser flow took %s; screenshots in %s", time.Since(start).Round(time.Millisecond), b.shots)
+}
+
+// enabledScopes lists the permission picker's scopes that can be chosen.
+func (b *e2e) enabledScopes() string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](
+		`[...document.querySelectorAll("#picker-permission optgroup:not([disabled]) option")].map(o => o.textContent).join(",")`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return s
+}
+
+// noWrappedIDs fails when an id (a <code> in a table) is laid out on more
+// than one line.
+func (b *e2e) noWrappedIDs(what string) {
+	b.t.Helper()
+	wrapped, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("td code")].filter(c => c.getClientRects().length > 1 || c.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(c).fontSize) + 8).map(c => c.textContent)`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if len(wrapped) > 0 {
+		b.t.Errorf("%s: ids wrapped over lines: %v", what, wrapped)
+	}
 }

@@ -163,11 +163,46 @@ func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, s *session, err
 	status := http.StatusInternalServerError
 	if ae != nil {
 		status = ae.StatusCode
+		if status == http.StatusNotFound {
+			d.notFound(w, r, s, ae)
+			return
+		}
 	} else {
 		zerolog.Ctx(r.Context()).Error().Err(err).Msg("dashboard error")
 		err = &APIError{StatusCode: status, Title: http.StatusText(status), Message: "Something went wrong on the server; the log has the details.", ErrorCode: "internal_error"}
 	}
 	d.render(w, r, s, status, "error", pageData{Title: http.StatusText(status), Error: err})
+}
+
+// notFoundPage is the 404 page's way back: the list of the section the
+// missing page was in, when there is one, and the dashboard's home.
+type notFoundPage struct {
+	Err         error
+	SectionName string
+	SectionURL  string
+	// BackURL is the dashboard page the browser came from, when it says so.
+	BackURL string
+}
+
+// notFound answers a page that does not exist: an unknown dashboard path,
+// or a detail page whose object the API does not have (its message and
+// errorCode shown as they came).
+func (d *Dashboard) notFound(w http.ResponseWriter, r *http.Request, s *session, ae *APIError) {
+	p := notFoundPage{Err: ae}
+	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, d.base+"/"), "/")
+	for _, sec := range sections {
+		if strings.TrimPrefix(sec.Path, "/") == first && s.scopes[sec.Scope] {
+			p.SectionName, p.SectionURL = sec.Name, d.path(sec.Path)
+		}
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && strings.HasPrefix(ref.Path, d.base+"/") && ref.Path != r.URL.Path {
+		p.BackURL = ref.RequestURI()
+	}
+	section := ""
+	if p.SectionURL != "" {
+		section = first
+	}
+	d.render(w, r, s, http.StatusNotFound, "notfound", pageData{Title: "Not found", Section: section, Data: p})
 }
 
 // forbidden answers a POST refused before it reached the API.
@@ -248,7 +283,7 @@ func (p pageData) Value(field, def string) string {
 func (p pageData) TargetURL(typ, id string) string {
 	section := map[string]string{
 		"connection": "/connections/", "group": "/groups/", "user": "/users/",
-		"role": "/roles/", "organization": "/organizations/",
+		"role": "/roles/", "organization": "/organizations/", "resource_server": "/apis/",
 	}[typ]
 	switch typ {
 	case "tenant":
@@ -260,6 +295,13 @@ func (p pageData) TargetURL(typ, id string) string {
 		return ""
 	}
 	return p.Base + section + url.PathEscape(id)
+}
+
+// IDURL is the dashboard page of an object named only by its id (its
+// prefix tells its kind), or "".
+func (p pageData) IDURL(id string) string {
+	kind := map[string]string{"usr": "user", "grp": "group", "rol": "role", "org": "organization", "con": "connection", "rsv": "resource_server"}[idKind(id)]
+	return p.TargetURL(kind, id)
 }
 
 // Checked reports whether a refused form had value among the values of
@@ -337,6 +379,8 @@ func (d *Dashboard) routes() {
 	d.handle("GET", "/users/{id}/roles/assign", d.assignRolesPage)
 	d.handle("POST", "/users/{id}/roles", d.assignRoles)
 	d.handle("POST", "/users/{id}/roles/remove", d.removeRole)
+	d.handle("POST", "/users/{id}/permissions", d.addUserPermission)
+	d.handle("POST", "/users/{id}/permissions/remove", d.removeUserPermission)
 
 	d.handle("GET", "/roles", d.roles)
 	d.handle("POST", "/roles", d.createRole)
@@ -344,8 +388,23 @@ func (d *Dashboard) routes() {
 	d.handle("POST", "/roles/{id}", d.updateRole)
 	d.handle("GET", "/roles/{id}/delete", d.deleteRolePage)
 	d.handle("POST", "/roles/{id}/delete", d.deleteRole)
+	d.handle("GET", "/roles/{id}/permissions", d.rolePermissions)
 	d.handle("POST", "/roles/{id}/permissions", d.addPermission)
 	d.handle("POST", "/roles/{id}/permissions/remove", d.removePermission)
+	d.handle("GET", "/roles/{id}/groups", d.roleGroups)
+	d.handle("GET", "/roles/{id}/users", d.roleUsers)
+	d.handle("GET", "/roles/{id}/users/add", d.roleUsersAddPage)
+	d.handle("POST", "/roles/{id}/users", d.assignRoleUsers)
+	d.handle("POST", "/roles/{id}/users/remove", d.removeRoleUser)
+	d.handle("GET", "/roles/{id}/organizations", d.roleOrganizations)
+
+	d.handle("GET", "/apis", d.apis)
+	d.handle("POST", "/apis", d.createAPI)
+	d.handle("GET", "/apis/{id}", d.apiPage)
+	d.handle("POST", "/apis/{id}", d.updateAPI)
+	d.handle("POST", "/apis/{id}/scopes", d.addScope)
+	d.handle("POST", "/apis/{id}/scopes/remove", d.removeScope)
+	d.handle("POST", "/apis/{id}/delete", d.deleteAPI)
 
 	d.handle("GET", "/organizations", d.organizations)
 	d.handle("POST", "/organizations", d.createOrganization)
@@ -379,7 +438,7 @@ func (d *Dashboard) routes() {
 	d.handle("GET", "/settings", d.settings)
 	d.handle("POST", "/settings", d.updateSettings)
 
-	// Anything else under the base path is a plain 404 page.
+	// Anything else under the base path is the 404 page.
 	d.handle("GET", "/", func(w http.ResponseWriter, r *http.Request, s *session) error {
 		return &APIError{StatusCode: http.StatusNotFound, Title: "Not Found", Message: "There is no dashboard page at " + r.URL.Path + ".", ErrorCode: "not_found"}
 	})

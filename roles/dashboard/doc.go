@@ -1,10 +1,15 @@
 // Package dashboard owns Rolecall's web admin, served at /dashboard/: the
 // pages for connections and their SCIM tokens, Enterprise Groups and their
 // roles, users and their effective roles (with why, including the path of
-// member groups when nested group roles are on), roles (whose delete
-// confirmation lists every binding it removes), organizations with their
-// members' and groups' roles, Management API keys, the tenant's settings and
-// the audit log, plus the signed-in session that drives them.
+// member groups when nested group roles are on) and direct permissions,
+// roles (tabs for their permissions, Enterprise Groups, direct users and
+// organization bindings; a delete confirmation listing every binding it
+// removes), APIs (resource servers) whose scopes are the permissions the
+// forms pick from, organizations with their members (explicit or auto) and
+// groups' roles, Management API keys, the tenant's settings and the audit
+// log (ids named, paged both ways), plus the signed-in session that drives
+// them. A page that does not exist, or whose object the API does not have,
+// is a 404 page with a way back.
 //
 // Every page reads and every form writes through the Management API, called
 // in-process: the dashboard builds an *http.Request carrying the session's API

@@ -23,6 +23,7 @@ var sections = []struct {
 	{"groups", "Enterprise Groups", "User Management", "/groups", roles.ScopeReadGroups},
 	{"users", "Users", "User Management", "/users", roles.ScopeReadUsers},
 	{"roles", "Roles", "", "/roles", roles.ScopeReadRoles},
+	{"apis", "APIs", "", "/apis", roles.ScopeReadResourceServers},
 	{"organizations", "Organizations", "", "/organizations", roles.ScopeReadOrganizations},
 	{"api-keys", "API keys", "", "/api-keys", roles.ScopeReadAPIKeys},
 	{"logs", "Audit log", "", "/logs", roles.ScopeReadLogs},
@@ -60,11 +61,13 @@ var eventTypes = []string{
 	"organization.member.added", "organization.member.deleted",
 	"organization.member.role.assigned", "organization.member.role.deleted",
 	"organization.updated",
-	"role.created", "role.deleted", "role.updated",
+	"resource_server.created", "resource_server.deleted", "resource_server.updated",
+	"role.created", "role.deleted", "role.permission.deleted", "role.updated",
 	"scim_configuration.created", "scim_configuration.deleted", "scim_configuration.updated",
 	"scim_token.created", "scim_token.deleted",
 	"tenant.settings.updated",
-	"user.created", "user.deleted", "user.role.assigned", "user.role.deleted", "user.updated",
+	"user.created", "user.deleted", "user.permission.assigned", "user.permission.deleted",
+	"user.role.assigned", "user.role.deleted", "user.updated",
 }
 
 // reasons explain why an organization group binding has no effect.
@@ -122,13 +125,17 @@ var funcs = template.FuncMap{
 		}
 		return 0
 	},
-	"scopeSummary":   scopeSummary,
-	"memberQuestion": removeMemberQuestion,
-	"changes":        changes,
-	"errinfo":        errInfo,
-	"join":           strings.Join,
-	"hasPrefix":      strings.HasPrefix,
-	"pathEscape":     url.PathEscape,
+	"scopeSummary":     scopeSummary,
+	"memberQuestion":   removeMemberQuestion,
+	"roleUserQuestion": removeRoleUserQuestion,
+	"scopeQuestion":    removeScopeQuestion,
+	"apiQuestion":      deleteAPIQuestion,
+	"pickValue":        pickValue,
+	"changes":          changes,
+	"errinfo":          errInfo,
+	"join":             strings.Join,
+	"hasPrefix":        strings.HasPrefix,
+	"pathEscape":       url.PathEscape,
 	"sortedKeys": func(m map[string]string) []string {
 		keys := make([]string, 0, len(m))
 		for k := range m {

@@ -11,13 +11,15 @@ import (
 
 type orgMembersTab struct {
 	Members  []member
+	HasAuto  bool              // some members on the page are auto members
 	Names    map[string]string // connection names
 	NextURL  string
 	FirstURL string
 }
 
-// organizationMembers is the Members tab: the organization's explicit
-// members, a page at a time, each with its roles page and a trash icon.
+// organizationMembers is the Members tab: the organization's members, a page
+// at a time, each marked explicit or auto (through auto-membership), with its
+// roles page and, for explicit members, a trash icon.
 func (d *Dashboard) organizationMembers(w http.ResponseWriter, r *http.Request, s *session) error {
 	o, err := d.loadOrganization(r, s)
 	if err != nil {
@@ -33,6 +35,9 @@ func (d *Dashboard) organizationMembers(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	tab.Members = list.Members
+	for _, m := range tab.Members {
+		tab.HasAuto = tab.HasAuto || m.Membership == "auto"
+	}
 	self := d.path("/organizations/" + seg(o.ID) + "/members")
 	if list.Next != "" {
 		tab.NextURL = self + query("from", list.Next)

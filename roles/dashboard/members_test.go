@@ -23,7 +23,7 @@ func TestOrganizationMembersAreAddedGivenRolesAndRemoved(t *testing.T) {
 	org := "/dashboard/organizations/" + f.org
 
 	p := b.visit(org + "/members")
-	mustContain(t, "empty members tab", p.body, "No explicit members yet", "Add Members", `aria-current="page">Members<`)
+	mustContain(t, "empty members tab", p.body, "No members yet", "Add Members", `aria-current="page">Members<`)
 
 	// Add Members: a search, an id, nothing found.
 	p = b.visit(org + "/members/add?search=ALICE@")

@@ -217,9 +217,12 @@ type orgGroupPage struct {
 	Reason string
 	// Known is false when the key can read neither the enabled connection
 	// nor a binding that would tell.
-	Known  bool
-	Roles  []role
-	Target bindingTarget
+	Known bool
+	// NotEnabled is the API's answer when the group's connection is not
+	// enabled on the organization: its roles there cannot be read or added.
+	NotEnabled error
+	Roles      []role
+	Target     bindingTarget
 }
 
 // organizationGroup is one Organization Group: its roles in the
@@ -234,31 +237,36 @@ func (d *Dashboard) organizationGroup(w http.ResponseWriter, r *http.Request, s 
 	if p.Group, p.ConnectionName, err = d.loadGroup(r, s, r.PathValue("group_id")); err != nil {
 		return err
 	}
+	// The group's standing. Its roles answer 404 inexistent_organization_group
+	// when its connection is not enabled on the organization (the answer a
+	// POST gets too); otherwise the enabled connection, when the key may
+	// read it, or else what the bindings say, tells whether they take effect.
 	var list roleList
-	if err := d.call(r, s, "GET", p.Target.API, nil, &list); err != nil {
+	err = d.call(r, s, "GET", p.Target.API, nil, &list)
+	var ae *APIError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && ae.ErrorCode == "inexistent_organization_group":
+		p.Reason, p.Known, p.NotEnabled = "connection_not_enabled", true, err
+	default:
 		return err
 	}
 	p.Roles = list.Roles
-	// The group's standing: from its connection's entry in the organization
-	// when the key may read it, else from what the bindings say.
-	p.Known = s.scopes[roles.ScopeReadOrganizationConnections] || len(p.Roles) > 0
-	if s.scopes[roles.ScopeReadOrganizationConnections] {
-		var ec enabledConnection
-		err = d.call(r, s, "GET", "/organizations/"+seg(o.ID)+"/enabled_connections/"+seg(p.Group.ConnectionID), nil, &ec)
-		var ae *APIError
-		switch {
-		case err == nil && !ec.AssignMembershipOnLogin:
-			p.Reason = "auto_membership_disabled"
-		case err == nil:
-		case errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound:
-			p.Reason = "connection_not_enabled"
-		default:
-			return err
-		}
-	} else {
-		for _, ro := range p.Roles {
-			if ro.Effective != nil && !*ro.Effective {
-				p.Reason = ro.Reason
+	if p.Reason == "" {
+		p.Known = s.scopes[roles.ScopeReadOrganizationConnections] || len(p.Roles) > 0
+		if s.scopes[roles.ScopeReadOrganizationConnections] {
+			var ec enabledConnection
+			if err := d.call(r, s, "GET", "/organizations/"+seg(o.ID)+"/enabled_connections/"+seg(p.Group.ConnectionID), nil, &ec); err != nil {
+				return err
+			}
+			if !ec.AssignMembershipOnLogin {
+				p.Reason = "auto_membership_disabled"
+			}
+		} else {
+			for _, ro := range p.Roles {
+				if ro.Inert() {
+					p.Reason = ro.Reason
+				}
 			}
 		}
 	}

@@ -85,7 +85,13 @@ func TestEveryPageRenders(t *testing.T) {
 		"/dashboard/users/" + f.alice:                                                 {"Active", "Engineering", "admin", "Enterprise Group"},
 		"/dashboard/users/" + f.bob + "?organization_id=" + f.org:                     {"viewer", "organization scope"},
 		"/dashboard/roles":                                                            {"admin", "viewer"},
-		"/dashboard/roles/" + f.admin:                                                 {"write:all", "Engineering"},
+		"/dashboard/roles/" + f.admin:                                                 {"Settings", "Delete role"},
+		"/dashboard/roles/" + f.admin + "/permissions":                                {"write:all", "https://api.acme.example"},
+		"/dashboard/roles/" + f.admin + "/groups":                                     {"Engineering", "acme-okta"},
+		"/dashboard/roles/" + f.admin + "/users":                                      {"No user has this role directly", "Add Users"},
+		"/dashboard/roles/" + f.admin + "/users/add?search=ali":                       {"alice", "Assign"},
+		"/dashboard/roles/" + f.viewer + "/organizations":                             {"Operations", "alice", "acme"},
+		"/dashboard/apis":                                                             {"https://api.acme.example", "write:all", "Create API"},
 		"/dashboard/roles/" + f.admin + "/delete":                                     {"Engineering", "Delete role and its bindings"},
 		"/dashboard/roles/" + f.viewer + "/delete":                                    {"Operations", "alice", "Organization members"},
 		"/dashboard/organizations":                                                    {"acme"},
@@ -111,6 +117,8 @@ func TestEveryPageRenders(t *testing.T) {
 	if p := b.get("/dashboard/nowhere"); p.status != http.StatusNotFound {
 		t.Errorf("unknown page: %d, want 404", p.status)
 	}
+	rs := e.apiCall("GET", "/resource-servers", nil, 200)["resource_servers"].([]any)[0].(map[string]any)["id"].(string)
+	mustContain(t, "API page", b.visit("/dashboard/apis/"+rs).body, "write:all", "Add scope", "Delete API")
 	if p := b.get("/dashboard/groups/grp_missing"); p.status != http.StatusNotFound || !strings.Contains(p.body, "inexistent_group") {
 		t.Errorf("missing group: %d, want 404 showing the API's inexistent_group\n%s", p.status, p.body)
 	}

@@ -57,6 +57,10 @@ type member struct {
 	Email        string `json:"email"`
 	Active       bool   `json:"active"`
 	Type         string `json:"type"`
+	// Membership is "explicit" or "auto" in organization member listings:
+	// an auto member is one through auto-membership only, and cannot be
+	// removed from the list (only by turning auto-membership off).
+	Membership string `json:"membership"`
 }
 
 type memberList struct {
@@ -114,6 +118,26 @@ type roleList struct {
 type permission struct {
 	ResourceServerIdentifier string `json:"resource_server_identifier"`
 	PermissionName           string `json:"permission_name"`
+	ResourceServerName       string `json:"resource_server_name,omitempty"`
+	Description              string `json:"description,omitempty"`
+}
+
+// resourceServer is an API: permissions are its scopes.
+type resourceServer struct {
+	ID         string     `json:"id"`
+	Identifier string     `json:"identifier"`
+	Name       string     `json:"name"`
+	Scopes     []apiScope `json:"scopes"`
+}
+
+type apiScope struct {
+	Value       string `json:"value"`
+	Description string `json:"description"`
+}
+
+type resourceServerList struct {
+	ResourceServers []resourceServer `json:"resource_servers"`
+	Next            string           `json:"next"`
 }
 
 type permissionList struct {
@@ -168,6 +192,18 @@ type source struct {
 		GroupID   string `json:"group_id"`
 		GroupName string `json:"group_name"`
 	} `json:"via"`
+	// ViaLength is the whole path's length when the API shortened Via: the
+	// user's own group (Via[0]), then the groups just below the bound one.
+	ViaLength int `json:"via_length"`
+}
+
+// ViaGap is how many groups of the path the API left out after Via[0]: 0
+// when Via is the whole path.
+func (s source) ViaGap() int {
+	if s.ViaLength > len(s.Via) {
+		return s.ViaLength - len(s.Via)
+	}
+	return 0
 }
 
 type effectiveRole struct {
@@ -194,6 +230,17 @@ type organization struct {
 	Name        string    `json:"name"`
 	DisplayName string    `json:"display_name"`
 	CreatedAt   time.Time `json:"created_at"`
+}
+
+// userOrganization is an organization a user is a member of, and how.
+type userOrganization struct {
+	organization
+	Membership string `json:"membership"` // explicit or auto
+}
+
+type userOrganizationList struct {
+	Organizations []userOrganization `json:"organizations"`
+	Next          string             `json:"next"`
 }
 
 type organizationList struct {

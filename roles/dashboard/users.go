@@ -56,6 +56,14 @@ type userPage struct {
 	// tenant roles are or are not in an organization's answer: "included",
 	// "left-out", or "" when the key cannot read the tenant settings.
 	OrgRule string
+	// Direct permissions (granted to the user, not through a role), and the
+	// picker to grant one when the key may.
+	Permissions []permission
+	Picker      permissionPicker
+	// Memberships are the organizations the user is a member of, and how
+	// (explicit or auto), when the key may read organizations.
+	Memberships     []userOrganization
+	MembershipsMore bool
 }
 
 // user is a user's page: active state, groups, direct roles, and effective
@@ -84,6 +92,22 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	p.DirectRoles = direct.Roles
+	var perms permissionList
+	if err := d.call(r, s, "GET", "/users/"+seg(id)+"/permissions", nil, &perms); err != nil {
+		return err
+	}
+	p.Permissions = perms.Permissions
+	if s.scopes[roles.ScopeUpdateUsers] {
+		var err error
+		if p.Picker, err = d.picker(r, s, p.Permissions); err != nil {
+			return err
+		}
+	}
+	var mine userOrganizationList
+	if err := d.call(r, s, "GET", "/users/"+seg(id)+"/organizations?take=100", nil, &mine); err != nil {
+		return err
+	}
+	p.Memberships, p.MembershipsMore = mine.Organizations, mine.Next != ""
 	if s.scopes[roles.ScopeReadOrganizations] {
 		var orgs organizationList
 		if err := d.call(r, s, "GET", "/organizations?take=100", nil, &orgs); err != nil {

@@ -1,6 +1,7 @@
 // Rolecall dashboard: a little hand-written script. Every page works without
-// it; it adds copy buttons, confirmation dialogs, the role filter, and
-// selects "Choose scopes" when a scope is ticked.
+// it; it adds copy buttons, confirmation dialogs, the role filter, the
+// permission picker's API filter, and selects "Choose scopes" when a scope
+// is ticked.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -81,5 +82,25 @@ document.addEventListener("DOMContentLoaded", function () {
     set.addEventListener("change", function (event) {
       if (event.target.checked) radio.checked = true;
     });
+  });
+
+  // Permission picker: choosing an API narrows the scope list to its scopes.
+  // Each scope's value names its API too, so the form is whole either way.
+  document.querySelectorAll("form[data-picker]").forEach(function (form) {
+    var api = form.querySelector("select[data-picker-api]");
+    var scope = form.querySelector("select[data-picker-scope]");
+    if (!api || !scope) return;
+    var apply = function () {
+      var chosen = api.value;
+      scope.querySelectorAll("optgroup").forEach(function (group) {
+        var show = chosen === "" || group.getAttribute("data-api") === chosen;
+        group.hidden = !show;
+        group.disabled = !show;
+      });
+      var selected = scope.selectedOptions[0];
+      if (selected && selected.parentElement.disabled) scope.value = "";
+    };
+    api.addEventListener("change", apply);
+    apply();
   });
 });
