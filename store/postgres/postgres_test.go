@@ -49,14 +49,6 @@ func open(t *testing.T, dsn string, opts ...store.Options) *store.DB {
 	return db
 }
 
-func keys(kvs [][2][]byte) []string {
-	var s []string
-	for _, kv := range kvs {
-		s = append(s, string(kv[0]))
-	}
-	return s
-}
-
 // The engine contract (store/engine.go): bytewise order, cursors that see
 // the transaction's own writes, in batches, both ways.
 func TestCursorsSeeTheTransactionsOwnWritesInBytewiseOrder(t *testing.T) {

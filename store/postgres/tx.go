@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -73,6 +74,19 @@ type tx struct {
 	epoch   uint64
 	wrote   bool             // something was written: notify the other nodes
 	created map[string]int16 // buckets created here, cached at commit
+	// bounds (write transactions) are the greatest keys of append-mostly
+	// buckets (store.AppendMostly), read once and raised by Puts: a key
+	// above it is absent without asking the server. The store's checks of
+	// fresh time-ordered ids and sequence numbers cost no round trip.
+	bounds map[int16]*bound
+}
+
+// bound is an upper bound on a bucket's keys: exact when read, then raised
+// by every Put. A Delete leaves it, which only makes it cost a round trip
+// that was not needed.
+type bound struct {
+	key   []byte
+	known bool
 }
 
 func (t *tx) fail(err error) {
@@ -147,10 +161,10 @@ func (t *tx) queueFlush(b *pgx.Batch) []*entry {
 
 func (t *tx) Bucket(name []byte) store.Bucket {
 	if id, ok := t.e.bucketID(string(name)); ok {
-		return &bucket{t: t, id: id}
+		return t.bucket(name, id)
 	}
 	if id, ok := t.created[string(name)]; ok {
-		return &bucket{t: t, id: id}
+		return t.bucket(name, id)
 	}
 	var id int16
 	found := false
@@ -173,7 +187,21 @@ func (t *tx) Bucket(name []byte) store.Bucket {
 	// Only a committed bucket is visible here, and buckets are never
 	// dropped: cache it for every transaction.
 	t.e.rememberBuckets(map[string]int16{string(name): id})
-	return &bucket{t: t, id: id}
+	return t.bucket(name, id)
+}
+
+func (t *tx) bucket(name []byte, id int16) *bucket {
+	b := &bucket{t: t, id: id}
+	if t.writable && store.AppendMostly(name) {
+		if t.bounds == nil {
+			t.bounds = map[int16]*bound{}
+		}
+		if t.bounds[id] == nil {
+			t.bounds[id] = &bound{}
+		}
+		b.bound = t.bounds[id]
+	}
+	return b
 }
 
 func (t *tx) CreateBucketIfNotExists(name []byte) (store.Bucket, error) {
@@ -203,7 +231,7 @@ func (t *tx) CreateBucketIfNotExists(name []byte) (store.Bucket, error) {
 		t.created = map[string]int16{}
 	}
 	t.created[string(name)] = id
-	return &bucket{t: t, id: id}, nil
+	return t.bucket(name, id), nil
 }
 
 func (t *tx) Empty() bool {
@@ -300,8 +328,24 @@ func (t *tx) release(broken bool) {
 
 // bucket is one bucket seen through a transaction.
 type bucket struct {
-	t  *tx
-	id int16
+	t     *tx
+	id    int16
+	bound *bound // nil unless an append-mostly bucket of a write transaction
+}
+
+// absent reports whether key is above every key of the bucket.
+func (b *bucket) absent(key []byte) bool {
+	if b.bound == nil {
+		return false
+	}
+	if !b.bound.known {
+		k, _ := (&cursor{t: b.t, bucket: b.id}).Last()
+		if b.t.err != nil {
+			return false
+		}
+		b.bound.key, b.bound.known = bytes.Clone(k), true
+	}
+	return bytes.Compare(key, b.bound.key) > 0
 }
 
 func (b *bucket) Get(key []byte) []byte {
@@ -309,6 +353,10 @@ func (b *bucket) Get(key []byte) []byte {
 	k := bkey{b.id, string(key)}
 	if en, ok := t.buf[k]; ok {
 		return en.value
+	}
+	if b.absent(key) {
+		t.buf[k] = &entry{}
+		return nil
 	}
 	br, err := t.roundTrip(false, func(q *pgx.Batch) { q.Queue(sqlGet, b.id, key) })
 	if err != nil {
@@ -364,6 +412,9 @@ func (b *bucket) write(key, value []byte) {
 		t.buf[k] = en
 	}
 	en.value = value
+	if value != nil && b.bound != nil && b.bound.known && bytes.Compare(key, b.bound.key) > 0 {
+		b.bound.key = bytes.Clone(key)
+	}
 	if !en.dirty {
 		en.dirty = true
 		t.dirty++
