@@ -1,7 +1,12 @@
 // Package storetest holds test helpers for code that uses the store: a DB
-// opened in a temporary directory whose invariants are verified when the test
-// ends, and fixtures that fail the test instead of returning errors.
-// It must only be imported by tests.
+// whose invariants are verified when the test ends, fixtures that fail the
+// test instead of returning errors, and Run, the conformance suite every
+// engine passes. It must only be imported by tests.
+//
+// Open uses bbolt in a temporary directory, or, when ROLECALL_TEST_POSTGRES
+// names a PostgreSQL server, a fresh database on it: so
+// `ROLECALL_TEST_POSTGRES=... go test ./...` runs every test that opens its
+// store here against PostgreSQL.
 package storetest
 
 import (
@@ -11,6 +16,8 @@ import (
 
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/bboltdb"
+	"github.com/rolecall/rolecall/store/postgres"
+	"github.com/rolecall/rolecall/store/postgres/pgtest"
 )
 
 // Origin is the write origin fixtures use.
@@ -20,9 +27,20 @@ var Origin = store.Origin{
 	RequestID: "test",
 }
 
-// Open opens a fresh store in t.TempDir(). When the test ends it checks every
-// store invariant (store.DB.Verify) and closes the store.
+// Open opens a fresh, empty store: bbolt in tb.TempDir(), or a new database
+// on the PostgreSQL server named by ROLECALL_TEST_POSTGRES when it is set.
+// When the test ends it checks every store invariant (store.DB.Verify) and
+// closes the store.
 func Open(tb testing.TB, opts ...store.Options) *store.DB {
+	tb.Helper()
+	if pgtest.Enabled() {
+		return OpenPostgres(tb, opts...)
+	}
+	return OpenBolt(tb, opts...)
+}
+
+// OpenBolt is Open on bbolt, whatever the environment says.
+func OpenBolt(tb testing.TB, opts ...store.Options) *store.DB {
 	tb.Helper()
 	var o store.Options
 	if len(opts) > 0 {
@@ -32,6 +50,27 @@ func Open(tb testing.TB, opts ...store.Options) *store.DB {
 	if err != nil {
 		tb.Fatalf("store.Open: %v", err)
 	}
+	verifyAndClose(tb, db)
+	return db
+}
+
+// OpenPostgres is Open on a fresh PostgreSQL database; it skips the test
+// when ROLECALL_TEST_POSTGRES is not set.
+func OpenPostgres(tb testing.TB, opts ...store.Options) *store.DB {
+	tb.Helper()
+	var o store.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	db, err := postgres.Open(context.Background(), pgtest.DSN(tb), o)
+	if err != nil {
+		tb.Fatalf("postgres.Open: %v", err)
+	}
+	verifyAndClose(tb, db)
+	return db
+}
+
+func verifyAndClose(tb testing.TB, db *store.DB) {
 	tb.Cleanup(func() {
 		if err := db.Verify(); err != nil {
 			tb.Errorf("store invariants broken after test:\n%v", err)
@@ -40,7 +79,6 @@ func Open(tb testing.TB, opts ...store.Options) *store.DB {
 			tb.Errorf("store.Close: %v", err)
 		}
 	})
-	return db
 }
 
 // MustUpdate runs one write and fails the test on error.

@@ -1,0 +1,426 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rolecall/rolecall/store"
+)
+
+// The statements a transaction starts with; they travel with its first query.
+var (
+	beginRead = []string{"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}
+	// The writer lock is what serializes writers (see the package comment),
+	// so READ COMMITTED suffices: nothing changes under a writer but itself.
+	beginWrite = []string{
+		"BEGIN ISOLATION LEVEL READ COMMITTED",
+		fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", writerLock),
+	}
+)
+
+const (
+	sqlGet    = "SELECT v FROM kv WHERE bucket = $1 AND k = $2"
+	sqlUpsert = `INSERT INTO kv (bucket, k, v) SELECT * FROM unnest($1::smallint[], $2::bytea[], $3::bytea[])
+		ON CONFLICT (bucket, k) DO UPDATE SET v = excluded.v`
+	sqlDelete = `DELETE FROM kv WHERE (bucket, k) IN (SELECT * FROM unnest($1::smallint[], $2::bytea[]))`
+)
+
+// Begin starts a transaction. Nothing is sent yet: BEGIN (and, for a writer,
+// the writer lock, which waits for every other writer of every node) goes
+// with the first query, so a read costs one round trip less.
+func (e *Engine) Begin(ctx context.Context, writable bool) (store.EngineTx, error) {
+	conn, err := e.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := &tx{e: e, ctx: ctx, conn: conn, writable: writable, begin: beginRead}
+	if writable {
+		t.begin = beginWrite
+		t.buf = make(map[bkey]*entry)
+	}
+	return t, nil
+}
+
+type bkey struct {
+	bucket int16
+	key    string
+}
+
+// entry is a key a write transaction read or wrote.
+type entry struct {
+	value []byte // nil: absent
+	dirty bool   // written here and not yet sent
+}
+
+type tx struct {
+	e        *Engine
+	ctx      context.Context
+	conn     *pgxpool.Conn // nil once the transaction ended
+	writable bool
+	begin    []string // statements not yet sent; nil once BEGIN went out
+	err      error
+
+	// buf (write transactions) holds every key read or written: reads under
+	// the writer lock cannot go stale, so a key is fetched at most once, and
+	// writes wait in it until the next flush.
+	buf   map[bkey]*entry
+	dirty int
+	// epoch counts writes, so a cursor knows its fetched rows may be stale.
+	epoch   uint64
+	wrote   bool             // something was written: notify the other nodes
+	created map[string]int16 // buckets created here, cached at commit
+	// bounds (write transactions) are the greatest keys of append-mostly
+	// buckets (store.AppendMostly), read once and raised by Puts: a key
+	// above it is absent without asking the server. The store's checks of
+	// fresh time-ordered ids and sequence numbers cost no round trip.
+	bounds map[int16]*bound
+}
+
+// bound is an upper bound on a bucket's keys: exact when read, then raised
+// by every Put. A Delete leaves it, which only makes it cost a round trip
+// that was not needed.
+type bound struct {
+	key   []byte
+	known bool
+}
+
+func (t *tx) fail(err error) {
+	if t.err == nil {
+		t.err = err
+	}
+}
+
+// roundTrip sends the pending BEGIN, the write buffer (when flush is set and
+// it holds writes) and then whatever queue adds, in one batch, and returns
+// the results positioned at queue's first statement. The caller closes them.
+func (t *tx) roundTrip(flush bool, queue func(*pgx.Batch)) (pgx.BatchResults, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
+	if t.conn == nil {
+		return nil, errors.New("store: postgres transaction has ended")
+	}
+	var b pgx.Batch
+	for _, s := range t.begin {
+		b.Queue(s)
+	}
+	var flushed []*entry
+	if flush && t.dirty > 0 {
+		flushed = t.queueFlush(&b)
+	}
+	prefix := b.Len()
+	queue(&b)
+	br := t.conn.SendBatch(t.ctx, &b)
+	for range prefix {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			t.fail(err)
+			return nil, err
+		}
+	}
+	t.begin = nil
+	for _, en := range flushed {
+		en.dirty = false
+	}
+	t.dirty -= len(flushed)
+	return br, nil
+}
+
+// queueFlush adds the buffered writes to b: one upsert and one delete over
+// arrays, whatever their number. It returns the entries it sends.
+func (t *tx) queueFlush(b *pgx.Batch) []*entry {
+	var (
+		sent                    = make([]*entry, 0, t.dirty)
+		putBuckets, delBuckets  []int16
+		putKeys, putVals, delKs [][]byte
+	)
+	for k, en := range t.buf {
+		if !en.dirty {
+			continue
+		}
+		sent = append(sent, en)
+		if en.value == nil {
+			delBuckets, delKs = append(delBuckets, k.bucket), append(delKs, []byte(k.key))
+		} else {
+			putBuckets, putKeys, putVals = append(putBuckets, k.bucket), append(putKeys, []byte(k.key)), append(putVals, en.value)
+		}
+	}
+	if len(putKeys) > 0 {
+		b.Queue(sqlUpsert, putBuckets, putKeys, putVals)
+	}
+	if len(delKs) > 0 {
+		b.Queue(sqlDelete, delBuckets, delKs)
+	}
+	return sent
+}
+
+func (t *tx) Bucket(name []byte) store.Bucket {
+	if id, ok := t.e.bucketID(string(name)); ok {
+		return t.bucket(name, id)
+	}
+	if id, ok := t.created[string(name)]; ok {
+		return t.bucket(name, id)
+	}
+	var id int16
+	found := false
+	br, err := t.roundTrip(false, func(b *pgx.Batch) { b.Queue("SELECT id FROM buckets WHERE name = $1", string(name)) })
+	if err != nil {
+		return nil
+	}
+	err = br.QueryRow().Scan(&id)
+	switch {
+	case err == nil:
+		found = true
+	case errors.Is(err, pgx.ErrNoRows):
+	default:
+		t.fail(err)
+	}
+	t.fail(br.Close())
+	if !found {
+		return nil // not a typed nil in the interface
+	}
+	// Only a committed bucket is visible here, and buckets are never
+	// dropped: cache it for every transaction.
+	t.e.rememberBuckets(map[string]int16{string(name): id})
+	return t.bucket(name, id)
+}
+
+func (t *tx) bucket(name []byte, id int16) *bucket {
+	b := &bucket{t: t, id: id}
+	if t.writable && store.AppendMostly(name) {
+		if t.bounds == nil {
+			t.bounds = map[int16]*bound{}
+		}
+		if t.bounds[id] == nil {
+			t.bounds[id] = &bound{}
+		}
+		b.bound = t.bounds[id]
+	}
+	return b
+}
+
+func (t *tx) CreateBucketIfNotExists(name []byte) (store.Bucket, error) {
+	if !t.writable {
+		return nil, errors.New("store: create bucket in a read transaction")
+	}
+	if b := t.Bucket(name); b != nil {
+		return b, nil
+	}
+	if t.err != nil {
+		return nil, t.err
+	}
+	var id int16
+	br, err := t.roundTrip(false, func(b *pgx.Batch) {
+		b.Queue("INSERT INTO buckets (name) VALUES ($1) RETURNING id", string(name))
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = br.QueryRow().Scan(&id)
+	err = errors.Join(err, br.Close())
+	if err != nil {
+		t.fail(err)
+		return nil, err
+	}
+	if t.created == nil {
+		t.created = map[string]int16{}
+	}
+	t.created[string(name)] = id
+	return t.bucket(name, id), nil
+}
+
+func (t *tx) Empty() bool {
+	if len(t.created) > 0 {
+		return false
+	}
+	var any bool
+	br, err := t.roundTrip(false, func(b *pgx.Batch) { b.Queue("SELECT EXISTS (SELECT 1 FROM buckets)") })
+	if err != nil {
+		return false
+	}
+	t.fail(br.QueryRow().Scan(&any))
+	t.fail(br.Close())
+	return !any
+}
+
+func (t *tx) Err() error { return t.err }
+
+// Commit sends the buffered writes, the commit notification and COMMIT in
+// one round trip. It returns once the commit is durable.
+func (t *tx) Commit() error {
+	if t.conn == nil {
+		return errors.New("store: postgres transaction has ended")
+	}
+	if !t.writable {
+		return t.Rollback()
+	}
+	if t.err != nil {
+		t.Rollback()
+		return t.err
+	}
+	if t.begin != nil && t.dirty == 0 {
+		t.release(false) // nothing was read or written: nothing to commit
+		return nil
+	}
+	wrote := t.wrote
+	br, err := t.roundTrip(true, func(b *pgx.Batch) {
+		if wrote {
+			// Delivered to the listeners only if the transaction commits.
+			b.Queue("NOTIFY " + notifyChannel)
+		}
+		b.Queue("COMMIT")
+	})
+	if err != nil {
+		t.Rollback()
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	if wrote {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			t.Rollback()
+			return fmt.Errorf("store: commit: %w", err)
+		}
+	}
+	tag, err := br.Exec()
+	err = errors.Join(err, br.Close())
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("the server answered %q", tag.String()) // the transaction had failed
+	}
+	if err != nil {
+		t.release(true)
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	t.e.rememberBuckets(t.created)
+	t.release(false)
+	return nil
+}
+
+// Rollback ends the transaction without its writes. It may be called after
+// Commit (it then does nothing).
+func (t *tx) Rollback() error {
+	if t.conn == nil {
+		return nil
+	}
+	if t.begin != nil {
+		t.release(false) // BEGIN never went out
+		return nil
+	}
+	_, err := t.conn.Exec(context.WithoutCancel(t.ctx), "ROLLBACK")
+	t.release(err != nil)
+	return err
+}
+
+// release returns the connection to the pool, or closes it when its state
+// is unknown (a failed COMMIT or ROLLBACK), so the pool never hands out a
+// connection inside a transaction.
+func (t *tx) release(broken bool) {
+	if broken {
+		t.conn.Conn().Close(context.Background())
+	}
+	t.conn.Release()
+	t.conn = nil
+}
+
+// bucket is one bucket seen through a transaction.
+type bucket struct {
+	t     *tx
+	id    int16
+	bound *bound // nil unless an append-mostly bucket of a write transaction
+}
+
+// absent reports whether key is above every key of the bucket.
+func (b *bucket) absent(key []byte) bool {
+	if b.bound == nil {
+		return false
+	}
+	if !b.bound.known {
+		k, _ := (&cursor{t: b.t, bucket: b.id}).Last()
+		if b.t.err != nil {
+			return false
+		}
+		b.bound.key, b.bound.known = bytes.Clone(k), true
+	}
+	return bytes.Compare(key, b.bound.key) > 0
+}
+
+func (b *bucket) Get(key []byte) []byte {
+	t := b.t
+	k := bkey{b.id, string(key)}
+	if en, ok := t.buf[k]; ok {
+		return en.value
+	}
+	if b.absent(key) {
+		t.buf[k] = &entry{}
+		return nil
+	}
+	br, err := t.roundTrip(false, func(q *pgx.Batch) { q.Queue(sqlGet, b.id, key) })
+	if err != nil {
+		return nil
+	}
+	var v []byte
+	err = br.QueryRow().Scan(&v)
+	switch {
+	case err == nil:
+		if v == nil {
+			v = []byte{} // an empty value is a present key
+		}
+	case errors.Is(err, pgx.ErrNoRows):
+		v = nil
+	default:
+		t.fail(err)
+		br.Close()
+		return nil
+	}
+	if err := br.Close(); err != nil {
+		t.fail(err)
+		return nil
+	}
+	if t.buf != nil {
+		t.buf[k] = &entry{value: v}
+	}
+	return v
+}
+
+func (b *bucket) Put(key, value []byte) error {
+	if value == nil {
+		value = []byte{}
+	}
+	b.write(key, append(make([]byte, 0, len(value)), value...))
+	return b.t.err
+}
+
+func (b *bucket) Delete(key []byte) error {
+	b.write(key, nil)
+	return b.t.err
+}
+
+func (b *bucket) write(key, value []byte) {
+	t := b.t
+	if !t.writable {
+		t.fail(errors.New("store: write in a read transaction"))
+		return
+	}
+	k := bkey{b.id, string(key)}
+	en, ok := t.buf[k]
+	if !ok {
+		en = &entry{}
+		t.buf[k] = en
+	}
+	en.value = value
+	if value != nil && b.bound != nil && b.bound.known && bytes.Compare(key, b.bound.key) > 0 {
+		b.bound.key = bytes.Clone(key)
+	}
+	if !en.dirty {
+		en.dirty = true
+		t.dirty++
+	}
+	t.epoch++
+	t.wrote = true
+}
+
+func (b *bucket) Cursor() store.Cursor { return &cursor{t: b.t, bucket: b.id} }
