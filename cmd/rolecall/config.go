@@ -22,8 +22,11 @@ import (
 // config is everything `rolecall serve` can be told. Every flag has an env twin
 // ROLECALL_<NAME>; a flag given on the command line wins over the env.
 type config struct {
-	Addr            string
-	Data            string
+	Addr string
+	Data string
+	// Store, when set, is a postgres:// URL: the store lives in PostgreSQL
+	// (several nodes may share it) instead of the bbolt file in Data.
+	Store           string
 	PublicURL       string
 	MaxBody         int64
 	LogLevel        zerolog.Level
@@ -112,6 +115,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (env ROLECALL_ADDR)")
 	data := fs.String("data", "./rolecall-data", "data directory, created if missing; the bbolt file lives inside (env ROLECALL_DATA)")
+	storeURL := fs.String("store", "", "postgres://user:pass@host/db: keep the store in PostgreSQL, shared by any number of nodes, instead of --data (env ROLECALL_STORE)")
 	publicURL := fs.String("public-url", "", "externally visible base URL, e.g. https://rolecall.example.com (env ROLECALL_PUBLIC_URL); default: derived from each request")
 	maxBody := fs.String("max-body", "8MiB", "largest accepted request body, bytes or KiB/MiB (env ROLECALL_MAX_BODY)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error (env ROLECALL_LOG_LEVEL)")
@@ -163,6 +167,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fromEnv("addr", addr)
 	fromEnv("data", data)
 	fromEnv("public-url", publicURL)
+	fromEnv("store", storeURL)
 	fromEnv("max-body", maxBody)
 	fromEnv("log-level", logLevel)
 	fromEnv("log-format", logFormat)
@@ -174,6 +179,10 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	var problems []error
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		problems = append(problems, fmt.Errorf("addr %q: %v", cfg.Addr, err))
+	}
+	cfg.Store = *storeURL
+	if cfg.Store != "" && !strings.HasPrefix(cfg.Store, "postgres://") && !strings.HasPrefix(cfg.Store, "postgresql://") {
+		problems = append(problems, fmt.Errorf("store %q: want a postgres:// URL (without --store, the store is the bbolt file in --data)", redactDSN(cfg.Store)))
 	}
 	if cfg.Data == "" {
 		problems = append(problems, errors.New("data: must not be empty"))

@@ -34,7 +34,7 @@ func limiter(l *rateLimiter) interface {
 }
 
 // routes is the whole URL surface of the server.
-func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetrics, g *guards) (http.Handler, error) {
+func routes(db *store.DB, cfg config, ready func() bool, requests *requestMetrics, g *guards) (http.Handler, error) {
 	// One limit on heavy requests (lists, searches, Bulk, large writes) for
 	// both surfaces: together they hold a bounded amount of memory.
 	heavy := scim.NewLimiter(cfg.HeavyRequests, cfg.HeavyWait)
@@ -62,7 +62,7 @@ func routes(db *store.DB, cfg config, ready *atomic.Bool, requests *requestMetri
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if !ready.Load() {
+		if !ready() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("shutting down\n"))
 			return

@@ -18,6 +18,7 @@ import (
 	"github.com/rolecall/rolecall/roles"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/bboltdb"
+	"github.com/rolecall/rolecall/store/postgres"
 )
 
 const usage = `rolecall: SCIM 2.0 provisioning with role mapping
@@ -104,8 +105,16 @@ func newLogger(cfg config, stderr io.Writer) zerolog.Logger {
 func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening chan<- string) error {
 	cfg = cfg.withDefaults()
 	log := newLogger(cfg, stderr)
-	db, err := bboltdb.Open(cfg.Data, store.Options{})
-	if err != nil {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var db *store.DB
+	var err error
+	if cfg.Store != "" {
+		db, err = postgres.Open(ctx, cfg.Store, store.Options{})
+		if err != nil {
+			return fmt.Errorf("open the store %s: %w", redactDSN(cfg.Store), err)
+		}
+	} else if db, err = bboltdb.Open(cfg.Data, store.Options{}); err != nil {
 		return openRemedy(err, cfg.Data)
 	}
 	closeDB := func() error {
@@ -115,10 +124,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 		return nil
 	}
 	defer closeDB()
-	if stopBackups, err := serveBackupSocket(ctx, cfg.Data, db); err != nil {
-		log.Warn().Err(err).Msg("online backups are off: rolecall backup needs the server stopped")
-	} else {
-		defer stopBackups()
+	if cfg.Store == "" {
+		if stopBackups, err := serveBackupSocket(ctx, cfg.Data, db); err != nil {
+			log.Warn().Err(err).Msg("online backups are off: rolecall backup needs the server stopped")
+		} else {
+			defer stopBackups()
+		}
 	}
 
 	if cfg.AdminToken == "" {
@@ -135,7 +146,10 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	var ready atomic.Bool
 	requests := new(requestMetrics)
 	g := newGuards(cfg)
-	handler, err := routes(db, cfg, &ready, requests, g)
+	var following atomic.Bool // see follow
+	following.Store(true)
+	isReady := func() bool { return ready.Load() && following.Load() }
+	handler, err := routes(db, cfg, isReady, requests, g)
 	if err != nil {
 		return err
 	}
@@ -167,6 +181,13 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	if cfg.PublicURL == "" && !loopback(tcp.Addr()) {
 		log.Warn().Str("addr", tcp.Addr().String()).Msg("listening beyond loopback without --public-url: SCIM Location headers and meta.location follow each request's Host header; set --public-url to the address IdPs use")
 	}
+	// On a store shared with other nodes, follow their writes: the role
+	// index and the credential cache stay exact, and the node is ready
+	// only once it has caught up (and while it keeps up).
+	if err := db.CatchUp(); err != nil {
+		return fmt.Errorf("catch up with the store: %w", err)
+	}
+	go follow(ctx, db, log, &following, stop)
 	serveErr := make(chan error, 1)
 	go func() {
 		if useTLS {
@@ -186,10 +207,15 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 		return err
 	case <-ctx.Done():
 	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause // the node must restart (it fell too far behind): shut down, then say why
+	} else {
+		err = nil
+	}
 	log.Info().Msg("shutting down: draining in-flight requests")
 	ready.Store(false)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancelShutdown()
 	shutdownErr := srv.Shutdown(shutdownCtx)
 	st := db.Stats()
 	log.Info().Uint64("commits", st.Commits).Uint64("writes", st.Writes).Uint64("failed_writes", st.FailedWrites).
@@ -200,8 +226,41 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	if shutdownErr != nil {
 		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}
+	if err != nil {
+		return err
+	}
 	log.Info().Msg("stopped cleanly")
 	return nil
+}
+
+// follow keeps this node up to date with the writes of the other nodes
+// sharing its store (a no-op on bbolt). While catching up fails (the
+// database is unreachable) the node reports not ready; a node that fell
+// behind further than the store keeps changes for cannot replay them and
+// stops, to be restarted with a fresh load.
+func follow(ctx context.Context, db *store.DB, log zerolog.Logger, following *atomic.Bool, stop context.CancelCauseFunc) {
+	for ctx.Err() == nil {
+		err := db.Follow(ctx)
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, store.ErrChangesPruned):
+			log.Error().Err(err).Msg("this node fell too far behind the others to catch up; stopping so that it restarts with a fresh load")
+			stop(err)
+			return
+		}
+		if following.Swap(false) {
+			log.Warn().Err(err).Msg("following the other nodes' writes failed; not ready until it works again")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		if db.CatchUp() == nil && !following.Swap(true) {
+			log.Info().Msg("following the other nodes' writes again")
+		}
+	}
 }
 
 // loopback reports whether addr is a loopback address, reachable only from

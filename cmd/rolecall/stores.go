@@ -5,32 +5,30 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/bboltdb"
+	"github.com/rolecall/rolecall/store/postgres"
 )
 
 // openStoreRef opens the store a command names.
-func openStoreRef(_ context.Context, ref storeRef) (*store.DB, error) {
+func openStoreRef(ctx context.Context, ref storeRef) (*store.DB, error) {
 	if ref.dsn != "" {
-		return nil, errPostgresNotBuilt
+		return postgres.Open(ctx, ref.dsn, store.Options{})
 	}
 	return bboltdb.Open(ref.dir, store.Options{})
 }
 
 // openEngineRef opens the engine under the store a command names, without a
 // store over it: for importing into it.
-func openEngineRef(_ context.Context, ref storeRef) (store.Engine, error) {
+func openEngineRef(ctx context.Context, ref storeRef) (store.Engine, error) {
 	if ref.dsn != "" {
-		return nil, errPostgresNotBuilt
+		return postgres.NewEngine(ctx, ref.dsn, store.Options{})
 	}
 	return bboltdb.OpenEngine(ref.dir)
 }
-
-var errPostgresNotBuilt = errors.New("PostgreSQL stores are not supported by this build")
 
 // redactDSN drops the password from a database URL, for messages and logs.
 func redactDSN(dsn string) string {
