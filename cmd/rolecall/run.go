@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/bboltdb"
 )
@@ -102,7 +103,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	defer closeDB()
 
 	if cfg.AdminToken == "" {
-		secret, err := roles.EnsureBootstrapKey(ctx, db)
+		secret, err := api.EnsureBootstrapKey(ctx, db)
 		if err != nil {
 			return fmt.Errorf("create bootstrap API key: %w", err)
 		}
@@ -115,10 +116,14 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	var ready atomic.Bool
 	requests := new(requestMetrics)
 	g := newGuards(cfg)
-	handler, err := routes(db, cfg, &ready, requests, g)
-	if err != nil {
-		return err
+	// The role index answers effective roles: subscribed to every commit,
+	// then loaded, so it reflects the store before the server listens.
+	index := roles.NewIndex()
+	db.AddObserver(index)
+	if err := index.Load(db); err != nil {
+		return fmt.Errorf("load the role index: %w", err)
 	}
+	handler := routes(db, index, cfg, &ready, requests, g)
 	if !cfg.GOGCSet {
 		// Started once the role index is loaded: loading is the one time the
 		// live heap grows fast, and Go's default suits it.

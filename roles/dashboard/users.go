@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 type usersPage struct {
@@ -67,7 +67,7 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	p.ConnectionName = p.User.ConnectionID
-	if s.scopes[roles.ScopeReadConnections] {
+	if s.scopes[api.ScopeReadConnections] {
 		var c connection
 		if err := d.call(r, s, "GET", "/connections/"+seg(p.User.ConnectionID), nil, &c); err != nil {
 			return err
@@ -84,7 +84,7 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	p.DirectRoles = direct.Roles
-	if s.scopes[roles.ScopeReadOrganizations] {
+	if s.scopes[api.ScopeReadOrganizations] {
 		var orgs organizationList
 		if err := d.call(r, s, "GET", "/organizations?take=100", nil, &orgs); err != nil {
 			return err
@@ -96,7 +96,7 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 			}
 		}
 	}
-	if p.OrgID != "" && s.scopes[roles.ScopeReadTenantSettings] {
+	if p.OrgID != "" && s.scopes[api.ScopeReadTenantSettings] {
 		var ts tenantSettings
 		if err := d.call(r, s, "GET", "/tenants/settings", nil, &ts); err != nil {
 			return err
@@ -106,7 +106,7 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 			p.OrgRule = "included"
 		}
 	}
-	if s.scopes[roles.ScopeReadUserEffectiveRoles] {
+	if s.scopes[api.ScopeReadUserEffectiveRoles] {
 		path := "/users/" + seg(id) + "/effective-roles"
 		if p.OrgID != "" {
 			path = "/organizations/" + seg(p.OrgID) + "/members/" + seg(id) + "/effective-roles"
