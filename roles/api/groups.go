@@ -109,44 +109,28 @@ func (a *API) listGroupMembers(w http.ResponseWriter, r *http.Request, _ caller)
 	if err != nil {
 		return err
 	}
-	from, take := q.from, q.take
-	pg := a.newPage()
-	var next string
-	err = a.view(w, func(tx *store.ReadTx) error {
-		g, err := tx.GroupByID(r.PathValue("id"))
+	groupID := r.PathValue("id")
+	return a.serveList(w, q, listing{key: "members", each: func(tx *store.ReadTx, after string, room func() int, yield yieldFunc) error {
+		g, err := tx.GroupByID(groupID)
 		if err != nil {
 			return err
 		}
-		members, more := tx.Members(g.ID, from, take)
-		for i, m := range members {
-			v, err := viewMember(tx, m)
-			if err != nil {
-				return err
+		for {
+			// The cursor is the last member listed: Members starts after
+			// it, and its own next is the last member it returned.
+			members, next := tx.Members(g.ID, after, room())
+			for _, m := range members {
+				more, err := yield(m.ID, func() (any, error) { return viewMember(tx, m) })
+				if err != nil || !more {
+					return err
+				}
 			}
-			added, err := pg.add(v)
-			if err != nil {
-				return err
-			}
-			if !added {
-				// The budget ends the page: the rest starts after the last
-				// member listed.
-				next = members[i-1].ID
+			if next == "" {
 				return nil
 			}
+			after = next
 		}
-		// The cursor is the last member listed: Members starts after it.
-		// (Members' own next names the first member of the following page,
-		// which passing back as `after` would skip.)
-		if more != "" && len(members) > 0 {
-			next = members[len(members)-1].ID
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	pg.write(w, "members", next)
-	return nil
+	}})
 }
 
 func viewMember(tx *store.ReadTx, m store.Member) (memberView, error) {
