@@ -1,13 +1,12 @@
-// Package roles owns role semantics and the Management API (/api/v2/...):
-// connections and their SCIM configuration and tokens, API keys, the audit
-// log, and (built on those) roles bound to synced groups at tenant and
-// organization scope with effective-role resolution.
+// Package roles owns role semantics: the in-memory role index, kept current
+// by the store's commits, and effective-role resolution with provenance
+// (which group, nested through which groups, at which scope, granted each
+// role), folded into permissions and a token-shaped claims block.
 //
-// Every Management API response is JSON; every error has the one shape
-// {"statusCode","error","message","errorCode"} written by writeError, and
-// store errors are mapped to it in exactly one function (errorFor). Every
-// endpoint checks its Auth0-named scope before doing anything.
+// The index writes its answers as JSON itself (AppendQueryAnswer,
+// AppendEffectiveAnswer) from encoded forms it keeps, so the login query
+// costs one read lock and no intermediate values. Serving them over HTTP is
+// the Management API's job (roles/api).
 //
-// It depends on store and never imports scim: the two HTTP surfaces share
-// data only through the store.
+// It depends on store only: no net/http, and never scim or roles/api.
 package roles

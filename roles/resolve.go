@@ -321,6 +321,20 @@ func (ix *Index) resolve(u *indexUser, orgID string, buf *answerScratch, sources
 
 	sc := scratchPool.Get().(*resolveScratch)
 	sc.reset(len(ix.roles))
+	ix.grant(sc, u, o, effectiveInOrg)
+	if len(sc.grants) > 0 {
+		res.Roles = sc.fold(buf, sources)
+	}
+	scratchPool.Put(sc)
+	return res, nil
+}
+
+// grant collects in sc every role u holds, each with how (directly or
+// through which group, reached how, at which scope): inside organization o
+// (nil: none) its member and group roles, the tenant's roles outside one or
+// as the tenant setting says, nested group roles as it says.
+// effectiveInOrg: u's connection has auto-membership in o.
+func (ix *Index) grant(sc *resolveScratch, u *indexUser, o *indexOrg, effectiveInOrg bool) {
 	// Tenant roles answer a login without an organization; inside one,
 	// only when the tenant setting tenant_roles_in_organizations says so.
 	tenant := o == nil || ix.tenantInOrgs
@@ -360,57 +374,63 @@ func (ix *Index) resolve(u *indexUser, orgID string, buf *answerScratch, sources
 			}
 		}
 	}
-	if n := len(sc.grants); n > 0 {
-		distinct := 0
-		for _, w := range sc.bits {
-			distinct += bits.OnesCount64(w)
+}
+
+// fold turns sc's grants into the effective roles, in rank (role id) order,
+// each once with its scope and, when asked, its sources in canonical order.
+// With buf, the slices are carved from buf (see resolve). It leaves sc's
+// bits and heads clear for the next resolution.
+func (sc *resolveScratch) fold(buf *answerScratch, sources bool) []EffectiveRole {
+	n := len(sc.grants)
+	var roles []EffectiveRole
+	distinct := 0
+	for _, w := range sc.bits {
+		distinct += bits.OnesCount64(w)
+	}
+	// Sized once: the roles' Sources are windows into all.
+	var all []Source
+	if buf != nil {
+		roles = slices.Grow(buf.roles[:0], distinct)
+		if sources {
+			all = slices.Grow(buf.sources[:0], n)
+			buf.sources = all[:0]
 		}
-		// Sized once: the roles' Sources are windows into all.
-		var all []Source
-		if buf != nil {
-			res.Roles = slices.Grow(buf.roles[:0], distinct)
-			if sources {
-				all = slices.Grow(buf.sources[:0], n)
-				buf.sources = all[:0]
-			}
-			buf.roles = res.Roles[:0]
-		} else {
-			res.Roles = make([]EffectiveRole, 0, distinct)
-			if sources {
-				all = make([]Source, 0, n)
-			}
-		}
-		for wi, w := range sc.bits {
-			for w != 0 {
-				rank := wi*64 + bits.TrailingZeros64(w)
-				w &= w - 1
-				role := EffectiveRole{RoleInfo: sc.grants[sc.head[rank]].role.info, Scope: ScopeOrganization}
-				if sources {
-					start := len(all)
-					for i := sc.head[rank]; i >= 0; i = sc.grants[i].next {
-						all = append(all, sc.source(sc.grants[i]))
-					}
-					role.Sources = all[start:len(all):len(all)]
-					sortSources(role.Sources)
-					if !role.Sources[0].Organization { // sorted: a tenant source comes first
-						role.Scope = ScopeTenant
-					}
-				} else {
-					for i := sc.head[rank]; i >= 0; i = sc.grants[i].next {
-						if !sc.grants[i].org() {
-							role.Scope = ScopeTenant
-							break
-						}
-					}
-				}
-				res.Roles = append(res.Roles, role)
-				sc.head[rank] = -1
-			}
-			sc.bits[wi] = 0
+		buf.roles = roles[:0]
+	} else {
+		roles = make([]EffectiveRole, 0, distinct)
+		if sources {
+			all = make([]Source, 0, n)
 		}
 	}
-	scratchPool.Put(sc)
-	return res, nil
+	for wi, w := range sc.bits {
+		for w != 0 {
+			rank := wi*64 + bits.TrailingZeros64(w)
+			w &= w - 1
+			role := EffectiveRole{RoleInfo: sc.grants[sc.head[rank]].role.info, Scope: ScopeOrganization}
+			if sources {
+				start := len(all)
+				for i := sc.head[rank]; i >= 0; i = sc.grants[i].next {
+					all = append(all, sc.source(sc.grants[i]))
+				}
+				role.Sources = all[start:len(all):len(all)]
+				sortSources(role.Sources)
+				if !role.Sources[0].Organization { // sorted: a tenant source comes first
+					role.Scope = ScopeTenant
+				}
+			} else {
+				for i := sc.head[rank]; i >= 0; i = sc.grants[i].next {
+					if !sc.grants[i].org() {
+						role.Scope = ScopeTenant
+						break
+					}
+				}
+			}
+			roles = append(roles, role)
+			sc.head[rank] = -1
+		}
+		sc.bits[wi] = 0
+	}
+	return roles
 }
 
 func (sc *resolveScratch) source(g grant) Source {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 	"github.com/rolecall/rolecall/roles/dashboard"
 	"github.com/rolecall/rolecall/scim"
 	"github.com/rolecall/rolecall/store"
@@ -34,21 +35,18 @@ func limiter(l *rateLimiter) interface {
 }
 
 // routes is the whole URL surface of the server.
-func routes(db *store.DB, cfg config, ready func() bool, requests *requestMetrics, g *guards) (http.Handler, error) {
+func routes(db *store.DB, index *roles.Index, cfg config, ready func() bool, requests *requestMetrics, g *guards) http.Handler {
 	// One limit on heavy requests (lists, searches, Bulk, large writes) for
 	// both surfaces: together they hold a bounded amount of memory.
 	heavy := scim.NewLimiter(cfg.HeavyRequests, cfg.HeavyWait)
-	api, err := roles.NewAPI(db, roles.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, RateLimit: limiter(g.apiRate), Heavy: heavy})
-	if err != nil {
-		return nil, err
-	}
+	mgmt := api.New(db, index, api.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, RateLimit: limiter(g.apiRate), Heavy: heavy})
 	mux := http.NewServeMux()
 	// A bulk request is a request body first: its advertised limit must not
 	// promise more than the server's body limit lets through.
 	bulkMax := min(cfg.MaxBody, 1<<20)
 	mux.Handle(scim.PathPrefix, scim.NewHandler(db, scim.Options{PublicURL: cfg.PublicURL, BulkMaxPayload: int(bulkMax), RateLimit: limiter(g.scimRate), Heavy: heavy}))
-	mux.Handle("/api/v2/", api)
-	mux.Handle(dashboard.DefaultBasePath, dashboard.New(api, dashboard.Options{PublicURL: cfg.PublicURL}))
+	mux.Handle("/api/v2/", mgmt)
+	mux.Handle(dashboard.DefaultBasePath, dashboard.New(mgmt, dashboard.Options{PublicURL: cfg.PublicURL}))
 	mux.Handle("GET /dashboard", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusMovedPermanently))
 	// A person who types the host name lands on the dashboard.
 	mux.Handle("GET /{$}", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusFound))
@@ -69,5 +67,5 @@ func routes(db *store.DB, cfg config, ready func() bool, requests *requestMetric
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	return mux, nil
+	return mux
 }

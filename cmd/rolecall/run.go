@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/postgres"
@@ -133,7 +134,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	}
 
 	if cfg.AdminToken == "" {
-		secret, err := roles.EnsureBootstrapKey(ctx, db)
+		secret, err := api.EnsureBootstrapKey(ctx, db)
 		if err != nil {
 			return fmt.Errorf("create bootstrap API key: %w", err)
 		}
@@ -146,13 +147,17 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	var ready atomic.Bool
 	requests := new(requestMetrics)
 	g := newGuards(cfg)
+	// The role index answers effective roles: subscribed to every commit,
+	// then loaded, so it reflects the store before the server listens.
+	index := roles.NewIndex()
+	db.AddObserver(index)
+	if err := index.Load(db); err != nil {
+		return fmt.Errorf("load the role index: %w", err)
+	}
 	var following atomic.Bool // see follow
 	following.Store(true)
 	isReady := func() bool { return ready.Load() && following.Load() }
-	handler, err := routes(db, cfg, isReady, requests, g)
-	if err != nil {
-		return err
-	}
+	handler := routes(db, index, cfg, isReady, requests, g)
 	if !cfg.GOGCSet {
 		// Started once the role index is loaded: loading is the one time the
 		// live heap grows fast, and Go's default suits it.

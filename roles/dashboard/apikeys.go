@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 // presetChoice is a preset as the create form offers it: Available when the
@@ -42,7 +42,7 @@ func (d *Dashboard) apiKeys(w http.ResponseWriter, r *http.Request, s *session) 
 		}
 		p.Presets = append(p.Presets, presetChoice{pr, ok})
 	}
-	for _, sc := range roles.AllScopes {
+	for _, sc := range api.AllScopes {
 		p.Scopes = append(p.Scopes, scopeChoice{sc, s.scopes[sc]})
 	}
 	d.render(w, r, s, http.StatusOK, "api_keys", pageData{Title: "API keys", Section: "api-keys", Data: p})

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 var keySecret = regexp.MustCompile(`id="api-key-secret" value="([^"]+)"`)
@@ -62,7 +62,7 @@ func TestAPIKeysAreCreatedFromPresetsShownOnceAndRevoked(t *testing.T) {
 	}
 	secret := m[1]
 	mustContain(t, "one-time page", p.body, "shown only once", `data-copy="api-key-secret"`, "read:user_effective_roles", "login-eu")
-	if got := e.apiKeyScopes("login-eu"); !slices.Equal(got, []string{roles.ScopeReadUserEffectiveRoles}) {
+	if got := e.apiKeyScopes("login-eu"); !slices.Equal(got, []string{api.ScopeReadUserEffectiveRoles}) {
 		t.Errorf("login-eu's scopes: %v", got)
 	}
 	// The key answers the login query, and nothing else.
@@ -89,10 +89,10 @@ func TestAPIKeysAreCreatedFromPresetsShownOnceAndRevoked(t *testing.T) {
 		want []string
 	}{
 		{url.Values{"name": {"auditor"}, "preset": {"read-only"}}, nil},
-		{url.Values{"name": {"admin-tool"}, "preset": {"full"}}, slices.Sorted(slices.Values(roles.AllScopes))},
-		{url.Values{"name": {"picked"}, "preset": {"custom"}, "scopes": {roles.ScopeReadRoles, roles.ScopeReadUsers}}, []string{roles.ScopeReadRoles, roles.ScopeReadUsers}},
+		{url.Values{"name": {"admin-tool"}, "preset": {"full"}}, slices.Sorted(slices.Values(api.AllScopes))},
+		{url.Values{"name": {"picked"}, "preset": {"custom"}, "scopes": {api.ScopeReadRoles, api.ScopeReadUsers}}, []string{api.ScopeReadRoles, api.ScopeReadUsers}},
 		// Boxes ticked under another preset are not read.
-		{url.Values{"name": {"login-us"}, "preset": {"login"}, "scopes": {roles.ScopeDeleteRoles}}, []string{roles.ScopeReadUserEffectiveRoles}},
+		{url.Values{"name": {"login-us"}, "preset": {"login"}, "scopes": {api.ScopeDeleteRoles}}, []string{api.ScopeReadUserEffectiveRoles}},
 	} {
 		name := tt.form.Get("name")
 		if p := b.createKey(tt.form); p.status != http.StatusCreated {
@@ -162,7 +162,7 @@ func keyIDByName(e *env, name string) string {
 // revoking the session's own key signs it out.
 func TestAPIKeysPageOffersOnlyWhatTheKeyMayGrant(t *testing.T) {
 	e := newEnv(t)
-	keyID, secret := e.key("key manager", roles.ScopeReadAPIKeys, roles.ScopeCreateAPIKeys, roles.ScopeDeleteAPIKeys, roles.ScopeReadUserEffectiveRoles, roles.ScopeReadRoles)
+	keyID, secret := e.key("key manager", api.ScopeReadAPIKeys, api.ScopeCreateAPIKeys, api.ScopeDeleteAPIKeys, api.ScopeReadUserEffectiveRoles, api.ScopeReadRoles)
 	b := e.browser()
 	b.signIn(secret)
 	p := b.visit("/dashboard/api-keys")
@@ -174,7 +174,7 @@ func TestAPIKeysPageOffersOnlyWhatTheKeyMayGrant(t *testing.T) {
 		mustContain(t, "forced full access", p.body, "insufficient_scope", "HTTP 403", "cannot grant scope")
 	})
 
-	_, reader := e.key("key reader", roles.ScopeReadAPIKeys)
+	_, reader := e.key("key reader", api.ScopeReadAPIKeys)
 	rb := e.browser()
 	rb.signIn(reader)
 	p = rb.visit("/dashboard/api-keys")

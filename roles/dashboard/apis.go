@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 // The APIs (resource servers) pages, and the permission picker built on
@@ -62,7 +62,7 @@ func (d *Dashboard) allAPIs(r *http.Request, s *session) (apis []resourceServer,
 
 // picker builds the permission picker, leaving out what granted holds.
 func (d *Dashboard) picker(r *http.Request, s *session, granted []permission) (permissionPicker, error) {
-	if !s.scopes[roles.ScopeReadResourceServers] {
+	if !s.scopes[api.ScopeReadResourceServers] {
 		return permissionPicker{}, nil
 	}
 	apis, more, err := d.allAPIs(r, s)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 // permissionKeys lists an API answer's permissions as "identifier scope".
@@ -120,14 +120,14 @@ func TestPermissionPickerNeedsReadResourceServers(t *testing.T) {
 	e.apiCall("POST", "/resource-servers", map[string]any{"identifier": "https://api.acme.example", "name": "Acme", "scopes": []map[string]string{{"value": "read:all"}}}, 201)
 	e.apiCall("POST", "/roles/"+f.admin+"/permissions", map[string]any{"permissions": []map[string]string{{"resource_server_identifier": "https://api.acme.example", "permission_name": "read:all"}}}, 201)
 
-	_, editor := e.key("editor", roles.ScopeReadRoles, roles.ScopeUpdateRoles)
+	_, editor := e.key("editor", api.ScopeReadRoles, api.ScopeUpdateRoles)
 	b := e.browser()
 	b.signIn(editor)
 	p := b.visit("/dashboard/roles/" + f.admin + "/permissions")
 	mustContain(t, "editor", p.body, "read:all", "Acme", "Remove permission read:all", "lacks <code>read:resource_servers</code>")
 	mustNotContain(t, "editor", p.body, ">APIs<") // no navigation entry either
 
-	_, reader := e.key("reader", roles.ScopeReadRoles, roles.ScopeReadResourceServers)
+	_, reader := e.key("reader", api.ScopeReadRoles, api.ScopeReadResourceServers)
 	b = e.browser()
 	b.signIn(reader)
 	p = b.visit("/dashboard/roles/" + f.admin + "/permissions")

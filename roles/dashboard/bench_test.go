@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rolecall/rolecall/roles"
 	"github.com/rolecall/rolecall/roles/dashboard"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/storetest"
@@ -48,16 +47,13 @@ func BenchmarkPagesAtScale(b *testing.B) {
 			return nil
 		})
 	}
-	api, err := roles.NewAPI(db, roles.Options{AdminToken: adminToken})
-	if err != nil {
-		b.Fatal(err)
-	}
+	mgmt := newAPI(b, db)
 	mux := http.NewServeMux()
-	mux.Handle("/dashboard/", dashboard.New(api, dashboard.Options{}))
-	mux.Handle("/api/v2/", api)
+	mux.Handle("/dashboard/", dashboard.New(mgmt, dashboard.Options{}))
+	mux.Handle("/api/v2/", mgmt)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	e := &env{t: b, db: db, api: api, clock: &clock{now: time.Now()}, srv: srv}
+	e := &env{t: b, db: db, api: mgmt, clock: &clock{now: time.Now()}, srv: srv}
 	br := e.browser()
 	br.signIn(adminToken)
 

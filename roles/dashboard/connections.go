@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 // pageSize is how many rows a listing page shows; the API's take.
@@ -67,7 +67,7 @@ func (d *Dashboard) connection(w http.ResponseWriter, r *http.Request, s *sessio
 	if err := d.call(r, s, "GET", "/connections/"+seg(id), nil, &p.Connection); err != nil {
 		return err
 	}
-	if p.Connection.SCIMEndpoint != "" && s.scopes[roles.ScopeReadSCIMToken] {
+	if p.Connection.SCIMEndpoint != "" && s.scopes[api.ScopeReadSCIMToken] {
 		if err := d.call(r, s, "GET", "/connections/"+seg(id)+"/scim-configuration/tokens", nil, &p.Tokens); err != nil {
 			if isSessionEnd(err) {
 				return err

@@ -64,7 +64,7 @@ type Dashboard struct {
 }
 
 // New returns the dashboard over api, the Management API's handler (a
-// *roles.API), which it calls in-process for everything it shows and does.
+// *api.API), which it calls in-process for everything it shows and does.
 // It panics if the embedded templates do not parse: that is a build defect,
 // caught by any test.
 func New(api http.Handler, opts Options) *Dashboard {

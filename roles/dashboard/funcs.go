@@ -12,22 +12,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 // sections are the navigation entries, each shown when the key can read it.
 var sections = []struct {
 	Key, Name, Group, Path, Scope string
 }{
-	{"connections", "Connections", "", "/connections", roles.ScopeReadConnections},
-	{"groups", "Enterprise Groups", "User Management", "/groups", roles.ScopeReadGroups},
-	{"users", "Users", "User Management", "/users", roles.ScopeReadUsers},
-	{"roles", "Roles", "", "/roles", roles.ScopeReadRoles},
-	{"apis", "APIs", "", "/apis", roles.ScopeReadResourceServers},
-	{"organizations", "Organizations", "", "/organizations", roles.ScopeReadOrganizations},
-	{"api-keys", "API keys", "", "/api-keys", roles.ScopeReadAPIKeys},
-	{"logs", "Audit log", "", "/logs", roles.ScopeReadLogs},
-	{"settings", "Settings", "", "/settings", roles.ScopeReadTenantSettings},
+	{"connections", "Connections", "", "/connections", api.ScopeReadConnections},
+	{"groups", "Enterprise Groups", "User Management", "/groups", api.ScopeReadGroups},
+	{"users", "Users", "User Management", "/users", api.ScopeReadUsers},
+	{"roles", "Roles", "", "/roles", api.ScopeReadRoles},
+	{"apis", "APIs", "", "/apis", api.ScopeReadResourceServers},
+	{"organizations", "Organizations", "", "/organizations", api.ScopeReadOrganizations},
+	{"api-keys", "API keys", "", "/api-keys", api.ScopeReadAPIKeys},
+	{"logs", "Audit log", "", "/logs", api.ScopeReadLogs},
+	{"settings", "Settings", "", "/settings", api.ScopeReadTenantSettings},
 }
 
 // strategies are the connection strategies the API accepts, as Auth0 names
@@ -155,7 +155,7 @@ type keyPreset struct {
 // readScopes are every read:… scope, the Read-only preset.
 var readScopes = func() []string {
 	var out []string
-	for _, s := range roles.AllScopes {
+	for _, s := range api.AllScopes {
 		if strings.HasPrefix(s, "read:") {
 			out = append(out, s)
 		}
@@ -166,9 +166,9 @@ var readScopes = func() []string {
 // keyPresets are the scope presets the API keys page offers, the login
 // server's first: it is what most keys are for.
 var keyPresets = []keyPreset{
-	{"login", "Login server", "Only read:user_effective_roles: enough for POST /api/v2/effective-roles/query at login, and nothing else.", []string{roles.ScopeReadUserEffectiveRoles}},
+	{"login", "Login server", "Only read:user_effective_roles: enough for POST /api/v2/effective-roles/query at login, and nothing else.", []string{api.ScopeReadUserEffectiveRoles}},
 	{"read-only", "Read-only", "Every read:… scope: sees everything, including the audit log, and changes nothing.", readScopes},
-	{"full", "Full access", "Every scope, including creating and revoking API keys. Keep it for administrators.", roles.AllScopes},
+	{"full", "Full access", "Every scope, including creating and revoking API keys. Keep it for administrators.", api.AllScopes},
 	{"custom", "Choose scopes", "Pick the scopes below.", nil},
 }
 
@@ -191,7 +191,7 @@ func scopeSummary(scopes []string) string {
 		return true
 	}
 	switch {
-	case same(roles.AllScopes):
+	case same(api.AllScopes):
 		return "Full access (every scope)"
 	case same(readScopes):
 		return "Read-only (every read:… scope)"

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 type groupsPage struct {
@@ -22,7 +22,7 @@ type groupsPage struct {
 // page of connections; nil when the key cannot read connections (pages then
 // show ids).
 func (d *Dashboard) connectionNames(r *http.Request, s *session) ([]connection, map[string]string, error) {
-	if !s.scopes[roles.ScopeReadConnections] {
+	if !s.scopes[api.ScopeReadConnections] {
 		return nil, map[string]string{}, nil
 	}
 	var list connectionList
@@ -79,7 +79,7 @@ func (d *Dashboard) loadGroup(r *http.Request, s *session, id string) (group, st
 		return g, "", err
 	}
 	name := g.ConnectionID
-	if s.scopes[roles.ScopeReadConnections] {
+	if s.scopes[api.ScopeReadConnections] {
 		var c connection
 		if err := d.call(r, s, "GET", "/connections/"+seg(g.ConnectionID), nil, &c); err != nil {
 			return g, "", err
@@ -150,20 +150,20 @@ func (d *Dashboard) targetOf(r *http.Request) bindingTarget {
 		org, u := seg(r.PathValue("id")), seg(r.PathValue("user_id"))
 		self := d.path("/organizations/" + org + "/members/" + u)
 		return bindingTarget{Kind: "organization member", API: "/organizations/" + org + "/members/" + u + "/roles", Page: self, Self: self,
-			AssignScope: roles.ScopeCreateOrganizationMemberRoles, RemoveScope: roles.ScopeDeleteOrganizationMemberRoles, Section: "organizations"}
+			AssignScope: api.ScopeCreateOrganizationMemberRoles, RemoveScope: api.ScopeDeleteOrganizationMemberRoles, Section: "organizations"}
 	case strings.HasPrefix(r.URL.Path, d.path("/organizations/")):
 		org, g := seg(r.PathValue("id")), seg(r.PathValue("group_id"))
 		self := d.path("/organizations/" + org + "/groups/" + g)
 		return bindingTarget{Kind: "organization group", API: "/organizations/" + org + "/groups/" + g + "/roles", Page: self, Self: self,
-			AssignScope: roles.ScopeCreateOrganizationGroupRoles, RemoveScope: roles.ScopeDeleteOrganizationGroupRoles, Section: "organizations"}
+			AssignScope: api.ScopeCreateOrganizationGroupRoles, RemoveScope: api.ScopeDeleteOrganizationGroupRoles, Section: "organizations"}
 	case strings.HasPrefix(r.URL.Path, d.path("/users/")):
 		u := seg(r.PathValue("id"))
 		return bindingTarget{Kind: "user", API: "/users/" + u + "/roles", Page: d.path("/users/" + u), Self: d.path("/users/" + u),
-			AssignScope: roles.ScopeUpdateUsers, RemoveScope: roles.ScopeUpdateUsers, Section: "users"}
+			AssignScope: api.ScopeUpdateUsers, RemoveScope: api.ScopeUpdateUsers, Section: "users"}
 	default:
 		g := seg(r.PathValue("id"))
 		return bindingTarget{Kind: "group", API: "/groups/" + g + "/roles", Page: d.path("/groups/" + g + "/roles"), Self: d.path("/groups/" + g),
-			AssignScope: roles.ScopeUpdateGroups, RemoveScope: roles.ScopeUpdateGroups, Section: "groups"}
+			AssignScope: api.ScopeUpdateGroups, RemoveScope: api.ScopeUpdateGroups, Section: "groups"}
 	}
 }
 
@@ -180,7 +180,7 @@ func (d *Dashboard) targetName(r *http.Request, s *session, t bindingTarget) (st
 			return "", err
 		}
 		name := r.PathValue("user_id")
-		if s.scopes[roles.ScopeReadUsers] {
+		if s.scopes[api.ScopeReadUsers] {
 			var u user
 			if err := d.call(r, s, "GET", "/users/"+seg(name), nil, &u); err != nil {
 				return "", err

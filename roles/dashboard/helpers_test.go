@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 	"github.com/rolecall/rolecall/roles/dashboard"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/storetest"
@@ -45,29 +46,37 @@ func (c *clock) Advance(d time.Duration) {
 type env struct {
 	t     testing.TB
 	db    *store.DB
-	api   *roles.API
+	api   *api.API
 	clock *clock
 	srv   *httptest.Server
+}
+
+// newAPI wires the Management API over db as the binary does.
+func newAPI(tb testing.TB, db *store.DB) *api.API {
+	tb.Helper()
+	index := roles.NewIndex()
+	db.AddObserver(index)
+	if err := index.Load(db); err != nil {
+		tb.Fatalf("load the role index: %v", err)
+	}
+	return api.New(db, index, api.Options{AdminToken: adminToken})
 }
 
 func newEnv(t testing.TB, mutate ...func(*dashboard.Options)) *env {
 	t.Helper()
 	db := storetest.Open(t)
-	api, err := roles.NewAPI(db, roles.Options{AdminToken: adminToken})
-	if err != nil {
-		t.Fatalf("NewAPI: %v", err)
-	}
+	mgmt := newAPI(t, db)
 	clk := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	opts := dashboard.Options{Now: clk.Now}
 	for _, m := range mutate {
 		m(&opts)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v2/", api)
-	mux.Handle("/dashboard/", dashboard.New(api, opts))
+	mux.Handle("/api/v2/", mgmt)
+	mux.Handle("/dashboard/", dashboard.New(mgmt, opts))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, api: api, clock: clk, srv: srv}
+	return &env{t: t, db: db, api: mgmt, clock: clk, srv: srv}
 }
 
 // apiCall calls the Management API as the admin and expects status want.

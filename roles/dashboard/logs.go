@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 type logsPage struct {
@@ -89,12 +89,12 @@ func (d *Dashboard) logs(w http.ResponseWriter, r *http.Request, s *session) err
 // API path that reads one, the scope it needs, and the field holding its
 // name.
 var idKinds = map[string]struct{ path, scope, field string }{
-	"usr": {"/users/", roles.ScopeReadUsers, "user_name"},
-	"grp": {"/groups/", roles.ScopeReadGroups, "name"},
-	"rol": {"/roles/", roles.ScopeReadRoles, "name"},
-	"org": {"/organizations/", roles.ScopeReadOrganizations, "name"},
-	"con": {"/connections/", roles.ScopeReadConnections, "name"},
-	"rsv": {"/resource-servers/", roles.ScopeReadResourceServers, "name"},
+	"usr": {"/users/", api.ScopeReadUsers, "user_name"},
+	"grp": {"/groups/", api.ScopeReadGroups, "name"},
+	"rol": {"/roles/", api.ScopeReadRoles, "name"},
+	"org": {"/organizations/", api.ScopeReadOrganizations, "name"},
+	"con": {"/connections/", api.ScopeReadConnections, "name"},
+	"rsv": {"/resource-servers/", api.ScopeReadResourceServers, "name"},
 }
 
 func idKind(id string) string {
@@ -183,7 +183,7 @@ func (d *Dashboard) logNames(r *http.Request, s *session, rows []logRow) (map[st
 			}
 		}
 	}
-	if s.scopes[roles.ScopeReadAPIKeys] {
+	if s.scopes[api.ScopeReadAPIKeys] {
 		var keys apiKeyList
 		if err := d.call(r, s, "GET", "/api-keys", nil, &keys); err != nil {
 			return nil, nil, err

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 type orgMembersTab struct {
@@ -174,7 +174,7 @@ func (d *Dashboard) organizationMember(w http.ResponseWriter, r *http.Request, s
 	}
 	uid := r.PathValue("user_id")
 	p := orgMemberPage{Org: o, UserID: uid, Target: d.targetOf(r)}
-	if s.scopes[roles.ScopeReadUsers] {
+	if s.scopes[api.ScopeReadUsers] {
 		var u user
 		if err := d.call(r, s, "GET", "/users/"+seg(uid), nil, &u); err != nil {
 			return err
@@ -187,7 +187,7 @@ func (d *Dashboard) organizationMember(w http.ResponseWriter, r *http.Request, s
 			p.ConnName = n
 		}
 	}
-	if s.scopes[roles.ScopeReadOrganizationMemberRoles] {
+	if s.scopes[api.ScopeReadOrganizationMemberRoles] {
 		var list roleList
 		if err := d.call(r, s, "GET", p.Target.API, nil, &list); err != nil {
 			if isSessionEnd(err) {
@@ -197,7 +197,7 @@ func (d *Dashboard) organizationMember(w http.ResponseWriter, r *http.Request, s
 		}
 		p.Roles = list.Roles
 	}
-	if s.scopes[roles.ScopeReadUserEffectiveRoles] {
+	if s.scopes[api.ScopeReadUserEffectiveRoles] {
 		var eff effectiveRoles
 		if err := d.call(r, s, "GET", "/organizations/"+seg(o.ID)+"/members/"+seg(uid)+"/effective-roles", nil, &eff); err != nil {
 			if isSessionEnd(err) {

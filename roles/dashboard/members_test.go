@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 // TestOrganizationMembersAreAddedGivenRolesAndRemoved: the Members tab adds
@@ -99,7 +99,7 @@ func TestMembersTabOffersOnlyWhatTheKeyMayDo(t *testing.T) {
 	f := e.fixture()
 	e.apiCall("POST", "/organizations/"+f.org+"/members", map[string]any{"members": []string{f.alice}}, 204)
 	e.apiCall("POST", "/organizations/"+f.org+"/members/"+f.alice+"/roles", map[string]any{"roles": []string{f.viewer}}, 204)
-	_, secret := e.key("member reader", roles.ScopeReadOrganizations, roles.ScopeReadOrganizationMembers, roles.ScopeReadOrganizationMemberRoles, roles.ScopeReadUsers, roles.ScopeReadRoles)
+	_, secret := e.key("member reader", api.ScopeReadOrganizations, api.ScopeReadOrganizationMembers, api.ScopeReadOrganizationMemberRoles, api.ScopeReadUsers, api.ScopeReadRoles)
 	b := e.browser()
 	b.signIn(secret)
 	org := "/dashboard/organizations/" + f.org
@@ -127,7 +127,7 @@ func TestMembersTabOffersOnlyWhatTheKeyMayDo(t *testing.T) {
 	}
 
 	// Without read:organization_members there is no Members tab.
-	_, secret = e.key("org reader", roles.ScopeReadOrganizations)
+	_, secret = e.key("org reader", api.ScopeReadOrganizations)
 	b = e.browser()
 	b.signIn(secret)
 	mustNotContain(t, "organization without read:organization_members", b.visit(org).body, "/members\"")

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 type organizationsPage struct {
@@ -115,7 +115,7 @@ func (d *Dashboard) organizationConnections(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	tab.Enabled = list.EnabledConnections
-	if s.scopes[roles.ScopeCreateOrganizationConnections] {
+	if s.scopes[api.ScopeCreateOrganizationConnections] {
 		all, _, err := d.connectionNames(r, s)
 		if err != nil {
 			return err
@@ -253,8 +253,8 @@ func (d *Dashboard) organizationGroup(w http.ResponseWriter, r *http.Request, s 
 	}
 	p.Roles = list.Roles
 	if p.Reason == "" {
-		p.Known = s.scopes[roles.ScopeReadOrganizationConnections] || len(p.Roles) > 0
-		if s.scopes[roles.ScopeReadOrganizationConnections] {
+		p.Known = s.scopes[api.ScopeReadOrganizationConnections] || len(p.Roles) > 0
+		if s.scopes[api.ScopeReadOrganizationConnections] {
 			var ec enabledConnection
 			if err := d.call(r, s, "GET", "/organizations/"+seg(o.ID)+"/enabled_connections/"+seg(p.Group.ConnectionID), nil, &ec); err != nil {
 				return err

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/storetest"
 )
@@ -72,7 +72,7 @@ func TestEveryPageRenders(t *testing.T) {
 	e.apiCall("POST", "/roles/"+f.admin+"/permissions", map[string]any{"permissions": []map[string]string{{"resource_server_identifier": "https://api.acme.example", "permission_name": "write:all"}}}, 201)
 	e.apiCall("POST", "/organizations/"+f.org+"/members", map[string]any{"members": []string{f.alice}}, 204)
 	e.apiCall("POST", "/organizations/"+f.org+"/members/"+f.alice+"/roles", map[string]any{"roles": []string{f.viewer}}, 204)
-	e.key("login server", roles.ScopeReadUserEffectiveRoles)
+	e.key("login server", api.ScopeReadUserEffectiveRoles)
 	pages := map[string][]string{
 		"/dashboard/":                                                                 {"Connections"},
 		"/dashboard/connections":                                                      {"acme-okta"},
@@ -130,7 +130,7 @@ func TestScopesLimitWhatPagesOffer(t *testing.T) {
 	e := newEnv(t)
 	f := e.fixture()
 	e.apiCall("POST", "/groups/"+f.eng+"/roles", map[string]any{"roles": []string{f.admin}}, 204)
-	_, secret := e.key("reader", roles.ScopeReadConnections, roles.ScopeReadSCIMToken, roles.ScopeReadGroups, roles.ScopeReadRoles)
+	_, secret := e.key("reader", api.ScopeReadConnections, api.ScopeReadSCIMToken, api.ScopeReadGroups, api.ScopeReadRoles)
 	b := e.browser()
 	b.signIn(secret)
 
@@ -221,7 +221,7 @@ func TestATokenSecretAppearsOnlyOnItsOneTimePage(t *testing.T) {
 func TestRolesAssignedInTheDashboardAreTheAPIs(t *testing.T) {
 	e := newEnv(t)
 	f := e.fixture()
-	keyID, secret := e.key("role manager", roles.AllScopes...)
+	keyID, secret := e.key("role manager", api.AllScopes...)
 	b := e.browser()
 	b.signIn(secret)
 	b.visit("/dashboard/groups/" + f.eng + "/roles/assign")

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 // TestRolePageTabsShowEveryKindOfBinding: a role's page has Auth0's tabs,
@@ -87,7 +87,7 @@ func TestRoleUsersTabOffersOnlyWhatTheKeyMayDo(t *testing.T) {
 	e := newEnv(t)
 	f := e.fixture()
 	e.apiCall("POST", "/roles/"+f.admin+"/users", map[string]any{"users": []string{f.alice}}, 204)
-	_, secret := e.key("reader", roles.ScopeReadRoles, roles.ScopeReadUsers)
+	_, secret := e.key("reader", api.ScopeReadRoles, api.ScopeReadUsers)
 	b := e.browser()
 	b.signIn(secret)
 	p := b.visit("/dashboard/roles/" + f.admin + "/users")

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 type rolesPage struct {
@@ -73,11 +73,11 @@ func pagerOf(self, param, from, next, fragment string) pager {
 // with Rolecall's bindings beside its Users: each is its own URL, so every
 // tab works without the script and can be linked to.
 var roleTabs = []struct{ Key, Name, Path, Scope string }{
-	{"settings", "Settings", "", roles.ScopeReadRoles},
-	{"permissions", "Permissions", "/permissions", roles.ScopeReadRoles},
-	{"groups", "Enterprise Groups", "/groups", roles.ScopeReadRoles},
-	{"users", "Users", "/users", roles.ScopeReadRoles},
-	{"organizations", "Organizations", "/organizations", roles.ScopeReadRoles},
+	{"settings", "Settings", "", api.ScopeReadRoles},
+	{"permissions", "Permissions", "/permissions", api.ScopeReadRoles},
+	{"groups", "Enterprise Groups", "/groups", api.ScopeReadRoles},
+	{"users", "Users", "/users", api.ScopeReadRoles},
+	{"organizations", "Organizations", "/organizations", api.ScopeReadRoles},
 }
 
 type rolePage struct {
@@ -135,7 +135,7 @@ func (d *Dashboard) rolePermissions(w http.ResponseWriter, r *http.Request, s *s
 		return err
 	}
 	p.Permissions = perms.Permissions
-	if s.scopes[roles.ScopeUpdateRoles] {
+	if s.scopes[api.ScopeUpdateRoles] {
 		if p.Picker, err = d.picker(r, s, p.Permissions); err != nil {
 			return err
 		}

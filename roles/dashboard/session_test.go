@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 	"github.com/rolecall/rolecall/roles/dashboard"
 )
 
@@ -34,7 +34,7 @@ func TestSignInKeepsTheKeyOnTheServer(t *testing.T) {
 	mustContain(t, "wrong key", p.body, "invalid_token")
 	mustNotContain(t, "wrong key", p.body, "rck_not-a-real-key")
 
-	_, secret := e.key("roles admin", roles.ScopeReadRoles, roles.ScopeCreateRoles)
+	_, secret := e.key("roles admin", api.ScopeReadRoles, api.ScopeCreateRoles)
 	p = b.postWith("/dashboard/login", url.Values{"api_key": {secret}, "next": {"/dashboard/roles"}}, nil)
 	if p.status != http.StatusSeeOther || p.location != "/dashboard/roles" {
 		t.Fatalf("sign in: %d to %q, want 303 to /dashboard/roles", p.status, p.location)
@@ -252,7 +252,7 @@ func TestSignOutEndsTheSession(t *testing.T) {
 // page ends the session and says why.
 func TestAKeyRevokedElsewhereEndsTheSession(t *testing.T) {
 	e := newEnv(t)
-	id, secret := e.key("temp", roles.ScopeReadRoles)
+	id, secret := e.key("temp", api.ScopeReadRoles)
 	b := e.browser()
 	b.signIn(secret)
 	b.visit("/dashboard/roles")
@@ -288,7 +288,7 @@ func TestEveryFormRouteRefusesAPostWithoutTheToken(t *testing.T) {
 	e := newEnv(t)
 	f := e.fixture()
 	e.apiCall("POST", "/organizations/"+f.org+"/members", map[string]any{"members": []string{f.alice}}, 204)
-	keyID, _ := e.key("victim", roles.ScopeReadRoles)
+	keyID, _ := e.key("victim", api.ScopeReadRoles)
 	tok := e.apiCall("POST", "/connections/"+f.con+"/scim-configuration/tokens", map[string]any{}, 201)["token_id"].(string)
 	b := e.browser()
 	b.signIn(adminToken)

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -67,7 +67,7 @@ func TestNestedGroupRolesAreTurnedOnAfterConfirmationAndShowTheirPath(t *testing
 // API's 403; a key that may not read them has no Settings entry.
 func TestSettingsAreReadOnlyWithoutUpdateTenantSettings(t *testing.T) {
 	e := newEnv(t)
-	_, reader := e.key("settings reader", roles.ScopeReadTenantSettings, roles.ScopeReadRoles)
+	_, reader := e.key("settings reader", api.ScopeReadTenantSettings, api.ScopeReadRoles)
 	b := e.browser()
 	b.signIn(reader)
 	p := b.visit("/dashboard/settings")
@@ -78,7 +78,7 @@ func TestSettingsAreReadOnlyWithoutUpdateTenantSettings(t *testing.T) {
 		mustContain(t, "forced", p.body, "Insufficient scope, expected: update:tenant_settings", "HTTP 403")
 	})
 
-	_, other := e.key("roles only", roles.ScopeReadRoles)
+	_, other := e.key("roles only", api.ScopeReadRoles)
 	b = e.browser()
 	b.signIn(other)
 	mustNotContain(t, "navigation without read:tenant_settings", b.visit("/dashboard/roles").body, ">Settings<", ">API keys<")

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/roles/api"
 )
 
 type usersPage struct {
@@ -75,7 +75,7 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	p.ConnectionName = p.User.ConnectionID
-	if s.scopes[roles.ScopeReadConnections] {
+	if s.scopes[api.ScopeReadConnections] {
 		var c connection
 		if err := d.call(r, s, "GET", "/connections/"+seg(p.User.ConnectionID), nil, &c); err != nil {
 			return err
@@ -97,7 +97,7 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	p.Permissions = perms.Permissions
-	if s.scopes[roles.ScopeUpdateUsers] {
+	if s.scopes[api.ScopeUpdateUsers] {
 		var err error
 		if p.Picker, err = d.picker(r, s, p.Permissions); err != nil {
 			return err
@@ -108,7 +108,7 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 		return err
 	}
 	p.Memberships, p.MembershipsMore = mine.Organizations, mine.Next != ""
-	if s.scopes[roles.ScopeReadOrganizations] {
+	if s.scopes[api.ScopeReadOrganizations] {
 		var orgs organizationList
 		if err := d.call(r, s, "GET", "/organizations?take=100", nil, &orgs); err != nil {
 			return err
@@ -120,7 +120,7 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 			}
 		}
 	}
-	if p.OrgID != "" && s.scopes[roles.ScopeReadTenantSettings] {
+	if p.OrgID != "" && s.scopes[api.ScopeReadTenantSettings] {
 		var ts tenantSettings
 		if err := d.call(r, s, "GET", "/tenants/settings", nil, &ts); err != nil {
 			return err
@@ -130,7 +130,7 @@ func (d *Dashboard) user(w http.ResponseWriter, r *http.Request, s *session) err
 			p.OrgRule = "included"
 		}
 	}
-	if s.scopes[roles.ScopeReadUserEffectiveRoles] {
+	if s.scopes[api.ScopeReadUserEffectiveRoles] {
 		path := "/users/" + seg(id) + "/effective-roles"
 		if p.OrgID != "" {
 			path = "/organizations/" + seg(p.OrgID) + "/members/" + seg(id) + "/effective-roles"
