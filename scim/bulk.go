@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	scimerrors "github.com/elimity-com/scim/errors"
+
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 const (
@@ -411,7 +413,7 @@ func (b *bulkRun) execute(i int) bulkResult {
 	if rt.endpoint == endpointResource {
 		location = parent.baseURL + rt.res.endpoint + "/" + rt.id
 	}
-	rec := &bulkRecorder{header: http.Header{}}
+	rec := &httpconv.Recorder{}
 	if err := b.h.authorize(method, rt, parent.token); err != nil {
 		writeError(rec, r, err)
 	} else {
@@ -419,14 +421,14 @@ func (b *bulkRun) execute(i int) bulkResult {
 	}
 	parent.revision = max(parent.revision, st.revision)
 
-	res := bulkResult{Method: method, BulkID: op.BulkID, Status: strconv.Itoa(rec.status), Location: location}
-	if rec.status < 300 {
-		res.Version = rec.header.Get("ETag")
-		if l := rec.header.Get("Location"); l != "" {
+	res := bulkResult{Method: method, BulkID: op.BulkID, Status: strconv.Itoa(rec.Status()), Location: location}
+	if rec.Status() < 300 {
+		res.Version = rec.Header().Get("ETag")
+		if l := rec.Header().Get("Location"); l != "" {
 			res.Location = l
 		}
 	} else {
-		res.Response = json.RawMessage(rec.body.Bytes())
+		res.Response = json.RawMessage(rec.Body())
 	}
 	return res
 }
@@ -458,24 +460,4 @@ func (b *bulkRun) resolve(op bulkOperation) (path string, data []byte) {
 		}
 	}
 	return path, data
-}
-
-// bulkRecorder keeps the answer to one bulk operation.
-type bulkRecorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *bulkRecorder) Header() http.Header { return r.header }
-
-func (r *bulkRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-}
-
-func (r *bulkRecorder) Write(b []byte) (int, error) {
-	r.WriteHeader(http.StatusOK)
-	return r.body.Write(b)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rolecall/rolecall/scim"
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -115,7 +116,7 @@ func TestBulkCreatesWithBulkIDReferences(t *testing.T) {
 		t.Errorf("the PATCH answered version %s, the group's ETag is %s", ops[3].Version, got)
 	}
 	if rev := res.revision(t); rev != tg.db.Revision() {
-		t.Errorf("%s %d, store at %d", scim.RevisionHeader, rev, tg.db.Revision())
+		t.Errorf("%s %d, store at %d", httpconv.RevisionHeader, rev, tg.db.Revision())
 	}
 }
 
@@ -358,7 +359,7 @@ func TestBulkWithNothingAppliedStillAnswersARevision(t *testing.T) {
 	tg := newTarget(t)
 	_, res := tg.mustBulk(t, bulkRequest(0, bulkOp("DELETE", "/Users/usr_0000000000000000", "", nil)))
 	if res.revision(t) != tg.db.Revision() {
-		t.Errorf("%s %d, store at %d", scim.RevisionHeader, res.revision(t), tg.db.Revision())
+		t.Errorf("%s %d, store at %d", httpconv.RevisionHeader, res.revision(t), tg.db.Revision())
 	}
 }
 

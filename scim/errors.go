@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 func scimErr(status int, scimType scimerrors.ScimType, format string, args ...any) scimerrors.ScimError {
@@ -54,7 +55,7 @@ func scimError(r *http.Request, err error) scimerrors.ScimError {
 		return scimErr(http.StatusInternalServerError, "", "The server is shutting down; retry the request.")
 	}
 	zerolog.Ctx(r.Context()).Error().Err(err).Msg("SCIM internal error")
-	return scimErr(http.StatusInternalServerError, "", "Internal error; see the server log for request %s.", r.Header.Get("X-Request-Id"))
+	return scimErr(http.StatusInternalServerError, "", "Internal error; see the server log for request %s.", r.Header.Get(httpconv.RequestIDHeader))
 }
 
 // writeError writes err as a SCIM error body.

@@ -15,6 +15,7 @@ import (
 	"github.com/rolecall/rolecall/scim"
 	"github.com/rolecall/rolecall/scim/document"
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -218,11 +219,11 @@ func FuzzSCIMRequest(f *testing.F) {
 		}
 		isWrite := method == http.MethodPut || method == http.MethodPatch || method == http.MethodDelete ||
 			method == http.MethodPost && !strings.HasSuffix(strings.TrimSuffix(req.URL.Path, "/"), "/.search")
-		if isWrite && res.status >= 200 && res.status < 300 && res.header.Get(scim.RevisionHeader) == "" {
-			t.Fatalf("%v\na successful write answered no %s", res, scim.RevisionHeader)
+		if isWrite && res.status >= 200 && res.status < 300 && res.header.Get(httpconv.RevisionHeader) == "" {
+			t.Fatalf("%v\na successful write answered no %s", res, httpconv.RevisionHeader)
 		}
 		if after != before && res.status < 300 && res.revision(t) != after {
-			t.Fatalf("%v\n%s %d, but the write moved the store to %d", res, scim.RevisionHeader, res.revision(t), after)
+			t.Fatalf("%v\n%s %d, but the write moved the store to %d", res, httpconv.RevisionHeader, res.revision(t), after)
 		}
 	})
 }

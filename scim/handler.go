@@ -14,13 +14,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 // PathPrefix is where the SCIM surface is mounted; the connection id follows.
 const PathPrefix = "/scim/v2/connections/"
-
-// RevisionHeader carries the store revision a write committed at.
-const RevisionHeader = "Rolecall-Revision"
 
 // Options configure the SCIM surface.
 type Options struct {
@@ -106,7 +104,7 @@ type request struct {
 	connectionID string
 	token        store.SCIMToken
 	baseURL      string // …/scim/v2/connections/{id}
-	// revision is set by writes and sent as RevisionHeader.
+	// revision is set by writes and sent as httpconv.RevisionHeader.
 	revision uint64
 }
 
@@ -130,7 +128,7 @@ func (st *request) origin(r *http.Request) store.Origin {
 	return store.Origin{
 		Actor:     store.Actor{Type: store.ActorSCIMToken, ID: st.token.ID},
 		Channel:   store.ChannelSCIM,
-		RequestID: r.Header.Get("X-Request-Id"),
+		RequestID: r.Header.Get(httpconv.RequestIDHeader),
 	}
 }
 
@@ -151,7 +149,7 @@ func (h *Handler) update(r *http.Request, fn func(*store.Tx) error) error {
 // the body read and the request served. Unknown paths are 404s.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	connectionID, sub, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), PathPrefix), "/")
-	secret, ok := bearer(r)
+	secret, ok := httpconv.Bearer(r)
 	if !ok {
 		writeError(w, r, scimErr(http.StatusUnauthorized, "", "Authentication required: send a SCIM bearer token in the Authorization header."))
 		return
@@ -178,7 +176,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	st := &request{connectionID: connectionID, token: token, baseURL: h.baseURL(r) + PathPrefix + connectionID}
+	st := &request{connectionID: connectionID, token: token, baseURL: httpconv.BaseURL(h.publicURL, r) + PathPrefix + connectionID}
 	r = withState(r, st)
 	rw := &revisionWriter{ResponseWriter: w, st: st}
 
@@ -260,27 +258,7 @@ func readBody(body io.Reader, declared int64) ([]byte, error) {
 	return out, nil
 }
 
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
-		return "", false
-	}
-	s := strings.TrimSpace(h[7:])
-	return s, s != ""
-}
-
-func (h *Handler) baseURL(r *http.Request) string {
-	if h.publicURL != "" {
-		return h.publicURL
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
-// revisionWriter adds RevisionHeader to a response once a write has set it.
+// revisionWriter adds httpconv.RevisionHeader to a response once a write has set it.
 type revisionWriter struct {
 	http.ResponseWriter
 	st          *request
@@ -291,7 +269,7 @@ func (w *revisionWriter) WriteHeader(code int) {
 	if !w.wroteHeader {
 		w.wroteHeader = true
 		if w.st.revision > 0 {
-			w.Header().Set(RevisionHeader, strconv.FormatUint(w.st.revision, 10))
+			w.Header().Set(httpconv.RevisionHeader, strconv.FormatUint(w.st.revision, 10))
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rolecall/rolecall/scim"
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -222,10 +223,10 @@ func (r response) object(tb testing.TB) map[string]any {
 // is missing or not a number.
 func (r response) revision(tb testing.TB) uint64 {
 	tb.Helper()
-	h := r.header.Get(scim.RevisionHeader)
+	h := r.header.Get(httpconv.RevisionHeader)
 	n, err := strconv.ParseUint(h, 10, 64)
 	if err != nil {
-		tb.Fatalf("%v\n%s header = %q, want a revision number", r, scim.RevisionHeader, h)
+		tb.Fatalf("%v\n%s header = %q, want a revision number", r, httpconv.RevisionHeader, h)
 	}
 	return n
 }

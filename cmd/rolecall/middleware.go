@@ -11,29 +11,28 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-)
 
-// requestIDHeader carries the request id. The middleware normalises it on the
-// request (so handlers read it from there, not from a context value) and echoes
-// it on the response.
-const requestIDHeader = "X-Request-Id"
+	"github.com/rolecall/rolecall/store/httpconv"
+)
 
 // withMiddleware wraps h with, outermost first: request id, access log (one
 // line per request) and request metrics (when m is not nil), panic recovery,
 // the write-stall deadline (when stall is set; writeTimeout is the server's)
-// and the request body limit.
+// and the request body limit. The request id travels in
+// httpconv.RequestIDHeader: it is normalised on the request (so handlers read
+// it from there, not from a context value) and echoed on the response.
 func withMiddleware(log zerolog.Logger, maxBody int64, stall, writeTimeout time.Duration, m *requestMetrics, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		if m != nil {
 			m.inFlight.Add(1)
 		}
-		id := r.Header.Get(requestIDHeader)
+		id := r.Header.Get(httpconv.RequestIDHeader)
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		r.Header.Set(requestIDHeader, id)
-		w.Header().Set(requestIDHeader, id)
+		r.Header.Set(httpconv.RequestIDHeader, id)
+		w.Header().Set(httpconv.RequestIDHeader, id)
 
 		reqLog := log.With().Str("request_id", id).Logger()
 		r = r.WithContext(reqLog.WithContext(r.Context()))
@@ -48,7 +47,7 @@ func withMiddleware(log zerolog.Logger, maxBody int64, stall, writeTimeout time.
 				zerolog.Ctx(r.Context()).Error().Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked")
 				if !rec.wroteHeader {
 					writeSurfaceError(rec, r, http.StatusInternalServerError, "internal_error",
-						"Internal error; see the server log for request "+r.Header.Get(requestIDHeader)+".")
+						"Internal error; see the server log for request "+r.Header.Get(httpconv.RequestIDHeader)+".")
 				}
 			}
 			// The access line: no query string values beyond the path's own, no

@@ -18,11 +18,8 @@ import (
 
 	"github.com/rolecall/rolecall/roles"
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
-
-// RevisionHeader carries the store revision a write committed at (or, on a
-// read, the revision the answer reflects at least).
-const RevisionHeader = "Rolecall-Revision"
 
 // BootstrapKeyID is the API key id under which ROLECALL_ADMIN_TOKEN acts.
 const BootstrapKeyID = "bootstrap"
@@ -146,7 +143,7 @@ func (a *API) admit(w http.ResponseWriter, c caller, scope string) error {
 }
 
 func (a *API) authenticate(r *http.Request) (caller, error) {
-	secret, ok := bearer(r)
+	secret, ok := httpconv.Bearer(r)
 	if !ok {
 		return caller{}, newError(http.StatusUnauthorized, "missing_authorization", "Missing bearer token in the Authorization header")
 	}
@@ -163,30 +160,21 @@ func (a *API) authenticate(r *http.Request) (caller, error) {
 	return caller{actor: store.Actor{Type: store.ActorAPIKey, ID: key.ID}, scopes: key.Scopes}, nil
 }
 
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
-		return "", false
-	}
-	s := strings.TrimSpace(h[7:])
-	return s, s != ""
-}
-
 // update runs one write as the caller and sets the revision header.
 func (a *API) update(w http.ResponseWriter, r *http.Request, c caller, fn func(*store.Tx) error) error {
 	rev, err := a.db.Update(r.Context(), store.Origin{
-		Actor: c.actor, Channel: store.ChannelAPI, RequestID: r.Header.Get("X-Request-Id"),
+		Actor: c.actor, Channel: store.ChannelAPI, RequestID: r.Header.Get(httpconv.RequestIDHeader),
 	}, fn)
 	if err != nil {
 		return err
 	}
-	w.Header().Set(RevisionHeader, strconv.FormatUint(rev, 10))
+	w.Header().Set(httpconv.RevisionHeader, strconv.FormatUint(rev, 10))
 	return nil
 }
 
 // view runs a read and sets the revision header to the revision read at least.
 func (a *API) view(w http.ResponseWriter, fn func(*store.ReadTx) error) error {
-	w.Header().Set(RevisionHeader, strconv.FormatUint(a.db.Revision(), 10))
+	w.Header().Set(httpconv.RevisionHeader, strconv.FormatUint(a.db.Revision(), 10))
 	return a.db.View(fn)
 }
 

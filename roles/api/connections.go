@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 // connectionView is a connection as the Management API shows it (Auth0's
@@ -37,7 +38,7 @@ func (a *API) viewConnection(r *http.Request, tx *store.ReadTx, c store.Connecti
 		v.Options = json.RawMessage(`{}`)
 	}
 	if _, err := tx.SCIMConfig(c.ID); err == nil {
-		v.SCIMEndpoint = SCIMEndpoint(a.baseURL(r), c.ID)
+		v.SCIMEndpoint = SCIMEndpoint(httpconv.BaseURL(a.publicURL, r), c.ID)
 	}
 	return v
 }
@@ -46,18 +47,6 @@ func (a *API) viewConnection(r *http.Request, tx *store.ReadTx, c store.Connecti
 // Okta ("SCIM connector base URL") or Entra ID ("Tenant URL").
 func SCIMEndpoint(baseURL, connectionID string) string {
 	return baseURL + "/scim/v2/connections/" + connectionID
-}
-
-// baseURL is the externally visible scheme://host of the server.
-func (a *API) baseURL(r *http.Request) string {
-	if a.publicURL != "" {
-		return a.publicURL
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }
 
 // Auth0 connection names: letters, digits and single inner hyphens.
@@ -213,7 +202,7 @@ func (a *API) viewSCIMConfig(r *http.Request, conn store.Connection, cfg store.S
 	return scimConfigView{
 		ConnectionID: conn.ID, ConnectionName: conn.Name, Strategy: conn.Strategy, TenantName: tenantName,
 		UserIDAttribute: cfg.UserIDAttribute, Mapping: mapping, CreatedAt: cfg.CreatedAt, UpdatedOn: cfg.UpdatedAt,
-		SCIMEndpoint: SCIMEndpoint(a.baseURL(r), conn.ID),
+		SCIMEndpoint: SCIMEndpoint(httpconv.BaseURL(a.publicURL, r), conn.ID),
 	}
 }
 

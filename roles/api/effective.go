@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 // maxSubjects bounds one login query (DESIGN §3).
@@ -217,7 +218,7 @@ var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); re
 func writeRaw(w http.ResponseWriter, status int, rev uint64, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body))) // no chunked framing
-	w.Header().Set(RevisionHeader, strconv.FormatUint(rev, 10))
+	w.Header().Set(httpconv.RevisionHeader, strconv.FormatUint(rev, 10))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

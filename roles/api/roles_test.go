@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rolecall/rolecall/roles/api"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 func TestRolesCreateReadUpdateDelete(t *testing.T) {
@@ -15,8 +16,8 @@ func TestRolesCreateReadUpdateDelete(t *testing.T) {
 	if rec.Code != 201 || !strings.HasPrefix(created["id"].(string), "rol_") || created["name"] != "Admin" || created["description"] != "all powers" {
 		t.Fatalf("create: %d %v, want 201 with a rol_ id, the name and the description", rec.Code, created)
 	}
-	if rec.Header().Get(api.RevisionHeader) == "" {
-		t.Errorf("create answer lacks %s", api.RevisionHeader)
+	if rec.Header().Get(httpconv.RevisionHeader) == "" {
+		t.Errorf("create answer lacks %s", httpconv.RevisionHeader)
 	}
 	id := created["id"].(string)
 

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 // APIError is a Management API error answer, shown to the user as it came:
@@ -49,53 +51,28 @@ func (d *Dashboard) callAs(r *http.Request, secret, method, path string, body, o
 	req.Host, req.TLS, req.RemoteAddr = r.Host, r.TLS, r.RemoteAddr
 	req.Header.Set("Authorization", "Bearer "+secret)
 	req.Header.Set("Content-Type", "application/json")
-	if id := r.Header.Get("X-Request-Id"); id != "" {
-		req.Header.Set("X-Request-Id", id)
+	if id := r.Header.Get(httpconv.RequestIDHeader); id != "" {
+		req.Header.Set(httpconv.RequestIDHeader, id)
 	}
-	rec := &recorder{header: http.Header{}}
+	rec := &httpconv.Recorder{}
 	d.api.ServeHTTP(rec, req)
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
-	if rec.status >= 400 {
+	if status := rec.Status(); status >= 400 {
 		ae := &APIError{}
-		if err := json.Unmarshal(rec.body.Bytes(), ae); err != nil || ae.Message == "" {
-			ae = &APIError{Message: "The Management API answered " + strconv.Itoa(rec.status) + " without an error body.", ErrorCode: "unexpected_answer"}
+		if err := json.Unmarshal(rec.Body(), ae); err != nil || ae.Message == "" {
+			ae = &APIError{Message: "The Management API answered " + strconv.Itoa(status) + " without an error body.", ErrorCode: "unexpected_answer"}
 		}
-		ae.StatusCode = rec.status
+		ae.StatusCode = status
 		if ae.Title == "" {
-			ae.Title = http.StatusText(rec.status)
+			ae.Title = http.StatusText(status)
 		}
 		return ae
 	}
-	if out != nil && rec.body.Len() > 0 {
-		if err := json.Unmarshal(rec.body.Bytes(), out); err != nil {
+	if out != nil && len(rec.Body()) > 0 {
+		if err := json.Unmarshal(rec.Body(), out); err != nil {
 			return fmt.Errorf("dashboard: decode the answer of %s %s: %w", method, path, err)
 		}
 	}
 	return nil
-}
-
-// recorder is the in-memory ResponseWriter in-process API calls write to.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *recorder) Header() http.Header { return w.header }
-
-func (w *recorder) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.body.Write(b)
 }
 
 // seg escapes one path segment of an API or dashboard path.

@@ -33,5 +33,7 @@
 // filter), all embedded; every page works without the script.
 //
 // It must not import store or scim: the Management API is its only way to
-// the data. It imports roles only for the scope names.
+// the data. It imports roles/api only for the names the API defines (scopes,
+// strategies, event types), and store/httpconv, which holds HTTP conventions
+// and no data.
 package dashboard
