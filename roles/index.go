@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/rolecall/rolecall/store"
 )
@@ -75,8 +73,9 @@ type userKey struct{ connectionID, name string }
 
 type indexUser struct {
 	id, connectionID string
-	// foldedName is the userName folded (usually the same string: most
-	// names are already lower case), externalID as sent.
+	// foldedName is the userName in the store's canonical case fold
+	// (store.Fold), so a lookup by name agrees with the store's own
+	// case-insensitive index; externalID as sent.
 	foldedName, externalID string
 	active                 bool
 	groups                 []*indexGroup // direct memberships
@@ -178,7 +177,7 @@ func (ix *Index) Load(db *store.DB) error {
 			return err
 		}
 		if err := r.EachUserSummary(func(s store.UserSummary) {
-			u := &indexUser{id: s.ID, connectionID: ix.intern(s.ConnectionID), foldedName: foldName(s.UserName), externalID: s.ExternalID, active: s.Active}
+			u := &indexUser{id: s.ID, connectionID: ix.intern(s.ConnectionID), foldedName: store.Fold(s.UserName), externalID: s.ExternalID, active: s.Active}
 			ix.users[s.ID] = u
 			ix.indexNames(u)
 		}); err != nil {
@@ -342,50 +341,6 @@ func (ix *Index) intern(id string) string {
 	}
 	ix.connectionIDs[id] = id
 	return id
-}
-
-// foldName folds case the way strings.EqualFold compares (userName is
-// caseExact false): every rune becomes one chosen member of its case-fold
-// orbit, the ASCII lower-case letter when the orbit has one (so the
-// Kelvin sign and 'K' fold to 'k'), else the smallest. Lower-case ASCII
-// names, the common case, fold to themselves without a copy.
-func foldName(s string) string {
-	if isFolded(s) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		b.WriteRune(foldRune(r))
-	}
-	return b.String()
-}
-
-func foldRune(r rune) rune {
-	if r < utf8.RuneSelf {
-		if 'A' <= r && r <= 'Z' {
-			return r + 'a' - 'A'
-		}
-		return r
-	}
-	least := r
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		if 'a' <= f && f <= 'z' {
-			return f
-		}
-		least = min(least, f)
-	}
-	return least
-}
-
-// isFolded: s is ASCII without upper-case letters, so foldName(s) == s.
-func isFolded(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
-			return false
-		}
-	}
-	return true
 }
 
 // remove deletes the first occurrence of v, keeping order.

@@ -74,7 +74,7 @@ func (ix *Index) putUser(c *store.Change) {
 	} else {
 		ix.unindexNames(u)
 	}
-	u.active, u.foldedName, u.externalID = c.Active, foldName(c.UserName), c.ExternalID
+	u.active, u.foldedName, u.externalID = c.Active, store.Fold(c.UserName), c.ExternalID
 	ix.indexNames(u)
 }
 

@@ -662,31 +662,6 @@ func TestNestedGroupRolesWithManyGroups(t *testing.T) {
 	}
 }
 
-// foldName picks one member of each case-fold orbit, so two names fold
-// alike exactly when strings.EqualFold says they are equal.
-func TestFoldNameAgreesWithEqualFold(t *testing.T) {
-	pool := []rune("aAkKsSzZ09@.-_\u212A\u017F\u0130\u0131iIσςΣßẞǅǄǆµΜμ")
-	rng := rand.New(rand.NewPCG(1, 2))
-	word := func() string {
-		r := make([]rune, 1+rng.IntN(4))
-		for i := range r {
-			r[i] = pool[rng.IntN(len(pool))]
-		}
-		return string(r)
-	}
-	for range 20000 {
-		a, b := word(), word()
-		if same := roles.FoldName(a) == roles.FoldName(b); same != strings.EqualFold(a, b) {
-			t.Fatalf("%q and %q: fold alike %v, EqualFold %v", a, b, same, strings.EqualFold(a, b))
-		}
-	}
-	for _, s := range []string{"alice@example.com", "bob.smith-2@x.io"} {
-		if roles.FoldName(s) != s {
-			t.Errorf("lower-case ASCII %q folds to %q", s, roles.FoldName(s))
-		}
-	}
-}
-
 // A long nesting chain names at most MaxVia groups per source: the user's
 // own group, then those just below the granting group, with ViaLength
 // telling the whole path's length. Without the bound the answer grew with

@@ -198,7 +198,7 @@ func (ix *Index) lookup(s Subject) (*indexUser, error) {
 		}
 		return nil, &SubjectError{ErrUserNotFound, "no user with id " + s.UserID}
 	case s.UserID == "" && s.ConnectionID != "" && s.UserName != "" && s.ExternalID == "":
-		if u := ix.byName[userKey{s.ConnectionID, foldName(s.UserName)}]; u != nil {
+		if u := ix.byName[userKey{s.ConnectionID, store.Fold(s.UserName)}]; u != nil {
 			return u, nil
 		}
 		return nil, &SubjectError{ErrUserNotFound, "no user named " + s.UserName + " in connection " + s.ConnectionID}

@@ -10,7 +10,7 @@ import (
 
 // AuditFilter narrows an audit listing. Empty fields match everything.
 type AuditFilter struct {
-	Type     string // exact event type, e.g. "group.member.added"
+	Type     string // exact event type, one of EventTypes
 	TargetID string // exact target id
 }
 

@@ -17,13 +17,13 @@ type bindingKind struct {
 
 var (
 	groupRoles = &bindingKind{subject: "group", primary: bucketGroupRoles, byRole: bucketRoleGroups,
-		assigned: "group.role.assigned", deleted: "group.role.deleted", bound: GroupRoleBound, unbound: GroupRoleUnbound}
+		assigned: EventGroupRoleAssigned, deleted: EventGroupRoleDeleted, bound: GroupRoleBound, unbound: GroupRoleUnbound}
 	userRoles = &bindingKind{subject: "user", primary: bucketUserRoles, byRole: bucketRoleUsers,
-		assigned: "user.role.assigned", deleted: "user.role.deleted", bound: UserRoleBound, unbound: UserRoleUnbound}
+		assigned: EventUserRoleAssigned, deleted: EventUserRoleDeleted, bound: UserRoleBound, unbound: UserRoleUnbound}
 	orgGroupRoles = &bindingKind{subject: "group", primary: bucketOrgGroupRoles, bySubject: bucketGroupOrgRoles, byRole: bucketRoleOrgGroups,
-		assigned: "organization.group.role.assigned", deleted: "organization.group.role.deleted", bound: OrgGroupRoleBound, unbound: OrgGroupRoleUnbound}
+		assigned: EventOrganizationGroupRoleAssigned, deleted: EventOrganizationGroupRoleDeleted, bound: OrgGroupRoleBound, unbound: OrgGroupRoleUnbound}
 	orgMemberRoles = &bindingKind{subject: "user", primary: bucketOrgMemberRoles, bySubject: bucketUserOrgRoles, byRole: bucketRoleOrgMembers,
-		assigned: "organization.member.role.assigned", deleted: "organization.member.role.deleted", bound: OrgMemberRoleBound, unbound: OrgMemberRoleUnbound}
+		assigned: EventOrganizationMemberRoleAssigned, deleted: EventOrganizationMemberRoleDeleted, bound: OrgMemberRoleBound, unbound: OrgMemberRoleUnbound}
 )
 
 // keys are a binding's keys in k's buckets; orgID is "" at tenant scope.

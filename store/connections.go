@@ -19,6 +19,27 @@ type Connection struct {
 	UpdatedAt   time.Time         `json:"updated_at"`
 }
 
+// Connection strategies: the kind of identity provider a connection labels,
+// as Auth0 names them. IdP quirks are accepted on every connection whatever
+// its strategy; the Management API accepts only these (the store keeps any).
+const (
+	StrategyOkta         = "okta"
+	StrategyEntraID      = "waad"
+	StrategySAML         = "samlp"
+	StrategyOIDC         = "oidc"
+	StrategyGoogle       = "google-apps"
+	StrategyADFS         = "adfs"
+	StrategyPingFederate = "pingfederate"
+	StrategySCIM         = "scim"
+)
+
+// Strategies are the connection strategies, in the order error messages list
+// them. Callers must not modify it.
+var Strategies = []string{
+	StrategyOkta, StrategyEntraID, StrategySAML, StrategyOIDC,
+	StrategyGoogle, StrategyADFS, StrategyPingFederate, StrategySCIM,
+}
+
 // SCIMMapping maps one Rolecall user attribute to a SCIM attribute.
 type SCIMMapping struct {
 	Auth0 string `json:"auth0"`
@@ -106,7 +127,7 @@ func (tx *Tx) CreateConnection(c Connection) (Connection, error) {
 	if c.Name == "" || len(c.Name) > 128 {
 		return c, errorf(ErrInvalid, "connection name must be 1 to 128 characters")
 	}
-	nameKey := []byte(foldKey(c.Name))
+	nameKey := []byte(Fold(c.Name))
 	if tx.has(bucketConnectionNames, nameKey) {
 		return c, errorf(ErrConflict, "a connection named %q already exists", c.Name)
 	}
@@ -114,7 +135,7 @@ func (tx *Tx) CreateConnection(c Connection) (Connection, error) {
 	c.CreatedAt, c.UpdatedAt = tx.now, tx.now
 	tx.put(bucketConnectionNames, nameKey, []byte(c.ID))
 	tx.putJSON(bucketConnections, []byte(c.ID), c)
-	tx.audit("connection.created", Target{"connection", c.ID}, nil, c)
+	tx.audit(EventConnectionCreated, Target{"connection", c.ID}, nil, c)
 	return c, tx.err
 }
 
@@ -134,17 +155,17 @@ func (tx *Tx) UpdateConnection(id string, fn func(*Connection) error) (Connectio
 	if c.Name == "" || len(c.Name) > 128 {
 		return old, errorf(ErrInvalid, "connection name must be 1 to 128 characters")
 	}
-	if foldKey(c.Name) != foldKey(old.Name) {
-		nameKey := []byte(foldKey(c.Name))
+	if Fold(c.Name) != Fold(old.Name) {
+		nameKey := []byte(Fold(c.Name))
 		if tx.has(bucketConnectionNames, nameKey) {
 			return old, errorf(ErrConflict, "a connection named %q already exists", c.Name)
 		}
-		tx.del(bucketConnectionNames, []byte(foldKey(old.Name)))
+		tx.del(bucketConnectionNames, []byte(Fold(old.Name)))
 		tx.put(bucketConnectionNames, nameKey, []byte(c.ID))
 	}
 	c.UpdatedAt = tx.now
 	tx.putJSON(bucketConnections, []byte(c.ID), c)
-	tx.audit("connection.updated", Target{"connection", c.ID}, old, c)
+	tx.audit(EventConnectionUpdated, Target{"connection", c.ID}, old, c)
 	return c, tx.err
 }
 
@@ -183,9 +204,9 @@ func (tx *Tx) DeleteConnection(id string) error {
 	}
 	tx.del(bucketMeta, metaSeqKey("u", id))
 	tx.del(bucketMeta, metaSeqKey("g", id))
-	tx.del(bucketConnectionNames, []byte(foldKey(c.Name)))
+	tx.del(bucketConnectionNames, []byte(Fold(c.Name)))
 	tx.del(bucketConnections, []byte(id))
-	tx.audit("connection.deleted", Target{"connection", id}, map[string]any{
+	tx.audit(EventConnectionDeleted, Target{"connection", id}, map[string]any{
 		"name": c.Name, "strategy": c.Strategy, "users": users, "groups": groups,
 	}, nil)
 	tx.emit(Change{Kind: ConnectionDeleted, ConnectionID: id})
@@ -219,7 +240,7 @@ func (tx *Tx) CreateSCIMConfig(cfg SCIMConfig) (SCIMConfig, error) {
 	}
 	cfg.CreatedAt, cfg.UpdatedAt = tx.now, tx.now
 	tx.putJSON(bucketSCIMConfigs, []byte(cfg.ConnectionID), cfg)
-	tx.audit("scim_configuration.created", Target{"connection", cfg.ConnectionID}, nil, cfg)
+	tx.audit(EventSCIMConfigurationCreated, Target{"connection", cfg.ConnectionID}, nil, cfg)
 	return cfg, tx.err
 }
 
@@ -236,7 +257,7 @@ func (tx *Tx) UpdateSCIMConfig(connectionID string, fn func(*SCIMConfig) error) 
 	}
 	cfg.ConnectionID, cfg.CreatedAt, cfg.UpdatedAt = old.ConnectionID, old.CreatedAt, tx.now
 	tx.putJSON(bucketSCIMConfigs, []byte(connectionID), cfg)
-	tx.audit("scim_configuration.updated", Target{"connection", connectionID}, old, cfg)
+	tx.audit(EventSCIMConfigurationUpdated, Target{"connection", connectionID}, old, cfg)
 	return cfg, tx.err
 }
 
@@ -255,6 +276,6 @@ func (tx *Tx) DeleteSCIMConfig(connectionID string) error {
 		tx.dropSCIMToken(t, true)
 	}
 	tx.del(bucketSCIMConfigs, []byte(connectionID))
-	tx.audit("scim_configuration.deleted", Target{"connection", connectionID}, old, nil)
+	tx.audit(EventSCIMConfigurationDeleted, Target{"connection", connectionID}, old, nil)
 	return tx.err
 }

@@ -108,7 +108,7 @@ func (r *ReadTx) Group(connectionID, id string) (Group, error) {
 
 // GroupByName finds a group by displayName, compared case-insensitively.
 func (r *ReadTx) GroupByName(connectionID, displayName string) (Group, error) {
-	id := r.get(bucketGroupNames, catS(connectionID, foldKey(displayName)))
+	id := r.get(bucketGroupNames, catS(connectionID, Fold(displayName)))
 	if id == nil {
 		return Group{}, errorf(ErrNotFound, "no group with displayName %q", displayName)
 	}
@@ -224,7 +224,7 @@ func (tx *Tx) CreateGroup(g Group, members []Member) (Group, error) {
 	if err := checkIndexed("externalId", g.ExternalID); err != nil {
 		return g, err
 	}
-	nameKey := catS(g.ConnectionID, foldKey(g.DisplayName))
+	nameKey := catS(g.ConnectionID, Fold(g.DisplayName))
 	if tx.has(bucketGroupNames, nameKey) {
 		return g, errorf(ErrConflict, "displayName %q is already taken in this connection", g.DisplayName)
 	}
@@ -240,7 +240,7 @@ func (tx *Tx) CreateGroup(g Group, members []Member) (Group, error) {
 		tx.put(bucketGroupExtIDs, catS(g.ConnectionID, g.ExternalID, g.ID), present)
 	}
 	tx.putRecord(bucketGroups, g.ID, g.ConnectionID, g.record())
-	tx.audit("group.created", Target{"group", g.ID}, nil, g.audit())
+	tx.audit(EventGroupCreated, Target{"group", g.ID}, nil, g.audit())
 	tx.emit(Change{Kind: GroupCreated, ConnectionID: g.ConnectionID, GroupID: g.ID, Name: g.DisplayName})
 	tx.changes = slices.Grow(tx.changes, len(members)) // one change each, at most
 	added := 0
@@ -278,7 +278,7 @@ func (tx *Tx) UpdateGroup(connectionID, id string, fn func(*Group) error) (Group
 	if err := checkIndexed("externalId", g.ExternalID); err != nil {
 		return old, err
 	}
-	if oldKey, newKey := foldKey(old.DisplayName), foldKey(g.DisplayName); oldKey != newKey {
+	if oldKey, newKey := Fold(old.DisplayName), Fold(g.DisplayName); oldKey != newKey {
 		key := catS(connectionID, newKey)
 		if tx.has(bucketGroupNames, key) {
 			return old, errorf(ErrConflict, "displayName %q is already taken in this connection", g.DisplayName)
@@ -296,7 +296,7 @@ func (tx *Tx) UpdateGroup(connectionID, id string, fn func(*Group) error) (Group
 	}
 	g.Modified, g.Revision = tx.now, tx.rev
 	tx.putRecord(bucketGroups, g.ID, g.ConnectionID, g.record())
-	tx.audit("group.updated", Target{"group", g.ID}, old.audit(), g.audit())
+	tx.audit(EventGroupUpdated, Target{"group", g.ID}, old.audit(), g.audit())
 	tx.emit(Change{Kind: GroupUpdated, ConnectionID: connectionID, GroupID: g.ID, Name: g.DisplayName})
 	return g, tx.err
 }
@@ -359,7 +359,7 @@ func (tx *Tx) addMember(g Group, m Member) bool {
 	// The reverse key exists exactly when the forward one does (Verify).
 	tx.putNew(bucketMembers, key, encodeMember(m))
 	tx.putNew(bucketMemberOf, catS(m.ID, g.ID), present)
-	tx.audit("group.member.added", Target{"group", g.ID}, nil, m)
+	tx.audit(EventGroupMemberAdded, Target{"group", g.ID}, nil, m)
 	tx.emit(Change{Kind: MemberAdded, ConnectionID: g.ConnectionID, GroupID: g.ID, MemberID: m.ID})
 	return true
 }
@@ -376,9 +376,9 @@ func (tx *Tx) removeMember(g Group, memberID string, cascade bool) bool {
 	tx.delKnown(bucketMembers, key, raw)
 	tx.delKnown(bucketMemberOf, catS(memberID, g.ID), present) // exists with the forward key (Verify)
 	if cascade {
-		tx.auditCascade("group.member.deleted", Target{"group", g.ID}, m, nil)
+		tx.auditCascade(EventGroupMemberDeleted, Target{"group", g.ID}, m, nil)
 	} else {
-		tx.audit("group.member.deleted", Target{"group", g.ID}, m, nil)
+		tx.audit(EventGroupMemberDeleted, Target{"group", g.ID}, m, nil)
 	}
 	tx.emit(Change{Kind: MemberRemoved, ConnectionID: g.ConnectionID, GroupID: g.ID, MemberID: memberID})
 	return true
@@ -508,7 +508,7 @@ func (tx *Tx) dropGroup(connectionID, id string, auditIt bool) error {
 	tx.del(bucketMemberCount, []byte(g.ID))
 	tx.dropMemberships(g.ID, auditIt)
 	tx.dropGroupBindings(g.ID)
-	tx.del(bucketGroupNames, catS(connectionID, foldKey(g.DisplayName)))
+	tx.del(bucketGroupNames, catS(connectionID, Fold(g.DisplayName)))
 	if g.ExternalID != "" {
 		tx.del(bucketGroupExtIDs, catS(connectionID, g.ExternalID, g.ID))
 	}
@@ -517,7 +517,7 @@ func (tx *Tx) dropGroup(connectionID, id string, auditIt bool) error {
 	if auditIt {
 		before := g.audit()
 		before["members"] = count
-		tx.audit("group.deleted", Target{"group", g.ID}, before, nil)
+		tx.audit(EventGroupDeleted, Target{"group", g.ID}, before, nil)
 	}
 	tx.emit(Change{Kind: GroupDeleted, ConnectionID: connectionID, GroupID: g.ID})
 	return tx.err

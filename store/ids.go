@@ -111,26 +111,46 @@ func secretMatches(secret string, hash []byte) bool {
 	return subtle.ConstantTimeCompare(hashSecret(secret), hash) == 1
 }
 
-// foldKey maps s to a canonical case-folded form such that
-// foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b). It is used for
-// case-insensitive unique indexes (userName, displayName, names).
-func foldKey(s string) string {
+// Fold maps s to its canonical case-folded form: Fold(a) == Fold(b) exactly
+// when strings.EqualFold(a, b). Each rune becomes the smallest rune of its
+// simple-folding orbit (so ASCII letters become upper-case, and the Kelvin
+// sign and 'k' both become 'K'); invalid UTF-8 bytes become U+FFFD. The store's
+// case-insensitive unique indexes (userName, displayName, names) are keyed by
+// this form on disk, so it must never change; layers above use it for their
+// own case-insensitive lookups so that they agree with the store.
+func Fold(s string) string {
+	if isFolded(s) {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		if r == utf8.RuneError {
+		switch {
+		case 'a' <= r && r <= 'z':
+			b.WriteByte(byte(r) - 'a' + 'A')
+			continue
+		case r < utf8.RuneSelf, r == utf8.RuneError:
 			b.WriteRune(r)
 			continue
 		}
 		// The smallest rune of the simple-folding orbit is a canonical
 		// representative, which is exactly the equivalence EqualFold uses.
-		min := r
+		least := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			if f < min {
-				min = f
-			}
+			least = min(least, f)
 		}
-		b.WriteRune(min)
+		b.WriteRune(least)
 	}
 	return b.String()
+}
+
+// isFolded reports whether s is ASCII without lower-case letters, so that
+// Fold(s) == s without a copy.
+func isFolded(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'a' <= c && c <= 'z' {
+			return false
+		}
+	}
+	return true
 }

@@ -68,7 +68,7 @@ func (tx *Tx) CreateOrganization(o Organization) (Organization, error) {
 	if err := checkOrganization(o); err != nil {
 		return o, err
 	}
-	nameKey := []byte(foldKey(o.Name))
+	nameKey := []byte(Fold(o.Name))
 	if tx.has(bucketOrgNames, nameKey) {
 		return o, errorf(ErrConflict, "an organization named %q already exists", o.Name)
 	}
@@ -76,7 +76,7 @@ func (tx *Tx) CreateOrganization(o Organization) (Organization, error) {
 	o.CreatedAt, o.UpdatedAt = tx.now, tx.now
 	tx.put(bucketOrgNames, nameKey, []byte(o.ID))
 	tx.putJSON(bucketOrgs, []byte(o.ID), o)
-	tx.audit("organization.created", orgTarget(o.ID), nil, o)
+	tx.audit(EventOrganizationCreated, orgTarget(o.ID), nil, o)
 	tx.emit(Change{Kind: OrganizationCreated, OrganizationID: o.ID})
 	return o, tx.err
 }
@@ -95,7 +95,7 @@ func (tx *Tx) UpdateOrganization(id string, fn func(*Organization) error) (Organ
 	if err := checkOrganization(o); err != nil {
 		return old, err
 	}
-	if oldKey, newKey := foldKey(old.Name), foldKey(o.Name); oldKey != newKey {
+	if oldKey, newKey := Fold(old.Name), Fold(o.Name); oldKey != newKey {
 		if tx.has(bucketOrgNames, []byte(newKey)) {
 			return old, errorf(ErrConflict, "an organization named %q already exists", o.Name)
 		}
@@ -104,7 +104,7 @@ func (tx *Tx) UpdateOrganization(id string, fn func(*Organization) error) (Organ
 	}
 	o.UpdatedAt = tx.now
 	tx.putJSON(bucketOrgs, []byte(o.ID), o)
-	tx.audit("organization.updated", orgTarget(o.ID), old, o)
+	tx.audit(EventOrganizationUpdated, orgTarget(o.ID), old, o)
 	return o, tx.err
 }
 
@@ -128,9 +128,9 @@ func (tx *Tx) DeleteOrganization(id string) error {
 	tx.delPrefix(bucketOrgConnections, prefix, func(k, _ []byte) {
 		tx.removeOrgConnection(id, string(k[IDLen:]), true)
 	})
-	tx.del(bucketOrgNames, []byte(foldKey(o.Name)))
+	tx.del(bucketOrgNames, []byte(Fold(o.Name)))
 	tx.del(bucketOrgs, []byte(id))
-	tx.audit("organization.deleted", orgTarget(id), o, nil)
+	tx.audit(EventOrganizationDeleted, orgTarget(id), o, nil)
 	tx.emit(Change{Kind: OrganizationDeleted, OrganizationID: id})
 	return tx.err
 }
@@ -183,7 +183,7 @@ func (tx *Tx) EnableConnection(orgID, connectionID string, assignMembershipOnLog
 	ec := EnabledConnection{OrganizationID: orgID, ConnectionID: connectionID, AssignMembershipOnLogin: assignMembershipOnLogin, CreatedAt: tx.now}
 	tx.putJSON(bucketOrgConnections, key, ec)
 	tx.putNew(bucketConnectionOrgs, catS(connectionID, orgID), present)
-	tx.audit("organization.connection.added", orgTarget(orgID), nil, ec)
+	tx.audit(EventOrganizationConnectionAdded, orgTarget(orgID), nil, ec)
 	tx.emit(Change{Kind: OrgConnectionSet, OrganizationID: orgID, ConnectionID: connectionID, AutoMembership: assignMembershipOnLogin})
 	return ec, tx.err
 }
@@ -198,7 +198,7 @@ func (tx *Tx) UpdateEnabledConnection(orgID, connectionID string, assignMembersh
 	ec := old
 	ec.AssignMembershipOnLogin = assignMembershipOnLogin
 	tx.putJSON(bucketOrgConnections, catS(orgID, connectionID), ec)
-	tx.audit("organization.connection.updated", orgTarget(orgID), old, ec)
+	tx.audit(EventOrganizationConnectionUpdated, orgTarget(orgID), old, ec)
 	tx.emit(Change{Kind: OrgConnectionSet, OrganizationID: orgID, ConnectionID: connectionID, AutoMembership: assignMembershipOnLogin})
 	return ec, tx.err
 }
@@ -220,7 +220,7 @@ func (tx *Tx) removeOrgConnection(orgID, connectionID string, cascade bool) {
 	}
 	tx.del(bucketOrgConnections, catS(orgID, connectionID))
 	tx.del(bucketConnectionOrgs, catS(connectionID, orgID))
-	tx.auditMaybeCascade(cascade, "organization.connection.removed", orgTarget(orgID), ec, nil)
+	tx.auditMaybeCascade(cascade, EventOrganizationConnectionRemoved, orgTarget(orgID), ec, nil)
 	tx.emit(Change{Kind: OrgConnectionRemoved, OrganizationID: orgID, ConnectionID: connectionID})
 }
 
@@ -264,7 +264,7 @@ func (tx *Tx) AddOrganizationMembers(orgID string, userIDs []string) (int, error
 		}
 		tx.putNew(bucketOrgMembers, key, present)
 		tx.putNew(bucketUserOrgs, catS(uid, orgID), present)
-		tx.audit("organization.member.added", orgTarget(orgID), nil, map[string]string{"user_id": uid})
+		tx.audit(EventOrganizationMemberAdded, orgTarget(orgID), nil, map[string]string{"user_id": uid})
 		tx.emit(Change{Kind: OrgMemberAdded, OrganizationID: orgID, UserID: uid})
 		added++
 	}
@@ -299,7 +299,7 @@ func (tx *Tx) RemoveOrganizationMembers(orgID string, userIDs []string) (int, er
 func (tx *Tx) removeOrgMember(orgID, userID string, cascade bool) {
 	tx.del(bucketOrgMembers, catS(orgID, userID))
 	tx.del(bucketUserOrgs, catS(userID, orgID))
-	tx.auditMaybeCascade(cascade, "organization.member.deleted", orgTarget(orgID), map[string]string{"user_id": userID}, nil)
+	tx.auditMaybeCascade(cascade, EventOrganizationMemberDeleted, orgTarget(orgID), map[string]string{"user_id": userID}, nil)
 	tx.emit(Change{Kind: OrgMemberRemoved, OrganizationID: orgID, UserID: userID})
 }
 

@@ -28,7 +28,7 @@ type GroupQuery struct {
 // ErrNotFound when q.ConnectionID names no connection; ErrInvalid when after
 // is not a cursor this query could have returned.
 func (r *ReadTx) QueryGroups(q GroupQuery, after string, take int) (groups []Group, next string, err error) {
-	search := foldKey(q.Search)
+	search := Fold(q.Search)
 	return query(r, groupListing, recordQuery{q.ConnectionID, q.Name, q.ExternalID, q.Search}, after, take, func(raw []byte) (Group, bool, error) {
 		if len(raw) < IDLen {
 			return Group{}, false, nil
@@ -38,9 +38,9 @@ func (r *ReadTx) QueryGroups(q GroupQuery, after string, take int) (groups []Gro
 			return Group{}, false, fmt.Errorf("store: decode group: %w", err)
 		}
 		ok := (q.ConnectionID == "" || rec.ConnectionID == q.ConnectionID) &&
-			(q.Name == "" || foldKey(rec.DisplayName) == foldKey(q.Name)) &&
+			(q.Name == "" || Fold(rec.DisplayName) == Fold(q.Name)) &&
 			(q.ExternalID == "" || rec.ExternalID == q.ExternalID) &&
-			(search == "" || strings.Contains(foldKey(rec.DisplayName), search))
+			(search == "" || strings.Contains(Fold(rec.DisplayName), search))
 		return rec.group(), ok, nil
 	})
 }

@@ -12,7 +12,7 @@ import (
 // OrganizationByName returns the organization with the given name, compared
 // case-insensitively as names are unique; ErrNotFound when there is none.
 func (r *ReadTx) OrganizationByName(name string) (Organization, error) {
-	id := r.get(bucketOrgNames, []byte(foldKey(name)))
+	id := r.get(bucketOrgNames, []byte(Fold(name)))
 	if id == nil {
 		return Organization{}, errorf(ErrNotFound, "no organization is named %q", name)
 	}

@@ -167,7 +167,7 @@ func (r *ReadTx) indexedIDs(l listing, q recordQuery) []string {
 	var ids []string
 	for _, con := range cons {
 		if q.name != "" {
-			if id := r.get(l.names, catS(con, foldKey(q.name))); id != nil {
+			if id := r.get(l.names, catS(con, Fold(q.name))); id != nil {
 				ids = append(ids, string(id))
 			}
 			continue

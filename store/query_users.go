@@ -29,7 +29,7 @@ type UserQuery struct {
 // ErrNotFound when q.ConnectionID names no connection; ErrInvalid when after
 // is not a cursor this query could have returned.
 func (r *ReadTx) QueryUsers(q UserQuery, after string, take int) (users []User, next string, err error) {
-	search := foldKey(q.Search)
+	search := Fold(q.Search)
 	return query(r, userListing, recordQuery{q.ConnectionID, q.UserName, q.ExternalID, q.Search}, after, take, func(raw []byte) (User, bool, error) {
 		if len(raw) < IDLen {
 			return User{}, false, nil
@@ -39,7 +39,7 @@ func (r *ReadTx) QueryUsers(q UserQuery, after string, take int) (users []User, 
 			return u, false, err
 		}
 		ok := (q.ConnectionID == "" || u.ConnectionID == q.ConnectionID) &&
-			(q.UserName == "" || foldKey(u.UserName) == foldKey(q.UserName)) &&
+			(q.UserName == "" || Fold(u.UserName) == Fold(q.UserName)) &&
 			(q.ExternalID == "" || u.ExternalID == q.ExternalID) &&
 			(search == "" || userContains(u, search))
 		return u, ok, nil
@@ -49,7 +49,7 @@ func (r *ReadTx) QueryUsers(q UserQuery, after string, take int) (users []User, 
 // userContains reports whether folded is a substring of the user's folded
 // userName, externalId or one of its email addresses.
 func userContains(u User, folded string) bool {
-	if strings.Contains(foldKey(u.UserName), folded) || strings.Contains(foldKey(u.ExternalID), folded) {
+	if strings.Contains(Fold(u.UserName), folded) || strings.Contains(Fold(u.ExternalID), folded) {
 		return true
 	}
 	var doc struct {
@@ -63,7 +63,7 @@ func userContains(u User, folded string) bool {
 		return false
 	}
 	for _, e := range doc.Emails {
-		if strings.Contains(foldKey(e.Value), folded) {
+		if strings.Contains(Fold(e.Value), folded) {
 			return true
 		}
 	}

@@ -141,7 +141,7 @@ func (tx *Tx) CreateResourceServer(rs ResourceServer) (ResourceServer, error) {
 	rs.CreatedAt, rs.UpdatedAt = tx.now, tx.now
 	tx.putNew(bucketResourceServerIdents, []byte(rs.Identifier), []byte(rs.ID))
 	tx.putJSON(bucketResourceServers, []byte(rs.ID), rs)
-	tx.audit("resource_server.created", resourceServerTarget(rs.ID), nil, rs)
+	tx.audit(EventResourceServerCreated, resourceServerTarget(rs.ID), nil, rs)
 	tx.emit(Change{Kind: ResourceServerChanged, ResourceServer: &rs})
 	return rs, tx.err
 }
@@ -185,7 +185,7 @@ func (tx *Tx) UpdateResourceServer(id string, fn func(*ResourceServer) error) (R
 	}
 	rs.UpdatedAt = tx.now
 	tx.putJSON(bucketResourceServers, []byte(rs.ID), rs)
-	tx.audit("resource_server.updated", resourceServerTarget(rs.ID), old, rs)
+	tx.audit(EventResourceServerUpdated, resourceServerTarget(rs.ID), old, rs)
 	tx.emit(Change{Kind: ResourceServerChanged, ResourceServer: &rs})
 	return rs, tx.err
 }
@@ -201,7 +201,7 @@ func (tx *Tx) DeleteResourceServer(id string) error {
 	tx.dropPermissions(rs, func(string) bool { return true })
 	tx.del(bucketResourceServerIdents, []byte(rs.Identifier))
 	tx.del(bucketResourceServers, []byte(id))
-	tx.audit("resource_server.deleted", resourceServerTarget(id), rs, nil)
+	tx.audit(EventResourceServerDeleted, resourceServerTarget(id), rs, nil)
 	tx.emit(Change{Kind: ResourceServerDeleted, ResourceServer: &rs})
 	return tx.err
 }
@@ -225,7 +225,7 @@ func (tx *Tx) dropPermissions(rs ResourceServer, match func(scope string) bool) 
 			if p.ResourceServerIdentifier != rs.Identifier || !match(p.PermissionName) {
 				return false
 			}
-			tx.auditCascade("role.permission.deleted", roleTarget(rid), p, nil)
+			tx.auditCascade(EventRolePermissionDeleted, roleTarget(rid), p, nil)
 			return true
 		})
 		if len(role.Permissions) == len(old.Permissions) {
@@ -379,7 +379,7 @@ func (tx *Tx) AssignUserPermissions(userID string, perms []Permission) (int, err
 		}
 		tx.putNew(bucketUserPermissions, key, present)
 		tx.putNew(bucketResourceServerUsers, catS(rsID, userID, p.PermissionName), present)
-		tx.audit("user.permission.assigned", Target{"user", userID}, nil, p)
+		tx.audit(EventUserPermissionAssigned, Target{"user", userID}, nil, p)
 		tx.emit(Change{Kind: UserPermissionAssigned, UserID: userID, Permission: p})
 		added++
 	}
@@ -413,7 +413,7 @@ func (tx *Tx) unassignUserPermission(userID string, rs ResourceServer, scope str
 	tx.delKnown(bucketUserPermissions, key, present)
 	tx.del(bucketResourceServerUsers, catS(rs.ID, userID, scope))
 	p := Permission{ResourceServerIdentifier: rs.Identifier, PermissionName: scope}
-	tx.auditMaybeCascade(cascade, "user.permission.deleted", Target{"user", userID}, p, nil)
+	tx.auditMaybeCascade(cascade, EventUserPermissionDeleted, Target{"user", userID}, p, nil)
 	tx.emit(Change{Kind: UserPermissionRemoved, UserID: userID, Permission: p})
 	return true
 }

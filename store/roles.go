@@ -46,7 +46,7 @@ func (r *ReadTx) Role(id string) (Role, error) {
 // Roles lists roles in id order after `after`, at most take, keeping those
 // whose name contains nameFilter (case-insensitively) when it is not empty.
 func (r *ReadTx) Roles(after string, take int, nameFilter string) (list []Role, next string, err error) {
-	folded := foldKey(nameFilter)
+	folded := Fold(nameFilter)
 	c := r.bucket(bucketRoles).Cursor()
 	k, v := c.First()
 	if after != "" {
@@ -59,7 +59,7 @@ func (r *ReadTx) Roles(after string, take int, nameFilter string) (list []Role, 
 		if err := json.Unmarshal(v, &role); err != nil {
 			return nil, "", err
 		}
-		if folded != "" && !strings.Contains(foldKey(role.Name), folded) {
+		if folded != "" && !strings.Contains(Fold(role.Name), folded) {
 			continue
 		}
 		if len(list) == take {
@@ -95,7 +95,7 @@ func (tx *Tx) CreateRole(role Role) (Role, error) {
 	if err := tx.checkPermissions(role.Permissions); err != nil {
 		return role, err
 	}
-	nameKey := []byte(foldKey(role.Name))
+	nameKey := []byte(Fold(role.Name))
 	if tx.has(bucketRoleNames, nameKey) {
 		return role, errorf(ErrConflict, "a role named %q already exists", role.Name)
 	}
@@ -105,7 +105,7 @@ func (tx *Tx) CreateRole(role Role) (Role, error) {
 	tx.put(bucketRoleNames, nameKey, []byte(role.ID))
 	tx.putJSON(bucketRoles, []byte(role.ID), role)
 	tx.syncRoleResourceServers(role.ID, nil, role.Permissions)
-	tx.audit("role.created", roleTarget(role.ID), nil, role)
+	tx.audit(EventRoleCreated, roleTarget(role.ID), nil, role)
 	tx.emit(Change{Kind: RoleChanged, RoleID: role.ID, Role: &role})
 	return role, tx.err
 }
@@ -147,7 +147,7 @@ func (tx *Tx) UpdateRole(id string, fn func(*Role) error) (Role, error) {
 	if err := tx.checkPermissions(added); err != nil {
 		return old, err
 	}
-	if oldKey, newKey := foldKey(old.Name), foldKey(role.Name); oldKey != newKey {
+	if oldKey, newKey := Fold(old.Name), Fold(role.Name); oldKey != newKey {
 		if tx.has(bucketRoleNames, []byte(newKey)) {
 			return old, errorf(ErrConflict, "a role named %q already exists", role.Name)
 		}
@@ -157,7 +157,7 @@ func (tx *Tx) UpdateRole(id string, fn func(*Role) error) (Role, error) {
 	role.UpdatedAt = tx.now
 	tx.putJSON(bucketRoles, []byte(role.ID), role)
 	tx.syncRoleResourceServers(role.ID, old.Permissions, role.Permissions)
-	tx.audit("role.updated", roleTarget(role.ID), old, role)
+	tx.audit(EventRoleUpdated, roleTarget(role.ID), old, role)
 	tx.emit(Change{Kind: RoleChanged, RoleID: role.ID, Role: &role})
 	return role, tx.err
 }
@@ -183,9 +183,9 @@ func (tx *Tx) DeleteRole(id string) error {
 		tx.unbindRole(orgGroupRoles, string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), id, true)
 	})
 	tx.syncRoleResourceServers(id, role.Permissions, nil)
-	tx.del(bucketRoleNames, []byte(foldKey(role.Name)))
+	tx.del(bucketRoleNames, []byte(Fold(role.Name)))
 	tx.del(bucketRoles, []byte(id))
-	tx.audit("role.deleted", roleTarget(id), role, nil)
+	tx.audit(EventRoleDeleted, roleTarget(id), role, nil)
 	tx.emit(Change{Kind: RoleDeleted, RoleID: id})
 	return tx.err
 }

@@ -39,7 +39,7 @@ func (tx *Tx) UpdateTenantSettings(fn func(*TenantSettings) error) (TenantSettin
 		return s, nil
 	}
 	tx.putJSON(bucketMeta, metaTenantSettings, s)
-	tx.audit("tenant.settings.updated", Target{"tenant", "settings"}, old, s)
+	tx.audit(EventTenantSettingsUpdated, Target{"tenant", "settings"}, old, s)
 	tx.emit(Change{Kind: TenantSettingsChanged, Settings: s})
 	return s, tx.err
 }

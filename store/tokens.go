@@ -87,7 +87,7 @@ func (tx *Tx) CreateSCIMToken(connectionID string, scopes []string, lifetime tim
 	secret := newSecret(scimTokenKind, t.ID)
 	tx.putJSON(bucketSCIMTokens, []byte(t.ID), scimTokenRecord{SCIMToken: t, Hash: hashSecret(secret)})
 	tx.put(bucketSCIMTokensByCon, catS(connectionID, t.ID), present)
-	tx.audit("scim_token.created", Target{"scim_token", t.ID}, nil, t)
+	tx.audit(EventSCIMTokenCreated, Target{"scim_token", t.ID}, nil, t)
 	return t, secret, tx.err
 }
 
@@ -130,9 +130,9 @@ func (tx *Tx) dropSCIMToken(t SCIMToken, cascade bool) {
 	tx.del(bucketSCIMTokens, []byte(t.ID))
 	tx.del(bucketSCIMTokensByCon, catS(t.ConnectionID, t.ID))
 	if cascade {
-		tx.auditCascade("scim_token.deleted", Target{"scim_token", t.ID}, t, nil)
+		tx.auditCascade(EventSCIMTokenDeleted, Target{"scim_token", t.ID}, t, nil)
 	} else {
-		tx.audit("scim_token.deleted", Target{"scim_token", t.ID}, t, nil)
+		tx.audit(EventSCIMTokenDeleted, Target{"scim_token", t.ID}, t, nil)
 	}
 }
 
@@ -187,7 +187,7 @@ func (tx *Tx) CreateAPIKey(name string, scopes []string, lifetime time.Duration)
 	}
 	secret := newSecret(apiKeyKind, k.ID)
 	tx.putJSON(bucketAPIKeys, []byte(k.ID), apiKeyRecord{APIKey: k, Hash: hashSecret(secret)})
-	tx.audit("api_key.created", Target{"api_key", k.ID}, nil, k)
+	tx.audit(EventAPIKeyCreated, Target{"api_key", k.ID}, nil, k)
 	return k, secret, tx.err
 }
 
@@ -219,7 +219,7 @@ func (tx *Tx) DeleteAPIKey(id string) error {
 	}
 	tx.credentialsChanged = true
 	tx.del(bucketAPIKeys, []byte(id))
-	tx.audit("api_key.deleted", Target{"api_key", id}, rec.APIKey, nil)
+	tx.audit(EventAPIKeyDeleted, Target{"api_key", id}, rec.APIKey, nil)
 	return tx.err
 }
 

@@ -106,7 +106,7 @@ func (r *ReadTx) User(connectionID, id string) (User, error) {
 
 // UserByName finds a user by userName, compared case-insensitively.
 func (r *ReadTx) UserByName(connectionID, userName string) (User, error) {
-	id := r.get(bucketUserNames, catS(connectionID, foldKey(userName)))
+	id := r.get(bucketUserNames, catS(connectionID, Fold(userName)))
 	if id == nil {
 		return User{}, errorf(ErrNotFound, "no user with userName %q", userName)
 	}
@@ -215,7 +215,7 @@ func (tx *Tx) CreateUser(u User) (User, error) {
 	if err := checkIndexed("externalId", u.ExternalID); err != nil {
 		return u, err
 	}
-	nameKey := catS(u.ConnectionID, foldKey(u.UserName))
+	nameKey := catS(u.ConnectionID, Fold(u.UserName))
 	if tx.has(bucketUserNames, nameKey) {
 		return u, errorf(ErrConflict, "userName %q is already taken in this connection", u.UserName)
 	}
@@ -227,7 +227,7 @@ func (tx *Tx) CreateUser(u User) (User, error) {
 		tx.put(bucketUserExtIDs, catS(u.ConnectionID, u.ExternalID, u.ID), present)
 	}
 	tx.putRecord(bucketUsers, u.ID, u.ConnectionID, u.record())
-	tx.audit("user.created", Target{"user", u.ID}, nil, u.audit())
+	tx.audit(EventUserCreated, Target{"user", u.ID}, nil, u.audit())
 	tx.emit(Change{Kind: UserCreated, ConnectionID: u.ConnectionID, UserID: u.ID, Active: u.Active, UserName: u.UserName, ExternalID: u.ExternalID})
 	return u, tx.err
 }
@@ -259,7 +259,7 @@ func (tx *Tx) UpdateUser(connectionID, id string, fn func(*User) error) (User, e
 	if err := checkIndexed("externalId", u.ExternalID); err != nil {
 		return old, err
 	}
-	if oldKey, newKey := foldKey(old.UserName), foldKey(u.UserName); oldKey != newKey {
+	if oldKey, newKey := Fold(old.UserName), Fold(u.UserName); oldKey != newKey {
 		key := catS(connectionID, newKey)
 		if tx.has(bucketUserNames, key) {
 			return old, errorf(ErrConflict, "userName %q is already taken in this connection", u.UserName)
@@ -277,7 +277,7 @@ func (tx *Tx) UpdateUser(connectionID, id string, fn func(*User) error) (User, e
 	}
 	u.Modified, u.Revision = tx.now, tx.rev
 	tx.putRecord(bucketUsers, u.ID, u.ConnectionID, u.record())
-	tx.audit("user.updated", Target{"user", u.ID}, old.audit(), u.audit())
+	tx.audit(EventUserUpdated, Target{"user", u.ID}, old.audit(), u.audit())
 	tx.emit(Change{Kind: UserUpdated, ConnectionID: connectionID, UserID: u.ID, Active: u.Active, UserName: u.UserName, ExternalID: u.ExternalID})
 	return u, tx.err
 }
@@ -295,14 +295,14 @@ func (tx *Tx) dropUser(connectionID, id string, auditIt bool) error {
 	}
 	tx.dropMemberships(u.ID, auditIt)
 	tx.dropUserBindings(u.ID)
-	tx.del(bucketUserNames, catS(connectionID, foldKey(u.UserName)))
+	tx.del(bucketUserNames, catS(connectionID, Fold(u.UserName)))
 	if u.ExternalID != "" {
 		tx.del(bucketUserExtIDs, catS(connectionID, u.ExternalID, u.ID))
 	}
 	userOrdinal.remove(tx, connectionID, u.seq)
 	tx.del(bucketUsers, []byte(u.ID))
 	if auditIt {
-		tx.audit("user.deleted", Target{"user", u.ID}, u.audit(), nil)
+		tx.audit(EventUserDeleted, Target{"user", u.ID}, u.audit(), nil)
 	}
 	tx.emit(Change{Kind: UserDeleted, ConnectionID: connectionID, UserID: u.ID})
 	return tx.err

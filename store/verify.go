@@ -156,7 +156,7 @@ func verifyResources(r *ReadTx, report func(string, ...any), kind string, record
 		if !r.has(bucketConnections, []byte(conID)) {
 			report("%s %s: connection %s missing", kind, id, conID)
 		}
-		if got := r.get(names, catS(conID, foldKey(name))); string(got) != id {
+		if got := r.get(names, catS(conID, Fold(name))); string(got) != id {
 			report("%s %s: name index for %q points at %q", kind, id, name, got)
 		}
 		if ext != "" && !r.has(extIDs, catS(conID, ext, id)) {

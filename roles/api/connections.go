@@ -52,10 +52,6 @@ func SCIMEndpoint(baseURL, connectionID string) string {
 // Auth0 connection names: letters, digits and single inner hyphens.
 var connectionName = regexp.MustCompile(`^[A-Za-z0-9](?:-?[A-Za-z0-9])*$`)
 
-// strategies Rolecall accepts for a connection. The strategy labels the IdP;
-// IdP quirks are accepted on every connection whatever its strategy.
-var strategies = []string{"okta", "waad", "samlp", "oidc", "google-apps", "adfs", "pingfederate", "scim"}
-
 func (a *API) createConnection(w http.ResponseWriter, r *http.Request, c caller) error {
 	var body struct {
 		Name        string            `json:"name"`
@@ -70,8 +66,8 @@ func (a *API) createConnection(w http.ResponseWriter, r *http.Request, c caller)
 	if !connectionName.MatchString(body.Name) || len(body.Name) > 128 {
 		return badBody("Payload validation error: 'name' must be 1-128 letters, digits and single hyphens, starting and ending with a letter or digit")
 	}
-	if !slices.Contains(strategies, body.Strategy) {
-		return badBody("Payload validation error: 'strategy' must be one of %v", strategies)
+	if !slices.Contains(Strategies, body.Strategy) {
+		return badBody("Payload validation error: 'strategy' must be one of %v", Strategies)
 	}
 	if len(body.Options) > 0 && body.Options[0] != '{' {
 		return badBody("Payload validation error: 'options' must be an object")
@@ -355,15 +351,15 @@ func (a *API) createSCIMToken(w http.ResponseWriter, r *http.Request, c caller) 
 	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
-	scopes := store.SCIMTokenScopes
+	scopes := SCIMTokenScopes
 	if body.Scopes != nil {
 		scopes = *body.Scopes
 		if len(scopes) == 0 {
 			return badBody("Payload validation error: 'scopes' must not be empty")
 		}
 		for _, s := range scopes {
-			if !knownScope(store.SCIMTokenScopes, s) {
-				return badBody("Payload validation error: unknown SCIM scope %q (allowed: %v)", s, store.SCIMTokenScopes)
+			if !knownScope(SCIMTokenScopes, s) {
+				return badBody("Payload validation error: unknown SCIM scope %q (allowed: %v)", s, SCIMTokenScopes)
 			}
 		}
 	}

@@ -33,41 +33,14 @@ var sections = []struct {
 // strategies are the connection strategies the API accepts, as Auth0 names
 // the identity providers behind them.
 var strategies = []struct{ Value, Label string }{
-	{"okta", "Okta Workforce"},
-	{"waad", "Microsoft Entra ID"},
-	{"google-apps", "Google Workspace"},
-	{"samlp", "SAML"},
-	{"oidc", "OpenID Connect"},
-	{"adfs", "ADFS"},
-	{"pingfederate", "PingFederate"},
-	{"scim", "Other SCIM client"},
-}
-
-// scimScopes are the scopes a SCIM token can hold, in the API's order.
-var scimScopes = []string{
-	"get:users", "post:users", "put:users", "patch:users", "delete:users",
-	"get:groups", "post:groups", "put:groups", "patch:groups", "delete:groups",
-}
-
-// eventTypes are the audit event types, for the log's type filter.
-var eventTypes = []string{
-	"api_key.created", "api_key.deleted",
-	"connection.created", "connection.deleted", "connection.updated",
-	"group.created", "group.deleted", "group.member.added", "group.member.deleted",
-	"group.role.assigned", "group.role.deleted", "group.updated",
-	"organization.connection.added", "organization.connection.removed", "organization.connection.updated",
-	"organization.created", "organization.deleted",
-	"organization.group.role.assigned", "organization.group.role.deleted",
-	"organization.member.added", "organization.member.deleted",
-	"organization.member.role.assigned", "organization.member.role.deleted",
-	"organization.updated",
-	"resource_server.created", "resource_server.deleted", "resource_server.updated",
-	"role.created", "role.deleted", "role.permission.deleted", "role.updated",
-	"scim_configuration.created", "scim_configuration.deleted", "scim_configuration.updated",
-	"scim_token.created", "scim_token.deleted",
-	"tenant.settings.updated",
-	"user.created", "user.deleted", "user.permission.assigned", "user.permission.deleted",
-	"user.role.assigned", "user.role.deleted", "user.updated",
+	{api.StrategyOkta, "Okta Workforce"},
+	{api.StrategyEntraID, "Microsoft Entra ID"},
+	{api.StrategyGoogle, "Google Workspace"},
+	{api.StrategySAML, "SAML"},
+	{api.StrategyOIDC, "OpenID Connect"},
+	{api.StrategyADFS, "ADFS"},
+	{api.StrategyPingFederate, "PingFederate"},
+	{api.StrategySCIM, "Other SCIM client"},
 }
 
 // reasons explain why an organization group binding has no effect.
@@ -79,8 +52,8 @@ var reasons = map[string]string{
 var funcs = template.FuncMap{
 	"sections":   func() any { return sections },
 	"strategies": func() any { return strategies },
-	"scimScopes": func() []string { return scimScopes },
-	"eventTypes": func() []string { return eventTypes },
+	"scimScopes": func() []string { return api.SCIMTokenScopes },
+	"eventTypes": func() []string { return api.EventTypes },
 	"when":       when,
 	"whenPtr": func(t *time.Time, none string) string {
 		if t == nil {

@@ -15,6 +15,12 @@ import (
 // Case-insensitive helpers that do not allocate: Match and sorting run them
 // once per candidate resource. Equality follows strings.EqualFold (Unicode
 // simple folding); ordering compares runes after folding both.
+//
+// These are comparisons, not a canonical form: nothing is stored or keyed by
+// what foldRune returns, and the order it gives (lower-case ASCII) is the
+// order sortBy answers, so it stays as it is. The one canonical case fold,
+// the form the store's indexes are keyed by, is store.Fold; this package
+// imports no store and needs none.
 
 func foldEqualRune(a, b rune) bool {
 	if a == b {

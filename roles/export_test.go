@@ -1,4 +1,0 @@
-package roles
-
-// FoldName exposes foldName to the external tests.
-var FoldName = foldName
