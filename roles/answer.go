@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-
-	"github.com/rolecall/rolecall/store"
 )
 
 // The index writes its answers as JSON itself: roles, groups and permissions
@@ -69,7 +67,7 @@ func (ix *Index) AppendEffectiveAnswer(b []byte, s Subject, resourceServer strin
 		}
 		b = slices.Grow(b, 512+len(res.Roles)*160)
 		b = append(b, `{"user_id":`...)
-		b = store.AppendJSONString(b, res.UserID)
+		b = appendJSONString(b, res.UserID)
 		b = append(b, `,"active":`...)
 		b = strconv.AppendBool(b, res.Active)
 		if res.Organization != nil {
@@ -109,7 +107,7 @@ func (ix *Index) appendPermissionsWithRoles(b []byte, res Resolution, resourceSe
 			if j > 0 {
 				b = append(b, ',')
 			}
-			b = store.AppendJSONString(b, id)
+			b = appendJSONString(b, id)
 		}
 		b = append(appendPermissionSources(append(b, ']'), p, res), '}')
 	}
@@ -146,9 +144,9 @@ var permScratch = sync.Pool{New: func() any { return new([]uint64) }}
 // resolveBatch): permission ranks and the permission table must agree.
 func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string, want Parts) []byte {
 	b = append(b, `{"user":{"id":`...)
-	b = store.AppendJSONString(b, res.UserID)
+	b = appendJSONString(b, res.UserID)
 	b = append(b, `,"connection_id":`...)
-	b = store.AppendJSONString(b, res.ConnectionID)
+	b = appendJSONString(b, res.ConnectionID)
 	b = append(b, `,"active":`...)
 	b = strconv.AppendBool(b, res.Active)
 	b = append(b, '}')
@@ -239,7 +237,7 @@ func (ix *Index) appendPermissionParts(b []byte, res Resolution, resourceServer 
 
 func appendOrganization(b []byte, o *OrganizationStatus) []byte {
 	b = append(b, `{"id":`...)
-	b = store.AppendJSONString(b, o.ID)
+	b = appendJSONString(b, o.ID)
 	b = append(b, `,"member":`...)
 	b = strconv.AppendBool(b, o.Member)
 	b = append(b, `,"auto_membership":`...)
@@ -261,7 +259,7 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription, withSources b
 			b = append(b, role.jsonDescription...)
 		}
 		b = append(b, `,"scope":`...)
-		b = store.AppendJSONString(b, role.Scope)
+		b = appendJSONString(b, role.Scope)
 		if !withSources {
 			b = append(b, '}')
 			continue
@@ -312,8 +310,8 @@ func appendSubjectError(b []byte, s Subject, err error) []byte {
 	b = append(b, `{"subject":`...)
 	b = append(b, bytes.TrimSpace(subject)...)
 	b = append(b, `,"error":{"errorCode":`...)
-	b = store.AppendJSONString(b, code)
+	b = appendJSONString(b, code)
 	b = append(b, `,"message":`...)
-	b = store.AppendJSONString(b, msg)
+	b = appendJSONString(b, msg)
 	return append(b, "}}"...)
 }

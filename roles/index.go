@@ -260,7 +260,7 @@ func (ix *Index) rankPermissions(add []store.Permission) {
 	names = slices.Compact(names)
 	ix.claims = make([][]byte, len(names))
 	for i, name := range names {
-		ix.claims[i] = store.AppendJSONString(nil, name)
+		ix.claims[i] = appendJSONString(nil, name)
 	}
 	for i, p := range all {
 		js := ix.permissionJSON(p)

@@ -99,10 +99,10 @@ func comparePermissions(a, b store.Permission) int {
 // of the permission table or of an API rather than once per answer.
 func (ix *Index) permissionJSON(p store.Permission) []byte {
 	name, desc := ix.describe(p)
-	js := store.AppendJSONString([]byte(`{"resource_server_identifier":`), p.ResourceServerIdentifier)
-	js = store.AppendJSONString(append(js, `,"permission_name":`...), p.PermissionName)
-	js = store.AppendJSONString(append(js, `,"resource_server_name":`...), name)
-	js = store.AppendJSONString(append(js, `,"description":`...), desc)
+	js := appendJSONString([]byte(`{"resource_server_identifier":`), p.ResourceServerIdentifier)
+	js = appendJSONString(append(js, `,"permission_name":`...), p.PermissionName)
+	js = appendJSONString(append(js, `,"resource_server_name":`...), name)
+	js = appendJSONString(append(js, `,"description":`...), desc)
 	return append(js, '}')
 }
 
@@ -150,10 +150,10 @@ func (ix *Index) appendDescribedPermission(b []byte, p store.Permission) []byte 
 	ix.mu.RLock()
 	name, desc := ix.describe(p)
 	ix.mu.RUnlock()
-	b = store.AppendJSONString(append(b, `{"resource_server_identifier":`...), p.ResourceServerIdentifier)
-	b = store.AppendJSONString(append(b, `,"permission_name":`...), p.PermissionName)
-	b = store.AppendJSONString(append(b, `,"resource_server_name":`...), name)
-	return store.AppendJSONString(append(b, `,"description":`...), desc)
+	b = appendJSONString(append(b, `{"resource_server_identifier":`...), p.ResourceServerIdentifier)
+	b = appendJSONString(append(b, `,"permission_name":`...), p.PermissionName)
+	b = appendJSONString(append(b, `,"resource_server_name":`...), name)
+	return appendJSONString(append(b, `,"description":`...), desc)
 }
 
 // appendPermissionSources writes where an effective permission comes from:
@@ -168,10 +168,10 @@ func appendPermissionSources(b []byte, p EffectivePermission, res Resolution) []
 		if i > 0 || p.Direct {
 			b = append(b, ',')
 		}
-		b = store.AppendJSONString(append(b, `{"type":"role","role_id":`...), id)
+		b = appendJSONString(append(b, `{"type":"role","role_id":`...), id)
 		for _, r := range res.Roles {
 			if r.ID == id {
-				b = store.AppendJSONString(append(b, `,"role_name":`...), r.Name)
+				b = appendJSONString(append(b, `,"role_name":`...), r.Name)
 				break
 			}
 		}

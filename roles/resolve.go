@@ -34,10 +34,10 @@ type RoleInfo struct {
 func newRoleInfo(r store.Role, permRanks []int) *RoleInfo {
 	info := &RoleInfo{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: slices.Clone(r.Permissions), permRanks: permRanks}
 	b := make([]byte, 0, 24+len(r.ID)+len(r.Name))
-	b = store.AppendJSONString(append(b, `{"id":`...), r.ID)
-	info.jsonHead = store.AppendJSONString(append(b, `,"name":`...), r.Name)
-	info.jsonDescription = store.AppendJSONString([]byte(`,"description":`), r.Description)
-	info.jsonName = store.AppendJSONString(nil, r.Name)
+	b = appendJSONString(append(b, `{"id":`...), r.ID)
+	info.jsonHead = appendJSONString(append(b, `,"name":`...), r.Name)
+	info.jsonDescription = appendJSONString([]byte(`,"description":`), r.Description)
+	info.jsonName = appendJSONString(nil, r.Name)
 	return info
 }
 
@@ -63,8 +63,8 @@ const groupSourceHead = `{"type":"group",`
 
 func newGroupInfo(id, connectionID, name string) *GroupInfo {
 	g := &GroupInfo{ID: id, ConnectionID: connectionID, Name: name}
-	g.jsonSource = store.AppendJSONString([]byte(groupSourceHead+`"group_id":`), id)
-	g.jsonSource = store.AppendJSONString(append(g.jsonSource, `,"group_name":`...), name)
+	g.jsonSource = appendJSONString([]byte(groupSourceHead+`"group_id":`), id)
+	g.jsonSource = appendJSONString(append(g.jsonSource, `,"group_name":`...), name)
 	return g
 }
 

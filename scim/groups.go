@@ -198,11 +198,11 @@ func memberRef(st *request, m store.Member) string {
 	return st.baseURL + "/" + m.Type + "s/" + m.ID
 }
 
-// attachForOutput adds the members as encoded JSON (the bytes encoding/json
-// would write for the maps, keys sorted): a 50,000-member group then costs
-// a few megabytes instead of a hundred in maps. Projections that reach
-// inside members (attributes=members.value) get the map form; those that
-// leave members out skip reading them.
+// attachForOutput adds the members as encoded JSON (what encoding/json
+// writes for the maps, keys sorted): a 50,000-member group then costs a few
+// megabytes instead of a hundred in maps. Projections that reach inside
+// members (attributes=members.value) get the map form; those that leave
+// members out skip reading them.
 func (gr groupRecords) attachForOutput(tx *store.ReadTx, st *request, rec record, full map[string]any, p projection) (string, error) {
 	switch {
 	case !document.Group.Wants(p.attributes, p.excluded, "members"):
@@ -211,24 +211,23 @@ func (gr groupRecords) attachForOutput(tx *store.ReadTx, st *request, rec record
 		return gr.attachDerived(tx, st, rec, full)
 	}
 	members, _ := tx.Members(rec.id, "", 0)
-	b := make([]byte, 0, 2+len(members)*(100+len(st.baseURL)))
-	b = append(b, '[')
+	out := make([]memberOut, len(members))
 	for i, m := range members {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"$ref":`...)
-		b = store.AppendJSONString(b, memberRef(st, m))
-		if m.Display != "" {
-			b = append(b, `,"display":`...)
-			b = store.AppendJSONString(b, m.Display)
-		}
-		b = append(b, `,"type":`...)
-		b = store.AppendJSONString(b, m.Type)
-		b = append(b, `,"value":`...)
-		b = store.AppendJSONString(b, m.ID)
-		b = append(b, '}')
+		out[i] = memberOut{Ref: memberRef(st, m), Display: m.Display, Type: m.Type, Value: m.ID}
 	}
-	full["members"] = json.RawMessage(append(b, ']'))
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return "", err
+	}
+	full["members"] = json.RawMessage(raw)
 	return etag(rec.revision), nil
+}
+
+// memberOut is one member as a group answers it; the fields are in the
+// order of the map form's sorted keys.
+type memberOut struct {
+	Ref     string `json:"$ref"`
+	Display string `json:"display,omitempty"`
+	Type    string `json:"type"`
+	Value   string `json:"value"`
 }

@@ -158,25 +158,27 @@ func (run *auditRun) appendJSON(b []byte) []byte {
 	return append(b, ']', '}')
 }
 
-// appendJSON encodes the entry as encoding/json would, without reflection:
-// a PATCH that changes a thousand memberships writes a thousand entries.
+// appendJSON encodes the entry without reflection (a PATCH that changes a
+// thousand memberships writes a thousand entries), with the fields and field
+// order encoding/json would write. Its strings decode to what encoding/json's
+// would, but the bytes may differ: see appendJSONString.
 func (e *AuditEntry) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
-	b = AppendJSONString(b, e.ID)
+	b = appendJSONString(b, e.ID)
 	b = append(b, `,"date":"`...)
 	b = e.Date.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","type":`...)
-	b = AppendJSONString(b, e.Type)
+	b = appendJSONString(b, e.Type)
 	b = append(b, `,"actor":{"type":`...)
-	b = AppendJSONString(b, e.Actor.Type)
+	b = appendJSONString(b, e.Actor.Type)
 	b = append(b, `,"id":`...)
-	b = AppendJSONString(b, e.Actor.ID)
+	b = appendJSONString(b, e.Actor.ID)
 	b = append(b, `},"channel":`...)
-	b = AppendJSONString(b, e.Channel)
+	b = appendJSONString(b, e.Channel)
 	b = append(b, `,"target":{"type":`...)
-	b = AppendJSONString(b, e.Target.Type)
+	b = appendJSONString(b, e.Target.Type)
 	b = append(b, `,"id":`...)
-	b = AppendJSONString(b, e.Target.ID)
+	b = appendJSONString(b, e.Target.ID)
 	b = append(b, '}')
 	if len(e.Before) > 0 {
 		b = append(b, `,"before":`...)
@@ -188,29 +190,34 @@ func (e *AuditEntry) appendJSON(b []byte) []byte {
 	}
 	if e.RequestID != "" {
 		b = append(b, `,"request_id":`...)
-		b = AppendJSONString(b, e.RequestID)
+		b = appendJSONString(b, e.RequestID)
 	}
 	b = append(b, `,"revision":`...)
 	b = strconv.AppendUint(b, e.Revision, 10)
 	return append(b, '}')
 }
 
-// appendJSON encodes a member as encoding/json would.
+// appendJSON encodes a member with the fields and order encoding/json would
+// write; strings as appendJSONString writes them.
 func (m Member) appendJSON(b []byte) []byte {
 	b = append(b, `{"value":`...)
-	b = AppendJSONString(b, m.ID)
+	b = appendJSONString(b, m.ID)
 	b = append(b, `,"type":`...)
-	b = AppendJSONString(b, m.Type)
+	b = appendJSONString(b, m.Type)
 	if m.Display != "" {
 		b = append(b, `,"display":`...)
-		b = AppendJSONString(b, m.Display)
+		b = appendJSONString(b, m.Display)
 	}
 	return append(b, '}')
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 replaced by U+FFFD.
-func AppendJSONString(b []byte, s string) []byte {
+// control characters escaped (the latter always as \u00XX), invalid UTF-8
+// replaced by U+FFFD. It decodes to the same string as encoding/json's
+// encoding but is not byte-identical to it: encoding/json also escapes <, >
+// and & (HTML safety) and U+2028 and U+2029, and writes \n, \r, \t, \b and
+// \f in short form; none of that changes the decoded value.
+func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); {

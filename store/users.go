@@ -47,14 +47,15 @@ func (r userRecord) user() User {
 	return User{r.ID, r.ConnectionID, r.UserName, r.ExternalID, r.Active, r.Doc, r.Created, r.Modified, r.Revision, r.Seq}
 }
 
-// audit is what audit entries record of a user, encoded as encoding/json
-// would encode {"connection_id","userName","externalId","active","doc"}.
+// audit is what audit entries record of a user: the object encoding/json
+// would write for {"connection_id","userName","externalId","active","doc"},
+// fields in its order, strings as appendJSONString writes them.
 func (u User) audit() json.RawMessage {
 	b := make([]byte, 0, 96+len(u.UserName)+len(u.ExternalID)+len(u.Doc))
 	b = append(b, `{"active":`...)
 	b = strconv.AppendBool(b, u.Active)
 	b = append(b, `,"connection_id":`...)
-	b = AppendJSONString(b, u.ConnectionID)
+	b = appendJSONString(b, u.ConnectionID)
 	b = append(b, `,"doc":`...)
 	if len(u.Doc) == 0 {
 		b = append(b, "null"...)
@@ -62,9 +63,9 @@ func (u User) audit() json.RawMessage {
 		b = append(b, u.Doc...)
 	}
 	b = append(b, `,"externalId":`...)
-	b = AppendJSONString(b, u.ExternalID)
+	b = appendJSONString(b, u.ExternalID)
 	b = append(b, `,"userName":`...)
-	b = AppendJSONString(b, u.UserName)
+	b = appendJSONString(b, u.UserName)
 	return append(b, '}')
 }
 

@@ -1,0 +1,4 @@
+package roles
+
+// AppendJSONString exposes appendJSONString to the external tests.
+var AppendJSONString = appendJSONString
