@@ -312,85 +312,98 @@ func (s Scenario) validate() error {
 			bad("%s: duplicate step name", where)
 		}
 		names[st.Name] = true
-		for _, n := range st.Needs {
-			if !slices.Contains(knownNeeds, n) {
-				bad("%s: unknown need %q", where, n)
-			}
-		}
-		if !slices.Contains(knownAuths, st.Auth) {
-			bad("%s: unknown auth %q", where, st.Auth)
-		}
-		if !slices.Contains(knownBases, st.Base) {
-			bad("%s: unknown base %q", where, st.Base)
-		}
-		r := st.Request
-		if !slices.Contains(knownMethods, r.Method) {
-			bad("%s: method %q", where, r.Method)
-		}
-		if !strings.HasPrefix(r.Path, "/") {
-			bad("%s: path %q must start with /", where, r.Path)
-		}
-		if r.RawBody != nil && len(r.Body) > 0 {
-			bad("%s: body and rawBody are exclusive", where)
-		}
-		if len(r.Body) > 0 && !json.Valid(r.Body) {
-			bad("%s: body is not JSON", where)
-		}
-		if r.PadTo != nil && (len(r.Body) == 0 || r.PadTo.Attribute == "" || r.PadTo.Bytes <= 0) {
-			bad("%s: padTo needs a JSON body, an attribute and a size", where)
-		}
-		if st.Expect.SCIMError != nil && st.Base == BaseAPI {
-			bad("%s: scimError asserts the SCIM error shape; on the api base assert the Management API's error with body matchers (statusCode, errorCode, message)", where)
-		}
-		if len(st.Expect.Status) == 0 {
-			bad("%s: expect.status is required", where)
-		}
-		for _, c := range st.Expect.Status {
-			if c < 100 || c > 599 {
-				bad("%s: status %d", where, c)
-			}
-		}
-		for _, m := range st.Expect.Body {
-			if err := validateMatcher(m, false); err != nil {
-				bad("%s: %v", where, err)
-			}
-		}
-		for _, m := range st.Expect.Headers {
-			if err := validateMatcher(m, true); err != nil {
-				bad("%s: %v", where, err)
-			}
-		}
-		stepNeeds := st.allNeeds(s.Needs)
-		for _, ref := range st.variableRefs() {
-			name, filter := ref[0], ref[1]
-			if !slices.Contains(knownFilters, filter) {
-				bad("%s: unknown variable filter %q", where, filter)
-			}
-			capNeeds, ok := defined[name]
-			if !ok {
-				bad("%s: variable {{%s}} is not built in nor captured by an earlier step", where, name)
-				continue
-			}
-			for _, n := range capNeeds {
-				if !slices.Contains(stepNeeds, n) {
-					bad("%s: {{%s}} comes from a step that needs %q, which this step does not", where, name, n)
-				}
-			}
-		}
-		for _, name := range sortedKeys(st.Capture) {
-			src := st.Capture[name]
-			if slices.Contains(builtinVars, name) {
-				bad("%s: capture %q shadows a built-in variable", where, name)
-			}
-			if !strings.HasPrefix(src, captureHeader) {
-				if _, err := parsePath(stripVars(src)); err != nil {
-					bad("%s: capture %q: %v", where, name, err)
-				}
-			}
-			defined[name] = stepNeeds
-		}
+		st.validateFields(where, bad)
+		st.validateVariables(where, s.Needs, defined, bad)
 	}
 	return errors.Join(errs...)
+}
+
+// validateFields reports the problems of one step on its own: unknown modes,
+// a bad request, bad expectations.
+func (st Step) validateFields(where string, bad func(format string, args ...any)) {
+	for _, n := range st.Needs {
+		if !slices.Contains(knownNeeds, n) {
+			bad("%s: unknown need %q", where, n)
+		}
+	}
+	if !slices.Contains(knownAuths, st.Auth) {
+		bad("%s: unknown auth %q", where, st.Auth)
+	}
+	if !slices.Contains(knownBases, st.Base) {
+		bad("%s: unknown base %q", where, st.Base)
+	}
+	r := st.Request
+	if !slices.Contains(knownMethods, r.Method) {
+		bad("%s: method %q", where, r.Method)
+	}
+	if !strings.HasPrefix(r.Path, "/") {
+		bad("%s: path %q must start with /", where, r.Path)
+	}
+	if r.RawBody != nil && len(r.Body) > 0 {
+		bad("%s: body and rawBody are exclusive", where)
+	}
+	if len(r.Body) > 0 && !json.Valid(r.Body) {
+		bad("%s: body is not JSON", where)
+	}
+	if r.PadTo != nil && (len(r.Body) == 0 || r.PadTo.Attribute == "" || r.PadTo.Bytes <= 0) {
+		bad("%s: padTo needs a JSON body, an attribute and a size", where)
+	}
+	if st.Expect.SCIMError != nil && st.Base == BaseAPI {
+		bad("%s: scimError asserts the SCIM error shape; on the api base assert the Management API's error with body matchers (statusCode, errorCode, message)", where)
+	}
+	if len(st.Expect.Status) == 0 {
+		bad("%s: expect.status is required", where)
+	}
+	for _, c := range st.Expect.Status {
+		if c < 100 || c > 599 {
+			bad("%s: status %d", where, c)
+		}
+	}
+	for _, m := range st.Expect.Body {
+		if err := validateMatcher(m, false); err != nil {
+			bad("%s: %v", where, err)
+		}
+	}
+	for _, m := range st.Expect.Headers {
+		if err := validateMatcher(m, true); err != nil {
+			bad("%s: %v", where, err)
+		}
+	}
+}
+
+// validateVariables reports the variables st uses that no step before it
+// captured, or that come from a step which may not run when st does, and
+// records st's own captures in defined, with the needs st runs under.
+func (st Step) validateVariables(where string, scenarioNeeds []string, defined map[string][]string, bad func(format string, args ...any)) {
+	stepNeeds := st.allNeeds(scenarioNeeds)
+	for _, ref := range st.variableRefs() {
+		name, filter := ref[0], ref[1]
+		if !slices.Contains(knownFilters, filter) {
+			bad("%s: unknown variable filter %q", where, filter)
+		}
+		capNeeds, ok := defined[name]
+		if !ok {
+			bad("%s: variable {{%s}} is not built in nor captured by an earlier step", where, name)
+			continue
+		}
+		for _, n := range capNeeds {
+			if !slices.Contains(stepNeeds, n) {
+				bad("%s: {{%s}} comes from a step that needs %q, which this step does not", where, name, n)
+			}
+		}
+	}
+	for _, name := range sortedKeys(st.Capture) {
+		src := st.Capture[name]
+		if slices.Contains(builtinVars, name) {
+			bad("%s: capture %q shadows a built-in variable", where, name)
+		}
+		if !strings.HasPrefix(src, captureHeader) {
+			if _, err := parsePath(stripVars(src)); err != nil {
+				bad("%s: capture %q: %v", where, name, err)
+			}
+		}
+		defined[name] = stepNeeds
+	}
 }
 
 func validateMatcher(m Matcher, header bool) error {

@@ -399,17 +399,16 @@ func (db *DB) drain(batch []*pendingWrite) []*pendingWrite {
 
 // commit runs a batch of writes in one engine transaction and releases them.
 func (db *DB) commit(batch []*pendingWrite) {
-	release := func() {
+	defer func() {
 		for _, p := range batch {
 			close(p.done)
 		}
-	}
+	}()
 	btx, err := db.engine.Begin(context.Background(), true)
 	if err != nil {
 		for _, p := range batch {
 			p.err = fmt.Errorf("store: begin: %w", err)
 		}
-		release()
 		return
 	}
 	tx := &db.scratch
@@ -429,72 +428,20 @@ func (db *DB) commit(batch []*pendingWrite) {
 		if err := db.catchUp(&ReadTx{etx: btx, db: db}, base); err != nil {
 			btx.Rollback()
 			db.failAll(batch, err)
-			release()
 			return
 		}
 	}
-	rev := base
-	auditNext := nextAuditID(btx)
-	var changes []Change
-	resetCredentials := false
-	for _, p := range batch {
-		tx.start(p.origin, rev+1, auditNext)
-		p.err = runWrite(p.fn, tx)
-		if p.err == nil {
-			tx.flushAudit()
-		}
-		if p.err == nil && db.shared != nil && tx.mutated {
-			tx.recordChanges()
-		}
-		if p.err == nil && tx.err != nil {
-			p.err = tx.err
-		}
-		if p.err != nil {
-			if undoErr := tx.undoAll(); undoErr != nil {
-				// The transaction can no longer be trusted: drop it all.
-				btx.Rollback()
-				for _, q := range batch {
-					if q.err == nil || q == p {
-						q.err = fmt.Errorf("store: undo failed, batch rolled back: %w", undoErr)
-					}
-				}
-				release()
-				return
-			}
-			continue
-		}
-		if !tx.mutated {
-			p.rev = rev
-			continue
-		}
-		auditNext = tx.nextAudit
-		resetCredentials = resetCredentials || tx.credentialsChanged
-		rev++
-		p.rev = rev
-		changes = append(changes, tx.changes...)
+	applied, ok := applyBatch(tx, batch, base)
+	if !ok {
+		// An undo failed: the transaction can no longer be trusted.
+		btx.Rollback()
+		return
 	}
 	db.stats.applyNanos.Add(uint64(time.Since(applyStart)))
-	if rev != base {
-		if err := btx.Bucket(bucketMeta).Put(metaRevision, u64(rev)); err != nil {
-			btx.Rollback()
-			db.failAll(batch, err)
-			release()
-			return
-		}
-	}
-	if err := btx.Err(); err != nil {
-		btx.Rollback()
+	if err := db.commitAt(btx, base, applied.rev); err != nil {
 		db.failAll(batch, err)
-		release()
 		return
 	}
-	commitStart := time.Now()
-	if err := btx.Commit(); err != nil {
-		db.failAll(batch, err)
-		release()
-		return
-	}
-	db.stats.commitNanos.Add(uint64(time.Since(commitStart)))
 	db.stats.commits.Add(1)
 	for _, p := range batch {
 		if p.err == nil {
@@ -503,11 +450,81 @@ func (db *DB) commit(batch []*pendingWrite) {
 			db.stats.failed.Add(1)
 		}
 	}
-	if rev != base {
+	if applied.rev != base {
 		// Before any writer of the batch is released.
-		db.publish(rev, changes, resetCredentials)
+		db.publish(applied.rev, applied.changes, applied.resetCredentials)
 	}
-	release()
+}
+
+// appliedBatch is what a batch's writes did together.
+type appliedBatch struct {
+	rev              uint64   // the revision after the batch
+	changes          []Change // of every write that committed, in order
+	resetCredentials bool     // some write changed a token or key
+}
+
+// applyBatch runs each write of batch in tx, from revision base: a write
+// that changed something gets the next revision, one that failed is undone
+// in place and keeps its error. ok is false when an undo failed; every write
+// then has an error and the engine transaction must be rolled back.
+func applyBatch(tx *Tx, batch []*pendingWrite, base uint64) (applied appliedBatch, ok bool) {
+	applied.rev = base
+	auditNext := nextAuditID(tx.etx)
+	for _, p := range batch {
+		tx.start(p.origin, applied.rev+1, auditNext)
+		p.err = runWrite(p.fn, tx)
+		if p.err == nil {
+			tx.flushAudit()
+		}
+		if p.err == nil && tx.db.shared != nil && tx.mutated {
+			tx.recordChanges()
+		}
+		if p.err == nil && tx.err != nil {
+			p.err = tx.err
+		}
+		if p.err != nil {
+			if undoErr := tx.undoAll(); undoErr != nil {
+				for _, q := range batch {
+					if q.err == nil || q == p {
+						q.err = fmt.Errorf("store: undo failed, batch rolled back: %w", undoErr)
+					}
+				}
+				return applied, false
+			}
+			continue
+		}
+		if !tx.mutated {
+			p.rev = applied.rev
+			continue
+		}
+		auditNext = tx.nextAudit
+		applied.resetCredentials = applied.resetCredentials || tx.credentialsChanged
+		applied.rev++
+		p.rev = applied.rev
+		applied.changes = append(applied.changes, tx.changes...)
+	}
+	return applied, true
+}
+
+// commitAt records rev as the store's revision (when the batch moved it from
+// base) and commits btx; on any error btx is rolled back.
+func (db *DB) commitAt(btx EngineTx, base, rev uint64) error {
+	if rev != base {
+		if err := btx.Bucket(bucketMeta).Put(metaRevision, u64(rev)); err != nil {
+			btx.Rollback()
+			return err
+		}
+	}
+	if err := btx.Err(); err != nil {
+		btx.Rollback()
+		return err
+	}
+	start := time.Now()
+	if err := btx.Commit(); err != nil {
+		return err
+	}
+	db.stats.commitNanos.Add(uint64(time.Since(start)))
+	return nil
 }
 
 // nextAuditID is the id the next audit entry gets: one past the last entry's

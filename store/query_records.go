@@ -52,104 +52,140 @@ func query[T any](r *ReadTx, l listing, q recordQuery, after string, take int, k
 			return nil, "", err
 		}
 	}
-	var kerr error
-	last := ""
-	pre := newPrefilter(q.search)
-	// visit offers one stored value; it reports whether the value joined the
-	// page (the caller then records its cursor) and whether to go on.
-	con := []byte(q.connectionID)
-	visit := func(raw []byte) (kept, more bool) {
-		if !bytes.HasPrefix(raw, con) || !pre.mayContain(raw) {
-			return false, true
-		}
-		v, ok, err := keep(raw)
-		if err != nil {
-			kerr = err
-			return false, false
-		}
-		if !ok {
-			return false, true
-		}
-		if take > 0 && len(list) == take {
-			next = last
-			return false, false
-		}
-		list = append(list, v)
-		return true, true
-	}
+	p := &recordPage[T]{take: take, con: []byte(q.connectionID), pre: newPrefilter(q.search), keep: keep}
 	switch {
 	case q.name != "" || q.externalID != "":
-		if after != "" && !ValidID(l.prefix, after) {
-			return nil, "", badCursor(after)
-		}
-		ids := r.indexedIDs(l, q)
-		start, found := slices.BinarySearch(ids, after)
-		if found {
-			start++
-		}
-		for _, id := range ids[start:] {
-			raw := r.get(l.records, []byte(id))
-			if raw == nil {
-				continue // an index entry always has its record (Verify); be safe
-			}
-			kept, more := visit(raw)
-			if kept {
-				last = id
-			}
-			if !more {
-				break
-			}
-		}
+		err = pageIndexed(r, l, q, after, p)
 	case q.connectionID != "" && q.search == "":
-		seq := uint64(0)
-		if after != "" {
-			if seq, err = strconv.ParseUint(after, 10, 64); err != nil {
-				return nil, "", badCursor(after)
-			}
-			if seq == math.MaxUint64 {
-				return nil, "", nil
-			}
-		}
-		prefix := []byte(q.connectionID)
-		c := r.bucket(l.order.order).Cursor()
-		for k, id := c.Seek(cat(prefix, u64(seq+1))); k != nil && bytes.HasPrefix(k, prefix); k, id = c.Next() {
-			raw := r.get(l.records, id)
-			if raw == nil {
-				continue
-			}
-			kept, more := visit(raw)
-			if kept {
-				last = strconv.FormatUint(readU64(k[len(prefix):]), 10)
-			}
-			if !more {
-				break
-			}
-		}
+		err = pageByCreation(r, l, q.connectionID, after, p)
 	default:
-		if after != "" && !ValidID(l.prefix, after) {
-			return nil, "", badCursor(after)
+		err = pageByID(r, l, after, p)
+	}
+	if err == nil {
+		err = p.err
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return p.list, p.next, nil
+}
+
+// recordPage collects one page of a query as an access path offers it
+// stored values in cursor order.
+type recordPage[T any] struct {
+	take int
+	con  []byte // the query's connection id, "" for every connection
+	pre  prefilter
+	keep func(raw []byte) (T, bool, error)
+
+	list []T
+	last string // the cursor of the last record kept
+	next string // set when a match exists beyond the page
+	err  error  // keep's
+}
+
+// visit offers one stored value; it reports whether the value joined the
+// page (the caller then records its cursor in last) and whether to go on.
+func (p *recordPage[T]) visit(raw []byte) (kept, more bool) {
+	if !bytes.HasPrefix(raw, p.con) || !p.pre.mayContain(raw) {
+		return false, true
+	}
+	v, ok, err := p.keep(raw)
+	if err != nil {
+		p.err = err
+		return false, false
+	}
+	if !ok {
+		return false, true
+	}
+	if p.take > 0 && len(p.list) == p.take {
+		p.next = p.last
+		return false, false
+	}
+	p.list = append(p.list, v)
+	return true, true
+}
+
+// pageIndexed walks the ids a name or externalId lookup finds, in id order;
+// cursors are ids.
+func pageIndexed[T any](r *ReadTx, l listing, q recordQuery, after string, p *recordPage[T]) error {
+	if after != "" && !ValidID(l.prefix, after) {
+		return badCursor(after)
+	}
+	ids := r.indexedIDs(l, q)
+	start, found := slices.BinarySearch(ids, after)
+	if found {
+		start++
+	}
+	for _, id := range ids[start:] {
+		raw := r.get(l.records, []byte(id))
+		if raw == nil {
+			continue // an index entry always has its record (Verify); be safe
 		}
-		c := r.bucket(l.records).Cursor()
-		k, v := c.First()
-		if after != "" {
-			if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
-				k, v = c.Next()
-			}
+		kept, more := p.visit(raw)
+		if kept {
+			p.last = id
 		}
-		for ; k != nil; k, v = c.Next() {
-			kept, more := visit(v)
-			if kept {
-				last = string(k)
-			}
-			if !more {
-				break
-			}
+		if !more {
+			break
 		}
 	}
-	if kerr != nil {
-		return nil, "", kerr
+	return nil
+}
+
+// pageByCreation walks one connection's records in creation order; cursors
+// are sequence numbers.
+func pageByCreation[T any](r *ReadTx, l listing, connectionID, after string, p *recordPage[T]) error {
+	seq := uint64(0)
+	if after != "" {
+		var err error
+		if seq, err = strconv.ParseUint(after, 10, 64); err != nil {
+			return badCursor(after)
+		}
+		if seq == math.MaxUint64 {
+			return nil
+		}
 	}
-	return list, next, nil
+	prefix := []byte(connectionID)
+	c := r.bucket(l.order.order).Cursor()
+	for k, id := c.Seek(cat(prefix, u64(seq+1))); k != nil && bytes.HasPrefix(k, prefix); k, id = c.Next() {
+		raw := r.get(l.records, id)
+		if raw == nil {
+			continue
+		}
+		kept, more := p.visit(raw)
+		if kept {
+			p.last = strconv.FormatUint(readU64(k[len(prefix):]), 10)
+		}
+		if !more {
+			break
+		}
+	}
+	return nil
+}
+
+// pageByID walks every record in id order; cursors are ids.
+func pageByID[T any](r *ReadTx, l listing, after string, p *recordPage[T]) error {
+	if after != "" && !ValidID(l.prefix, after) {
+		return badCursor(after)
+	}
+	c := r.bucket(l.records).Cursor()
+	k, v := c.First()
+	if after != "" {
+		if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+	}
+	for ; k != nil; k, v = c.Next() {
+		kept, more := p.visit(v)
+		if kept {
+			p.last = string(k)
+		}
+		if !more {
+			break
+		}
+	}
+	return nil
 }
 
 func badCursor(after string) error {
