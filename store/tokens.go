@@ -220,6 +220,7 @@ func (tx *Tx) DeleteAPIKey(id string) error {
 	tx.credentialsChanged = true
 	tx.del(bucketAPIKeys, []byte(id))
 	tx.audit("api_key.deleted", Target{"api_key", id}, rec.APIKey, nil)
+	tx.dropKeySessions(id)
 	return tx.err
 }
 
@@ -319,8 +320,17 @@ func (db *DB) flushTokenUse() error {
 		return nil
 	}
 	return db.engineUpdate(func(btx EngineTx) error {
+		if err := sweepSessions(btx, db.now()); err != nil {
+			return err
+		}
 		for id, at := range pending {
 			at := at.UTC()
+			if ValidID(PrefixSession, id) {
+				if err := flushSessionUse(btx, id, at); err != nil {
+					return err
+				}
+				continue
+			}
 			var bucket []byte
 			var rec any
 			var tok scimTokenRecord
