@@ -65,6 +65,7 @@ var eventTypes = []string{
 	"role.created", "role.deleted", "role.permission.deleted", "role.updated",
 	"scim_configuration.created", "scim_configuration.deleted", "scim_configuration.updated",
 	"scim_token.created", "scim_token.deleted",
+	"session.created", "session.deleted",
 	"tenant.settings.updated",
 	"user.created", "user.deleted", "user.permission.assigned", "user.permission.deleted",
 	"user.role.assigned", "user.role.deleted", "user.updated",
