@@ -39,7 +39,7 @@ func (c *testClock) Advance(d time.Duration) {
 }
 
 // mustKey creates an API key.
-func mustKey(t *testing.T, db *store.DB, name string, scopes ...string) store.APIKey {
+func mustKey(t testing.TB, db *store.DB, name string, scopes ...string) store.APIKey {
 	t.Helper()
 	var k store.APIKey
 	storetest.MustUpdate(t, db, func(tx *store.Tx) (err error) {
@@ -351,4 +351,34 @@ func TestSessionsAcrossNodes(t *testing.T) {
 	if err := a.Verify(); err != nil {
 		t.Error(err)
 	}
+}
+
+// BenchmarkAuthenticateSession: a request's session check, served from the
+// credential cache, beside an API key's.
+func BenchmarkAuthenticateSession(b *testing.B) {
+	db := storetest.Open(b)
+	var keySecret, secret string
+	storetest.MustUpdate(b, db, func(tx *store.Tx) error {
+		k, ks, err := tx.CreateAPIKey("admin", []string{"read:roles"}, 0)
+		if err != nil {
+			return err
+		}
+		keySecret = ks
+		_, secret, err = tx.CreateSession(k.ID, nil)
+		return err
+	})
+	b.Run("session", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := db.AuthenticateSession(secret); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("api key", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.AuthenticateAPIKey(keySecret); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -363,8 +363,9 @@ func (db *DB) flushTokenUse() error {
 	})
 }
 
-// credentialCache keeps decoded token and API key records by id, so that
-// authenticating a request costs a map lookup instead of a read transaction.
+// credentialCache keeps decoded token, API key and session records by id,
+// so that authenticating a request costs a map lookup instead of a read
+// transaction.
 // It never outlives a revocation: the committer resets it after committing a
 // write that deleted a credential and before releasing that write's caller,
 // and the generation stops a reader that loaded a record from an older
