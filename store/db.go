@@ -12,7 +12,7 @@ import (
 
 // schemaVersion is the layout version this binary writes. Bump it with a
 // migration in migrations when the key layout changes.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // maxBatch caps how many queued writes one group commit takes, so a flood of
 // writers cannot make a single transaction (and its latency) unbounded.
@@ -181,6 +181,8 @@ var migrations = map[uint64]func(EngineTx) error{
 	1: createMissingBuckets,
 	// 2 → 3: resource servers for the permissions already used (resource_servers.go).
 	2: migrateResourceServers,
+	// 3 → 4: dashboard sessions (sessions.go).
+	3: createMissingBuckets,
 }
 
 func createMissingBuckets(btx EngineTx) error {

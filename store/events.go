@@ -47,6 +47,8 @@ const (
 
 	EventSCIMTokenCreated = "scim_token.created"
 	EventSCIMTokenDeleted = "scim_token.deleted"
+	EventSessionCreated   = "session.created"
+	EventSessionDeleted   = "session.deleted"
 
 	EventTenantSettingsUpdated = "tenant.settings.updated"
 
@@ -98,6 +100,8 @@ var EventTypes = []string{
 	EventSCIMConfigurationUpdated,
 	EventSCIMTokenCreated,
 	EventSCIMTokenDeleted,
+	EventSessionCreated,
+	EventSessionDeleted,
 	EventTenantSettingsUpdated,
 	EventUserCreated,
 	EventUserDeleted,

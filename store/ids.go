@@ -28,6 +28,8 @@ const (
 	PrefixOrganization = "org"
 	// PrefixResourceServer: Auth0's resource server ids are opaque too.
 	PrefixResourceServer = "rsv"
+	// PrefixSession: dashboard sessions (sessions.go).
+	PrefixSession = "ses"
 )
 
 const (

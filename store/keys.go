@@ -56,6 +56,9 @@ var (
 	bucketResourceServerRoles  = []byte("resource_server_roles")       // rsvID|rolID → ∅ (the role has permissions on it)
 	bucketUserPermissions      = []byte("user_permissions")            // usrID|rsvID|scope → ∅ (direct)
 	bucketResourceServerUsers  = []byte("resource_server_users")       // rsvID|usrID|scope → ∅
+
+	bucketSessions      = []byte("dashboard_sessions")        // sesID → dashboard session (hash only)
+	bucketSessionsByKey = []byte("dashboard_sessions_by_key") // keyID|sesID → ∅ (keyID: an API key id, or "bootstrap")
 )
 
 var allBuckets = [][]byte{
@@ -71,6 +74,7 @@ var allBuckets = [][]byte{
 	bucketOrgGroupRoles, bucketGroupOrgRoles, bucketRoleOrgGroups,
 	bucketResourceServers, bucketResourceServerIdents, bucketResourceServerRoles, bucketUserPermissions, bucketResourceServerUsers,
 	bucketChanges,
+	bucketSessions, bucketSessionsByKey,
 }
 
 // Keys of bucketMeta.

@@ -220,6 +220,7 @@ func (tx *Tx) DeleteAPIKey(id string) error {
 	tx.credentialsChanged = true
 	tx.del(bucketAPIKeys, []byte(id))
 	tx.audit(EventAPIKeyDeleted, Target{"api_key", id}, rec.APIKey, nil)
+	tx.dropKeySessions(id)
 	return tx.err
 }
 
@@ -319,8 +320,17 @@ func (db *DB) flushTokenUse() error {
 		return nil
 	}
 	return db.engineUpdate(func(btx EngineTx) error {
+		if err := sweepSessions(btx, db.now()); err != nil {
+			return err
+		}
 		for id, at := range pending {
 			at := at.UTC()
+			if ValidID(PrefixSession, id) {
+				if err := flushSessionUse(btx, id, at); err != nil {
+					return err
+				}
+				continue
+			}
 			var bucket []byte
 			var rec any
 			var tok scimTokenRecord
@@ -353,8 +363,9 @@ func (db *DB) flushTokenUse() error {
 	})
 }
 
-// credentialCache keeps decoded token and API key records by id, so that
-// authenticating a request costs a map lookup instead of a read transaction.
+// credentialCache keeps decoded token, API key and session records by id,
+// so that authenticating a request costs a map lookup instead of a read
+// transaction.
 // It never outlives a revocation: the committer resets it after committing a
 // write that deleted a credential and before releasing that write's caller,
 // and the generation stops a reader that loaded a record from an older

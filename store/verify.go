@@ -127,6 +127,7 @@ func (db *DB) verify(r *ReadTx, report func(string, ...any)) {
 	verifyMemberships(r, report)
 	verifyBindings(r, report)
 	verifyResourceServers(r, report)
+	verifySessions(r, report)
 	r.scanPrefix(bucketSCIMTokensByCon, nil, func(k, _ []byte) bool {
 		if !r.has(bucketSCIMTokens, k[IDLen:]) {
 			report("token index %q points at a missing token", k)
@@ -299,5 +300,32 @@ func verifyBindings(r *ReadTx, report func(string, ...any)) {
 		if reverse != count {
 			report("%s has %d keys but %s has %d", b.forward, count, b.reverse, reverse)
 		}
+	}
+}
+
+// verifySessions checks that every session is indexed under its key, that
+// the index holds nothing else, and that a session of a stored key has its
+// key (deleting a key deletes its sessions).
+func verifySessions(r *ReadTx, report func(string, ...any)) {
+	sessions := 0
+	r.scanPrefix(bucketSessions, nil, func(k, v []byte) bool {
+		sessions++
+		var rec sessionRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			report("session %s: %v", k, err)
+			return true
+		}
+		if !r.has(bucketSessionsByKey, sessionByKey(rec.KeyID, rec.ID)) {
+			report("session %s is not indexed under its key %s", rec.ID, rec.KeyID)
+		}
+		if rec.Fingerprint == nil && !r.has(bucketAPIKeys, []byte(rec.KeyID)) {
+			report("session %s outlived its API key %s", rec.ID, rec.KeyID)
+		}
+		return true
+	})
+	indexed := 0
+	r.scanPrefix(bucketSessionsByKey, nil, func([]byte, []byte) bool { indexed++; return true })
+	if indexed != sessions {
+		report("%d session index keys for %d sessions", indexed, sessions)
 	}
 }

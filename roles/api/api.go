@@ -85,6 +85,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 type caller struct {
 	actor  store.Actor
 	scopes []string
+	// session is set when the credential was a dashboard session acting for
+	// the key (sessions.go).
+	session *sessionCred
 }
 
 func (c caller) has(scope string) bool {
@@ -152,6 +155,9 @@ func (a *API) authenticate(r *http.Request) (caller, error) {
 		if subtle.ConstantTimeCompare(sum[:], a.adminHash) == 1 {
 			return caller{actor: store.Actor{Type: store.ActorAPIKey, ID: BootstrapKeyID}, scopes: AllScopes}, nil
 		}
+	}
+	if store.IsSessionSecret(secret) {
+		return a.authenticateSession(secret)
 	}
 	key, err := a.db.AuthenticateAPIKey(secret)
 	if err != nil {

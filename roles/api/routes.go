@@ -6,9 +6,10 @@ import "net/http"
 const Prefix = "/api/v2"
 
 // anyKey is the scope of an endpoint any valid key may call: GET
-// /api-keys/self, which the dashboard asks on every page to learn what the
-// key may do. It is not rate-limited, so that asking never costs a key the
-// requests it came to make.
+// /api-keys/self and the /sessions endpoints, which the dashboard asks on
+// every page to learn what the key may do. It is not rate-limited, so that
+// asking never costs a key the requests it came to make (POST /sessions, a
+// write, applies the rate limit itself).
 const anyKey = ""
 
 // route is one endpoint: who may call it (scope) and what its path
@@ -52,6 +53,12 @@ func (a *API) routeTable() []route {
 		{"GET", "/api-keys", ScopeReadAPIKeys, key, a.listAPIKeys},
 		{"GET", "/api-keys/self", anyKey, key, a.apiKeySelf},
 		{"DELETE", "/api-keys/{id}", ScopeDeleteAPIKeys, key, a.deleteAPIKey},
+
+		// Dashboard sign-in and sign-out (sessions.go): any key may sign in;
+		// a session may ask about and end only itself.
+		{"POST", "/sessions", anyKey, "session", a.createSession},
+		{"GET", "/sessions/self", anyKey, "session", a.sessionSelf},
+		{"DELETE", "/sessions/self", anyKey, "session", a.deleteSessionSelf},
 
 		{"GET", "/logs", ScopeReadLogs, "log", a.heavy(a.listLogs)},
 		{"GET", "/logs/{id}", ScopeReadLogs, "log", a.getLog},

@@ -24,9 +24,7 @@ var staticFS embed.FS
 
 // Defaults of Options.
 const (
-	DefaultBasePath        = "/dashboard/"
-	DefaultSessionLifetime = 8 * time.Hour
-	DefaultIdleTimeout     = time.Hour
+	DefaultBasePath = "/dashboard/"
 )
 
 // Options configure the dashboard. The zero value is usable.
@@ -43,11 +41,9 @@ type Options struct {
 	// SecureCookies marks the session cookie Secure on every response; it is
 	// Secure anyway on a request that came over TLS or with an https PublicURL.
 	SecureCookies bool
-	// SessionLifetime is the absolute lifetime of a session (default 8 h).
-	SessionLifetime time.Duration
-	// IdleTimeout ends a session unused this long (default 1 h).
-	IdleTimeout time.Duration
-	// Now is the clock (default time.Now); tests inject their own.
+	// Now is the clock for cookie lifetimes (default time.Now); tests
+	// inject the store's. Sessions themselves (8 h, 1 h idle) are the
+	// store's, behind the Management API.
 	Now func() time.Time
 }
 
@@ -57,7 +53,6 @@ type Dashboard struct {
 	api       http.Handler
 	opts      Options
 	base      string // BasePath without its trailing slash, e.g. "/dashboard"
-	sessions  *sessionStore
 	pages     map[string]*template.Template
 	staticTag string // content hash of the static files, busts caches on change
 	mux       *http.ServeMux
@@ -82,21 +77,14 @@ func New(api http.Handler, opts Options) *Dashboard {
 	}
 	opts.APIPrefix = strings.TrimRight(opts.APIPrefix, "/")
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
-	if opts.SessionLifetime <= 0 {
-		opts.SessionLifetime = DefaultSessionLifetime
-	}
-	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = DefaultIdleTimeout
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	d := &Dashboard{
-		api:      api,
-		opts:     opts,
-		base:     strings.TrimSuffix(opts.BasePath, "/"),
-		sessions: newSessionStore(opts.Now, opts.SessionLifetime, opts.IdleTimeout),
-		mux:      http.NewServeMux(),
+		api:  api,
+		opts: opts,
+		base: strings.TrimSuffix(opts.BasePath, "/"),
+		mux:  http.NewServeMux(),
 	}
 	d.pages = mustParsePages()
 	d.staticTag = staticHash()
@@ -128,9 +116,16 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, s *session) error
 // its origin and CSRF token before the handler runs.
 func (d *Dashboard) handle(method, pattern string, h handlerFunc) {
 	d.mux.HandleFunc(method+" "+d.path(pattern), func(w http.ResponseWriter, r *http.Request) {
-		s := d.sessions.fromRequest(r)
+		s, reason, err := d.fromRequest(r)
+		if err != nil {
+			d.fail(w, r, nil, err)
+			return
+		}
 		if s == nil {
-			d.toSignIn(w, r, d.sessions.whyMissing(r))
+			if reason != reasonNone {
+				d.clearCookie(w, r)
+			}
+			d.toSignIn(w, r, reason)
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -149,21 +144,21 @@ func (d *Dashboard) handle(method, pattern string, h handlerFunc) {
 	})
 }
 
-// fail answers a handler's error: an API answer of 401 (the key was revoked or
-// is no longer valid) ends the session and sends the user to sign in; any
-// other error is shown on an error page with the API's message and code.
+// fail answers a handler's error: an API answer of 401 (the session ended,
+// or its key was revoked or is no longer valid) sends the user to sign in;
+// any other error is shown on an error page with the API's message and
+// code. s is nil when the session itself could not be checked.
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	var ae *APIError
 	if errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized {
-		d.sessions.end(s)
 		d.clearCookie(w, r)
-		d.toSignIn(w, r, reasonRevoked)
+		d.toSignIn(w, r, endReason(ae))
 		return
 	}
 	status := http.StatusInternalServerError
 	if ae != nil {
 		status = ae.StatusCode
-		if status == http.StatusNotFound {
+		if status == http.StatusNotFound && s != nil {
 			d.notFound(w, r, s, ae)
 			return
 		}
@@ -227,11 +222,11 @@ func (d *Dashboard) done(w http.ResponseWriter, r *http.Request, s *session, bac
 	case errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized:
 		return err
 	case ae != nil:
-		s.setFlash(flash{Error: ae, Form: formValues(r)})
+		d.setFlash(w, r, s, flash{Error: ae, Form: formValues(r)})
 	case err != nil:
 		return err
 	default:
-		s.setFlash(flash{OK: ok})
+		d.setFlash(w, r, s, flash{OK: ok})
 	}
 	redirect(w, r, back)
 	return nil
@@ -330,7 +325,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, s *session, s
 		p.CSRF = s.csrf
 		p.Key = &s.key
 		p.scopes = s.scopes
-		if f, ok := s.takeFlash(); ok && p.Flash.empty() {
+		if f, ok := d.takeFlash(w, r, s); ok && p.Flash.empty() {
 			p.Flash = f
 		}
 	}

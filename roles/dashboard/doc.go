@@ -12,17 +12,25 @@
 // is a 404 page with a way back.
 //
 // Every page reads and every form writes through the Management API, called
-// in-process: the dashboard builds an *http.Request carrying the session's API
-// key as a bearer token and serves it with the API's own handler. Scopes,
+// in-process: the dashboard builds an *http.Request carrying the session's
+// secret as its bearer credential (acting with the signed-in key's scopes)
+// and serves it with the API's own handler. Scopes,
 // validation, error messages and audit entries (whose actor is the signed-in
 // key) therefore come from the API and nowhere else; the dashboard only
 // decides what to show, hiding actions the key's scopes do not allow (the API
 // still refuses them if a form is forced).
 //
-// Sessions live in memory: a random 256-bit id in an HttpOnly, SameSite=Strict
-// cookie names a server-side record holding the key's secret, which never
-// reaches a cookie or a page. Every POST carries the session's CSRF token and
-// must come from the dashboard's own origin; GET never changes state.
+// Sessions live in the store, behind the Management API: signing in trades
+// the API key for a session (POST /sessions), whose secret is all the
+// HttpOnly, SameSite=Strict cookie holds and all the API calls carry; the
+// key's secret is kept nowhere. So any node serves any session, a restart
+// signs nobody out, and signing out (DELETE /sessions/self) ends the session
+// on every node. Nothing about a session is kept in memory: the CSRF token is
+// an HMAC of the session secret, which any node can check, and a form's
+// outcome travels to the next page in a short-lived flash cookie, signed
+// with a key derived from the session secret. Every POST carries the CSRF
+// token and must come from the dashboard's own origin; GET never changes
+// state.
 //
 // Secrets (a new SCIM token, a new API key) are shown once, on the answer
 // to the form that creates them: rendered with Cache-Control: no-store,

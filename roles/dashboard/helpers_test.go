@@ -64,9 +64,11 @@ func newAPI(tb testing.TB, db *store.DB) *api.API {
 
 func newEnv(t testing.TB, mutate ...func(*dashboard.Options)) *env {
 	t.Helper()
-	db := storetest.Open(t)
-	mgmt := newAPI(t, db)
+	// One clock for the store (which owns session lifetimes) and the
+	// dashboard (cookie lifetimes).
 	clk := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	db := storetest.Open(t, store.Options{Now: clk.Now})
+	mgmt := newAPI(t, db)
 	opts := dashboard.Options{Now: clk.Now}
 	for _, m := range mutate {
 		m(&opts)

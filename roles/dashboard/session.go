@@ -1,21 +1,22 @@
 package dashboard
 
 import (
-	"crypto/rand"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 )
 
 // Names the dashboard gives the browser.
 const (
 	cookieName = "rolecall_session"
+	flashName  = "rolecall_flash"
 	csrfField  = "csrf"
 )
 
@@ -27,26 +28,35 @@ const (
 	reasonSignedOut = "signed-out"
 )
 
-// keyInfo is the signed-in API key as GET /api-keys/self describes it.
+// keyInfo is the signed-in API key as the API describes it.
 type keyInfo struct {
 	ID     string   `json:"id"`
 	Name   string   `json:"name"`
 	Scopes []string `json:"scopes"`
 }
 
-// session is one signed-in browser. The API key's secret lives only here, in
-// server memory: the browser holds nothing but the random session id.
-type session struct {
-	idHash  [32]byte // SHA-256 of the cookie value; the store's key
-	secret  string   // the API key, sent to the API as a bearer token
-	key     keyInfo
-	scopes  map[string]bool
-	csrf    string
-	created time.Time
+// sessionInfo is a session as POST /sessions and GET /sessions/self
+// describe it.
+type sessionInfo struct {
+	ID        string    `json:"id"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Key       keyInfo   `json:"key"`
+	Secret    string    `json:"session"` // only from POST /sessions
+}
 
-	mu       sync.Mutex
-	lastSeen time.Time
-	flash    flash
+// session is one signed-in browser as a request sees it. Sessions live in
+// the store, behind the Management API (POST /sessions), so any node
+// serves any of them and a restart signs nobody out: the cookie holds the
+// session secret (never the API key's), every API call carries it as the
+// bearer credential, and GET /sessions/self says on every request whether
+// it is still live and what its key may do. Nothing about a session is
+// kept in this process: the CSRF token is derived from the secret, and a
+// flash message travels in a cookie of its own.
+type session struct {
+	secret string // the session secret: the bearer credential of every API call
+	key    keyInfo
+	scopes map[string]bool
+	csrf   string
 }
 
 // flash is a message for the next page the session sees: the outcome of a
@@ -59,18 +69,22 @@ type flash struct {
 
 func (f flash) empty() bool { return f.OK == "" && f.Error == nil }
 
-func (s *session) setFlash(f flash) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.flash = f
+// derive is a key for one purpose, derived from the session secret: any
+// node that sees the cookie computes the same one, and nobody without the
+// secret can.
+func derive(secret, purpose string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("rolecall dashboard " + purpose))
+	return m.Sum(nil)
 }
 
-func (s *session) takeFlash() (flash, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.flash
-	s.flash = flash{}
-	return f, !f.empty()
+func newSession(secret string, key keyInfo) *session {
+	s := &session{secret: secret, key: key, scopes: map[string]bool{},
+		csrf: base64.RawURLEncoding.EncodeToString(derive(secret, "csrf"))}
+	for _, sc := range key.Scopes {
+		s.scopes[sc] = true
+	}
+	return s
 }
 
 // validCSRF compares a submitted token with the session's in constant time.
@@ -78,96 +92,111 @@ func (s *session) validCSRF(token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.csrf)) == 1
 }
 
-// sessionStore keeps sessions in memory: a restart signs everyone out, which
-// is the safe direction. Expired sessions are dropped when met and swept
-// whenever a session is created.
-type sessionStore struct {
-	now      func() time.Time
-	lifetime time.Duration // absolute
-	idle     time.Duration
-
-	mu   sync.Mutex
-	byID map[[32]byte]*session
-}
-
-func newSessionStore(now func() time.Time, lifetime, idle time.Duration) *sessionStore {
-	return &sessionStore{now: now, lifetime: lifetime, idle: idle, byID: map[[32]byte]*session{}}
-}
-
-// randomToken is 256 random bits, base64url-encoded.
-func randomToken() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// create starts a session for a key and returns it with the cookie value
-// that names it.
-func (st *sessionStore) create(secret string, key keyInfo) (*session, string) {
-	id := randomToken()
-	now := st.now()
-	s := &session{
-		idHash: sha256.Sum256([]byte(id)), secret: secret, key: key, scopes: map[string]bool{},
-		csrf: randomToken(), created: now, lastSeen: now,
+// fromRequest returns the live session the request's cookie names, or nil
+// and why there is none (reasonNone: no cookie). err is a failure to find
+// out (the API could not answer), not a missing session.
+func (d *Dashboard) fromRequest(r *http.Request) (s *session, reason string, err error) {
+	c, cerr := r.Cookie(cookieName)
+	if cerr != nil || c.Value == "" {
+		return nil, reasonNone, nil
 	}
-	for _, sc := range key.Scopes {
-		s.scopes[sc] = true
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for h, old := range st.byID {
-		if st.expired(old, now) {
-			delete(st.byID, h)
+	var info sessionInfo
+	if err := d.callAs(r, c.Value, http.MethodGet, "/sessions/self", nil, &info); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.StatusCode < 500 {
+			return nil, endReason(ae), nil
 		}
+		return nil, "", err
 	}
-	st.byID[s.idHash] = s
-	return s, id
+	return newSession(c.Value, info.Key), reasonNone, nil
 }
 
-func (st *sessionStore) expired(s *session, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return !now.Before(s.created.Add(st.lifetime)) || !now.Before(s.lastSeen.Add(st.idle))
-}
-
-// fromRequest returns the live session the request's cookie names, marking
-// it used, or nil. An expired session is ended.
-func (st *sessionStore) fromRequest(r *http.Request) *session {
-	c, err := r.Cookie(cookieName)
-	if err != nil || c.Value == "" {
-		return nil
-	}
-	h := sha256.Sum256([]byte(c.Value))
-	now := st.now()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	s := st.byID[h]
-	if s == nil {
-		return nil
-	}
-	if st.expired(s, now) {
-		delete(st.byID, h)
-		return nil
-	}
-	s.mu.Lock()
-	s.lastSeen = now
-	s.mu.Unlock()
-	return s
-}
-
-// whyMissing tells a request without a live session whether it had one
-// (that expired or ended) or never signed in.
-func (st *sessionStore) whyMissing(r *http.Request) string {
-	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+// endReason is why the API refused a session: it expired, or it was ended
+// (signed out, its key revoked) or is unknown.
+func endReason(ae *APIError) string {
+	if ae.ErrorCode == "session_expired" {
 		return reasonExpired
 	}
-	return reasonNone
+	return reasonRevoked
 }
 
-func (st *sessionStore) end(s *session) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	delete(st.byID, s.idHash)
+// maxFlashCookie bounds the flash cookie (browsers keep 4 KiB per cookie).
+const maxFlashCookie = 3000
+
+// flashCookie is what a flash travels as. Its MAC, keyed by the session,
+// keeps another site or session from planting a message; its content (what
+// the user typed and the API's answer) is not secret, and templates escape
+// it as any other text.
+type flashCookie struct {
+	OK    string     `json:"ok,omitempty"`
+	Error *APIError  `json:"error,omitempty"`
+	Form  url.Values `json:"form,omitempty"`
+}
+
+// setFlash leaves f for the next page of the session, in a cookie that
+// lives a minute. What was typed is dropped if it would not fit.
+func (d *Dashboard) setFlash(w http.ResponseWriter, r *http.Request, s *session, f flash) {
+	fc := flashCookie{OK: f.OK, Form: f.Form}
+	var ae *APIError
+	if errors.As(f.Error, &ae) {
+		fc.Error = ae
+	} else if f.Error != nil {
+		fc.Error = &APIError{Message: f.Error.Error()}
+	}
+	value := sealFlash(s, fc)
+	if len(value) > maxFlashCookie {
+		fc.Form = nil
+		if fc.Error != nil && len(fc.Error.Message) > 512 {
+			short := *fc.Error
+			short.Message = strings.ToValidUTF8(short.Message[:512], "") + "…"
+			fc.Error = &short
+		}
+		if len(fc.OK) > 512 {
+			fc.OK = strings.ToValidUTF8(fc.OK[:512], "") + "…"
+		}
+		value = sealFlash(s, fc)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: flashName, Value: value, Path: d.opts.BasePath, MaxAge: 60,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: d.secure(r),
+	})
+}
+
+func sealFlash(s *session, fc flashCookie) string {
+	raw, _ := json.Marshal(fc) // plain strings: cannot fail
+	m := hmac.New(sha256.New, derive(s.secret, "flash"))
+	m.Write(raw)
+	return base64.RawURLEncoding.EncodeToString(raw) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// takeFlash returns the flash the request's cookie holds for s, if it is
+// genuine, and deletes the cookie.
+func (d *Dashboard) takeFlash(w http.ResponseWriter, r *http.Request, s *session) (flash, bool) {
+	c, err := r.Cookie(flashName)
+	if err != nil {
+		return flash{}, false
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: flashName, Value: "", Path: d.opts.BasePath, MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: d.secure(r),
+	})
+	body, sig, ok := strings.Cut(c.Value, ".")
+	raw, err1 := base64.RawURLEncoding.DecodeString(body)
+	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
+	if !ok || err1 != nil || err2 != nil {
+		return flash{}, false
+	}
+	m := hmac.New(sha256.New, derive(s.secret, "flash"))
+	m.Write(raw)
+	var fc flashCookie
+	if !hmac.Equal(mac, m.Sum(nil)) || json.Unmarshal(raw, &fc) != nil {
+		return flash{}, false
+	}
+	f := flash{OK: fc.OK, Form: fc.Form}
+	if fc.Error != nil {
+		f.Error = fc.Error
+	}
+	return f, !f.empty()
 }
 
 // secure reports whether the session cookie must be Secure.
@@ -255,7 +284,7 @@ func (d *Dashboard) safeNext(next string) string {
 
 var signInMessages = map[string]string{
 	reasonExpired:   "Your session expired. Sign in again to continue.",
-	reasonRevoked:   "Your session ended because the API key was revoked or is no longer valid. Sign in with a valid key.",
+	reasonRevoked:   "Your session ended because the API key was revoked or is no longer valid, or because it was signed out elsewhere. Sign in with a valid key.",
 	reasonSignedOut: "You have signed out.",
 }
 
@@ -265,7 +294,7 @@ type signInData struct {
 }
 
 func (d *Dashboard) signInPage(w http.ResponseWriter, r *http.Request) {
-	if s := d.sessions.fromRequest(r); s != nil {
+	if s, _, _ := d.fromRequest(r); s != nil {
 		redirect(w, r, d.safeNext(r.URL.Query().Get("next")))
 		return
 	}
@@ -274,7 +303,8 @@ func (d *Dashboard) signInPage(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
-// signIn checks the key with GET /api-keys/self and starts a session.
+// signIn starts a session for the key with POST /sessions, which also
+// checks the key, and keeps only the session secret, in the cookie.
 func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 	next := r.PostFormValue("next")
 	if err := d.checkOrigin(r); err != nil {
@@ -287,8 +317,8 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 			Error: notice("Enter an API key."), Data: signInData{Next: next}})
 		return
 	}
-	var key keyInfo
-	if err := d.callAs(r, secret, http.MethodGet, "/api-keys/self", nil, &key); err != nil {
+	var info sessionInfo
+	if err := d.callAs(r, secret, http.MethodPost, "/sessions", nil, &info); err != nil {
 		status := http.StatusInternalServerError
 		var ae *APIError
 		if errors.As(err, &ae) {
@@ -297,13 +327,16 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 		d.render(w, r, nil, status, "login", pageData{Title: "Sign in", Error: err, Data: signInData{Next: next}})
 		return
 	}
-	s, id := d.sessions.create(secret, key)
-	d.setCookie(w, r, id, s.created.Add(d.opts.SessionLifetime))
+	d.setCookie(w, r, info.Secret, info.ExpiresAt)
 	redirect(w, r, d.safeNext(next))
 }
 
+// signOut ends the session in the store (DELETE /sessions/self), so no
+// node accepts its cookie any more, and deletes the cookie.
 func (d *Dashboard) signOut(w http.ResponseWriter, r *http.Request, s *session) error {
-	d.sessions.end(s)
+	if err := d.call(r, s, http.MethodDelete, "/sessions/self", nil, nil); err != nil && !isSessionEnd(err) {
+		return err
+	}
 	d.clearCookie(w, r)
 	redirect(w, r, d.path("/login?m="+reasonSignedOut))
 	return nil
