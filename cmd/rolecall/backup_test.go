@@ -120,3 +120,38 @@ func TestBackupRestoreAndMigrateOfAStoppedStore(t *testing.T) {
 		t.Errorf("restore of a cut backup: exit %d, %q", code, stderr.String())
 	}
 }
+
+// TestTheBackupEndpointStreamsARestorableSnapshot: GET /api/v2/backup with
+// read:backup answers the export format, which restores into a store that
+// verifies; a key without the scope is refused.
+func TestTheBackupEndpointStreamsARestorableSnapshot(t *testing.T) {
+	s := startServer(t)
+	id, base := s.connection(t, "backup-endpoint")
+	token := s.scimToken(t, id)
+	for i := range 10 {
+		call(t, "POST", base+"/Users", token, map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": fmt.Sprint("e", i)})
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/api/v2/backup", nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(raw, []byte(`"format":"rolecall-export"`)) || !bytes.Contains(raw, []byte(`"end":true`)) {
+		t.Fatalf("GET /backup: %d, %d bytes", resp.StatusCode, len(raw))
+	}
+	file := filepath.Join(t.TempDir(), "endpoint.ndjson")
+	_ = os.WriteFile(file, raw, 0o600)
+	restored := filepath.Join(t.TempDir(), "restored")
+	runOK(t, "restore", "--from", file, "--data", restored)
+	if n := userCount(t, restored); n != 10 {
+		t.Errorf("restored %d users, want 10", n)
+	}
+
+	key := s.api(t, "POST", "/api-keys", map[string]any{"name": "reader", "scopes": []string{"read:logs"}}, http.StatusCreated)["key"].(string)
+	if resp, out := call(t, "GET", s.URL+"/api/v2/backup", key, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("GET /backup without read:backup: %d %v", resp.StatusCode, out)
+	}
+}

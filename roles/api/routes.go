@@ -61,6 +61,7 @@ func (a *API) routeTable() []route {
 		{"DELETE", "/sessions/self", anyKey, "session", a.deleteSessionSelf},
 
 		{"GET", "/logs", ScopeReadLogs, "log", a.heavy(a.listLogs)},
+		{"GET", "/backup", ScopeReadBackup, "backup", a.heavy(a.backup)},
 		{"GET", "/logs/{id}", ScopeReadLogs, "log", a.getLog},
 
 		{"GET", "/tenants/settings", ScopeReadTenantSettings, "tenant_settings", a.getTenantSettings},

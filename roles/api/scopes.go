@@ -18,6 +18,9 @@ const (
 	ScopeCreateAPIKeys     = "create:api_keys"
 	ScopeDeleteAPIKeys     = "delete:api_keys"
 	ScopeReadLogs          = "read:logs"
+	// ScopeReadBackup may read a snapshot of the whole store, token and key
+	// hashes and the audit log included: give it to backup jobs only.
+	ScopeReadBackup = "read:backup"
 
 	ScopeReadTenantSettings   = "read:tenant_settings"
 	ScopeUpdateTenantSettings = "update:tenant_settings"
@@ -65,7 +68,7 @@ var AllScopes = []string{
 	ScopeReadSCIMConfig, ScopeCreateSCIMConfig, ScopeUpdateSCIMConfig, ScopeDeleteSCIMConfig,
 	ScopeReadSCIMToken, ScopeCreateSCIMToken, ScopeDeleteSCIMToken,
 	ScopeReadAPIKeys, ScopeCreateAPIKeys, ScopeDeleteAPIKeys,
-	ScopeReadLogs,
+	ScopeReadLogs, ScopeReadBackup,
 	ScopeReadTenantSettings, ScopeUpdateTenantSettings,
 	ScopeReadRoles, ScopeCreateRoles, ScopeUpdateRoles, ScopeDeleteRoles,
 	ScopeReadGroups, ScopeUpdateGroups, ScopeReadUsers, ScopeUpdateUsers, ScopeReadUserEffectiveRoles,
