@@ -64,6 +64,9 @@ func (a *API) routeTable() []route {
 		{"GET", "/backup", ScopeReadBackup, "backup", a.heavy(a.backup)},
 		{"GET", "/logs/{id}", ScopeReadLogs, "log", a.getLog},
 
+		// This API's OpenAPI document (openapi.go): any valid key may read it.
+		{"GET", "/openapi.json", anyKey, "openapi", a.openAPI},
+
 		{"GET", "/tenants/settings", ScopeReadTenantSettings, "tenant_settings", a.getTenantSettings},
 		{"PATCH", "/tenants/settings", ScopeUpdateTenantSettings, "tenant_settings", a.updateTenantSettings},
 
