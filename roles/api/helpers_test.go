@@ -62,6 +62,7 @@ func (m *mgmt) send(token, method, path string, body any) (*httptest.ResponseRec
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	m.api.ServeHTTP(rec, req)
+	checkResponse(m.t, method, "/api/v2"+path, rec.Code, rec.Header(), rec.Body.Bytes())
 	var out map[string]any
 	if b := bytes.TrimSpace(rec.Body.Bytes()); len(b) > 0 {
 		if err := json.Unmarshal(b, &out); err != nil {

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,8 +27,13 @@ func getPage(t *testing.T, srv *httptest.Server, path string) (int, http.Header,
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResponse(t, "GET", "/api/v2"+path, resp.StatusCode, resp.Header, body)
 	var raw json.RawMessage
-	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
+	if err := json.Unmarshal(body, &raw); err != nil {
 		t.Fatalf("%s: %d, not JSON: %v", path, resp.StatusCode, err)
 	}
 	var out map[string]any
