@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -132,5 +133,45 @@ func TestOpenAPIValidationCatchesMismatches(t *testing.T) {
 				t.Errorf("validate: %v, want ok %v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestOpenAPIConnectionAnswers walks the connection and SCIM configuration
+// endpoints, which the other tests of this package reach only through the
+// store, so that their answers are validated against the document too.
+func TestOpenAPIConnectionAnswers(t *testing.T) {
+	m := newMgmt(t)
+	id := m.do("POST", "/connections", map[string]any{"name": "acme-scim", "strategy": "samlp", "metadata": map[string]string{"k": "v"}}, 201)["id"].(string)
+	m.do("GET", "/connections", nil, 200)
+	m.do("GET", "/connections?take=1", nil, 200)
+	m.do("GET", "/connections/"+id, nil, 200)
+	m.do("PATCH", "/connections/"+id, map[string]any{"display_name": "Acme"}, 200)
+	cfg := "/connections/" + id + "/scim-configuration"
+	m.do("POST", cfg, map[string]any{}, 201)
+	m.do("GET", cfg, nil, 200)
+	m.do("PATCH", cfg, map[string]any{"user_id_attribute": "externalId"}, 200)
+	tok := m.do("POST", cfg+"/tokens", map[string]any{"token_lifetime": 3600}, 201)["token_id"].(string)
+	getRaw(t, m, cfg+"/tokens") // a bare array, as Auth0's
+	m.do("DELETE", cfg+"/tokens/"+tok, nil, 204)
+	m.do("DELETE", cfg, nil, 204)
+	m.fails("GET", cfg, nil, 404, "inexistent_scim_configuration")
+
+	getRaw(t, m, "/backup") // NDJSON
+
+	m.do("DELETE", "/connections/"+id, nil, 204)
+	m.fails("GET", "/connections/"+id, nil, 404, "inexistent_connection")
+}
+
+// getRaw GETs an answer that is not a JSON object as the admin, validates
+// it against the document and expects 200.
+func getRaw(t *testing.T, m *mgmt, path string) {
+	t.Helper()
+	req := httptest.NewRequest("GET", api.Prefix+path, nil)
+	req.Header.Set("Authorization", "Bearer "+mgmtAdminToken)
+	rec := httptest.NewRecorder()
+	m.api.ServeHTTP(rec, req)
+	checkResponse(t, "GET", api.Prefix+path, rec.Code, rec.Header(), rec.Body.Bytes())
+	if rec.Code != http.StatusOK {
+		t.Errorf("GET %s: %d, want 200: %.300s", path, rec.Code, rec.Body)
 	}
 }
