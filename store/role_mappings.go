@@ -66,11 +66,11 @@ func roleMappingTarget(m RoleMapping) Target { return Target{"connection", m.Con
 func (r *ReadTx) RoleMapping(connectionID, id string) (RoleMapping, error) {
 	var m RoleMapping
 	if !ValidID(PrefixRoleMapping, id) {
-		return m, notFound("role mapping", id)
+		return m, notFound("role_mapping", id)
 	}
 	ok, err := r.getJSON(bucketRoleMappings, []byte(id), &m)
 	if err == nil && (!ok || m.ConnectionID != connectionID) {
-		return RoleMapping{}, notFound("role mapping", id)
+		return RoleMapping{}, notFound("role_mapping", id)
 	}
 	return m, err
 }

@@ -188,7 +188,7 @@ type source struct {
 	// entitlements value a role mapping of the connection maps.
 	Value        string `json:"value"`
 	ConnectionID string `json:"connection_id"`
-	Scope     string `json:"scope"` // tenant or organization
+	Scope        string `json:"scope"` // tenant or organization
 	// Via is the path from the user's own group up to, not including, the
 	// group above (nested group roles on): the user is in Via[0], which is
 	// in Via[1], …, which is in the group the role is bound to.
