@@ -269,10 +269,13 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription, withSources b
 			if j > 0 {
 				b = append(b, ',')
 			}
-			if s.Group == nil {
-				b = append(b, `{"type":"direct"`...)
-			} else {
+			switch {
+			case s.Group != nil:
 				b = append(b, s.Group.jsonSource...)
+			case s.Mapping != nil:
+				b = append(b, s.Mapping.jsonSource...)
+			default:
+				b = append(b, `{"type":"direct"`...)
 			}
 			b = append(b, `,"scope":"`...)
 			b = append(b, s.Scope()...)

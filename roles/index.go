@@ -59,6 +59,11 @@ type Index struct {
 	claims [][]byte
 
 	permIdx permissionIndex // APIs and direct user permissions (index_permissions.go)
+
+	// IdP role mappings (index_mappings.go): by id, and per connection by
+	// folded idp_value, the way resolution looks them up.
+	mappings        map[string]*indexMapping
+	mappingsByValue map[string]map[string][]*indexMapping
 }
 
 type indexPermission struct {
@@ -80,6 +85,9 @@ type indexUser struct {
 	active                 bool
 	groups                 []*indexGroup // direct memberships
 	roles                  []*indexRole  // direct assignments
+	// idpValues: the user's SCIM roles and entitlements values, folded,
+	// each once; nil for most users.
+	idpValues []string
 }
 
 type indexGroup struct {
@@ -110,6 +118,7 @@ func NewIndex() *Index {
 		byExt: map[userKey]*indexUser{}, extShared: map[userKey][]*indexUser{}, connectionIDs: map[string]string{},
 		groups: map[string]*indexGroup{}, roles: map[string]*indexRole{}, orgs: map[string]*indexOrg{},
 		permRank: map[store.Permission]int{},
+		mappings: map[string]*indexMapping{}, mappingsByValue: map[string]map[string][]*indexMapping{},
 	}
 }
 
@@ -177,7 +186,7 @@ func (ix *Index) Load(db *store.DB) error {
 			return err
 		}
 		if err := r.EachUserSummary(func(s store.UserSummary) {
-			u := &indexUser{id: s.ID, connectionID: ix.intern(s.ConnectionID), foldedName: store.Fold(s.UserName), externalID: s.ExternalID, active: s.Active}
+			u := &indexUser{id: s.ID, connectionID: ix.intern(s.ConnectionID), foldedName: store.Fold(s.UserName), externalID: s.ExternalID, active: s.Active, idpValues: foldValues(s.IdPValues)}
 			ix.users[s.ID] = u
 			ix.indexNames(u)
 		}); err != nil {
@@ -200,6 +209,9 @@ func (ix *Index) Load(db *store.DB) error {
 		r.EachOrganizationMember(func(oid, uid string) { ix.org(oid).members[uid] = true })
 		r.EachOrganizationMemberRole(func(oid, uid, rid string) { ix.bindOrgMemberRole(oid, uid, rid) })
 		r.EachOrganizationGroupRole(func(oid, gid, rid string) { ix.bindOrgGroupRole(oid, gid, rid) })
+		if err := r.EachRoleMapping(ix.addMapping); err != nil {
+			return err
+		}
 		// Membership lists grew by appending; trim their slack for good.
 		for _, u := range ix.users {
 			if cap(u.groups) > len(u.groups) {

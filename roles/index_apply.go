@@ -61,6 +61,10 @@ func (ix *Index) apply(c *store.Change) {
 		ix.bindOrgGroupRole(c.OrganizationID, c.GroupID, c.RoleID)
 	case store.OrgGroupRoleUnbound:
 		ix.unbindOrgGroupRole(c.OrganizationID, c.GroupID, c.RoleID)
+	case store.RoleMappingAdded:
+		ix.addMapping(store.RoleMapping{ID: c.MappingID, ConnectionID: c.ConnectionID, IdPValue: c.Name, RoleID: c.RoleID, OrganizationID: c.OrganizationID})
+	case store.RoleMappingRemoved:
+		ix.removeMapping(c.MappingID)
 	}
 }
 
@@ -75,6 +79,7 @@ func (ix *Index) putUser(c *store.Change) {
 		ix.unindexNames(u)
 	}
 	u.active, u.foldedName, u.externalID = c.Active, store.Fold(c.UserName), c.ExternalID
+	u.idpValues = foldValues(c.IdPValues)
 	ix.indexNames(u)
 }
 

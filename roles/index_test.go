@@ -78,6 +78,9 @@ func roleSummary(res roles.Resolution) []string {
 			if src.Group != nil {
 				s += "/" + src.Group.Name
 			}
+			if src.Mapping != nil {
+				s += "/" + src.Mapping.Value
+			}
 			srcs = append(srcs, s)
 		}
 		slices.Sort(srcs)
@@ -99,6 +102,9 @@ func answer(res roles.Resolution) string {
 			if s.Group != nil {
 				fmt.Fprintf(&b, "/%s/%s", s.Group.ID, s.Group.Name)
 			}
+			if s.Mapping != nil {
+				fmt.Fprintf(&b, "/%s/%s/%s", s.Mapping.ID, s.Mapping.ConnectionID, s.Mapping.Value)
+			}
 			for _, via := range s.Via() {
 				fmt.Fprintf(&b, "<%s", via.ID)
 			}
@@ -109,8 +115,8 @@ func answer(res roles.Resolution) string {
 }
 
 // canonicalOrder reports how an answer breaks DESIGN §2's order: roles by
-// id; within a role, tenant before organization, direct before group,
-// groups by id.
+// id; within a role, tenant before organization, direct before group
+// before IdP role mapping, groups by id, mappings by value.
 func canonicalOrder(res roles.Resolution) error {
 	rank := func(s roles.Source) string {
 		k := "0"
@@ -119,6 +125,9 @@ func canonicalOrder(res roles.Resolution) error {
 		}
 		if s.Group != nil {
 			k += "1" + s.Group.ID
+		}
+		if s.Mapping != nil {
+			k += "2" + s.Mapping.Value + "\x00" + s.Mapping.ID
 		}
 		return k
 	}

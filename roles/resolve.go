@@ -68,11 +68,13 @@ func newGroupInfo(id, connectionID, name string) *GroupInfo {
 	return g
 }
 
-// Source is why a user has a role: a direct assignment (Group nil), or
-// membership of a group the role is bound to, at tenant or organization
-// scope.
+// Source is why a user has a role: a direct assignment (Group and Mapping
+// nil), membership of a group the role is bound to, or a value of the
+// user's SCIM roles or entitlements an IdP role mapping maps to it
+// (Mapping), at tenant or organization scope.
 type Source struct {
 	Group        *GroupInfo
+	Mapping      *MappingInfo
 	Organization bool // organization scope; tenant scope otherwise
 }
 
@@ -97,12 +99,15 @@ func (s Source) ViaLength() int {
 	return s.Group.viaLength
 }
 
-// Type is "direct" or "group".
+// Type is "direct", "group" or "idp_role".
 func (s Source) Type() string {
-	if s.Group == nil {
-		return "direct"
+	switch {
+	case s.Group != nil:
+		return "group"
+	case s.Mapping != nil:
+		return "idp_role"
 	}
-	return "group"
+	return "direct"
 }
 
 // Scope is "tenant" or "organization".
@@ -218,11 +223,12 @@ func (ix *Index) lookup(s Subject) (*indexUser, error) {
 // grant is one reason a user has one role, while an answer is assembled.
 type grant struct {
 	role  *indexRole
-	group *indexGroup // nil for a direct assignment
+	group *indexGroup // nil for a direct assignment or an IdP role mapping
 	next  int32       // the next grant of the same role, -1 at the end
 	// how packs the rest into the word left (grants are copied a lot): bit
 	// 0 is organization scope; above it, 1 + the resolveScratch.reach
-	// entry of a group reached through member groups, or 0.
+	// entry of a group reached through member groups, or (group nil) 1 +
+	// the resolveScratch.maps entry of an IdP role mapping, or 0.
 	how int32
 }
 
@@ -260,6 +266,7 @@ type resolveScratch struct {
 	bits   []uint64
 	reach  []reached                // nested group roles: every group the user is in, each once
 	seen   map[*indexGroup]struct{} // of reach, when it grows past a linear scan
+	maps   []*MappingInfo           // the IdP role mappings grants name
 }
 
 var scratchPool = sync.Pool{New: func() any { return &resolveScratch{} }}
@@ -267,6 +274,7 @@ var scratchPool = sync.Pool{New: func() any { return &resolveScratch{} }}
 func (sc *resolveScratch) reset(ranks int) {
 	sc.grants = sc.grants[:0]
 	sc.reach = sc.reach[:0]
+	sc.maps = sc.maps[:0]
 	if len(sc.head) < ranks {
 		sc.head = make([]int32, ranks)
 		sc.tail = make([]int32, ranks)
@@ -356,6 +364,9 @@ func (ix *Index) grant(sc *resolveScratch, u *indexUser, o *indexOrg, effectiveI
 			}
 		}
 	}
+	if len(u.idpValues) > 0 {
+		ix.grantMapped(sc, u, o, tenant, effectiveInOrg)
+	}
 	if o != nil {
 		for _, r := range o.memberRoles[u.id] {
 			sc.add(newGrant(r, nil, true, -1))
@@ -371,6 +382,24 @@ func (ix *Index) grant(sc *resolveScratch, u *indexUser, o *indexOrg, effectiveI
 				for _, r := range sc.reach[i].group.orgRoles[o] {
 					sc.add(newGrant(r, sc.reach[i].group, true, int32(i)))
 				}
+			}
+		}
+	}
+}
+
+// grantMapped adds the roles IdP role mappings of u's connection give u's
+// roles and entitlements values: tenant mappings where tenant roles apply,
+// o's mappings as o's group roles are, only with auto-membership.
+func (ix *Index) grantMapped(sc *resolveScratch, u *indexUser, o *indexOrg, tenant, effectiveInOrg bool) {
+	byValue := ix.mappingsByValue[u.connectionID]
+	if byValue == nil {
+		return
+	}
+	for _, v := range u.idpValues {
+		for _, m := range byValue[v] {
+			if m.org == nil && tenant || m.org != nil && m.org == o && effectiveInOrg {
+				sc.add(newGrant(m.role, nil, m.org != nil, int32(len(sc.maps))))
+				sc.maps = append(sc.maps, m.info)
 			}
 		}
 	}
@@ -440,6 +469,8 @@ func (sc *resolveScratch) source(g grant) Source {
 		if i := g.reach(); i >= 0 {
 			s.Group = sc.nested(s.Group, i)
 		}
+	} else if i := g.reach(); i >= 0 {
+		s.Mapping = sc.maps[i]
 	}
 	return s
 }
@@ -511,8 +542,9 @@ func (sc *resolveScratch) reachAncestors(direct []*indexGroup) {
 	}
 }
 
-// sortSources orders one role's sources: tenant before organization, direct
-// before group, groups by id. A role has few sources; insertion sort it is.
+// sortSources orders one role's sources: tenant before organization, then
+// direct, groups by id, IdP role mappings by value then id. A role has few
+// sources; insertion sort it is.
 func sortSources(s []Source) {
 	for i := 1; i < len(s); i++ {
 		for j := i; j > 0 && sourceLess(s[j], s[j-1]); j-- {
@@ -525,10 +557,30 @@ func sourceLess(a, b Source) bool {
 	if a.Organization != b.Organization {
 		return !a.Organization
 	}
-	if (a.Group == nil) != (b.Group == nil) {
-		return a.Group == nil
+	if ka, kb := a.kind(), b.kind(); ka != kb {
+		return ka < kb
 	}
-	return a.Group != nil && a.Group.ID < b.Group.ID
+	switch {
+	case a.Group != nil:
+		return a.Group.ID < b.Group.ID
+	case a.Mapping != nil:
+		if a.Mapping.Value != b.Mapping.Value {
+			return a.Mapping.Value < b.Mapping.Value
+		}
+		return a.Mapping.ID < b.Mapping.ID
+	}
+	return false
+}
+
+// kind orders source types: direct, group, idp_role.
+func (s Source) kind() int {
+	switch {
+	case s.Group != nil:
+		return 1
+	case s.Mapping != nil:
+		return 2
+	}
+	return 0
 }
 
 // EffectivePermission is a permission a user has, with the roles granting it.

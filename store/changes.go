@@ -37,6 +37,9 @@ const (
 	ResourceServerDeleted  // ResourceServer holds it before (its permissions are removed by their own changes)
 	UserPermissionAssigned // UserID ← Permission directly (tenant level)
 	UserPermissionRemoved  //
+
+	RoleMappingAdded   // MappingID: ConnectionID's users with the value Name have RoleID (in OrganizationID when set)
+	RoleMappingRemoved // MappingID, with the fields it was added with
 )
 
 // Change is one committed change, as seen by observers.
@@ -47,7 +50,7 @@ type Change struct {
 	GroupID      string // Group*, Member*
 	MemberID     string // Member*: a user or group id
 	Active       bool   // UserCreated/Updated: the user's active flag after the change
-	Name         string // GroupCreated/Updated: displayName after the change
+	Name         string // GroupCreated/Updated: displayName after the change; RoleMapping*: idp_value
 	UserName     string // UserCreated/Updated: userName after the change
 	ExternalID   string // UserCreated/Updated: externalId after the change
 
@@ -59,4 +62,11 @@ type Change struct {
 
 	ResourceServer *ResourceServer // ResourceServerChanged/Deleted
 	Permission     Permission      // UserPermissionAssigned/Removed
+
+	// IdPValues (UserCreated/Updated): the user's roles and entitlements
+	// values after the change (IdPValues), the whole list, so an update
+	// that drops the last one says so by leaving it empty. Most users have
+	// none, and change records stay as they were.
+	IdPValues []string `json:",omitempty"`
+	MappingID string   `json:",omitempty"` // RoleMapping*: the mapping's id (Name is its idp_value)
 }

@@ -184,6 +184,7 @@ func (tx *Tx) DeleteConnection(id string) error {
 		}
 	}
 	tx.dropConnectionFromOrganizations(id)
+	tx.dropRoleMappingsBy(bucketConnectionRoleMappings, id)
 	users, groups := 0, 0
 	for _, o := range []struct {
 		ord   ordinal

@@ -12,7 +12,7 @@ import (
 
 // schemaVersion is the layout version this binary writes. Bump it with a
 // migration in migrations when the key layout changes.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // maxBatch caps how many queued writes one group commit takes, so a flood of
 // writers cannot make a single transaction (and its latency) unbounded.
@@ -183,6 +183,8 @@ var migrations = map[uint64]func(EngineTx) error{
 	2: migrateResourceServers,
 	// 3 → 4: dashboard sessions (sessions.go).
 	3: createMissingBuckets,
+	// 4 → 5: IdP role mappings (role_mappings.go).
+	4: createMissingBuckets,
 }
 
 func createMissingBuckets(btx EngineTx) error {

@@ -7,9 +7,11 @@ const (
 	EventAPIKeyCreated = "api_key.created"
 	EventAPIKeyDeleted = "api_key.deleted"
 
-	EventConnectionCreated = "connection.created"
-	EventConnectionDeleted = "connection.deleted"
-	EventConnectionUpdated = "connection.updated"
+	EventConnectionCreated            = "connection.created"
+	EventConnectionDeleted            = "connection.deleted"
+	EventConnectionRoleMappingCreated = "connection.role_mapping.created"
+	EventConnectionRoleMappingDeleted = "connection.role_mapping.deleted"
+	EventConnectionUpdated            = "connection.updated"
 
 	EventGroupCreated       = "group.created"
 	EventGroupDeleted       = "group.deleted"
@@ -68,6 +70,8 @@ var EventTypes = []string{
 	EventAPIKeyDeleted,
 	EventConnectionCreated,
 	EventConnectionDeleted,
+	EventConnectionRoleMappingCreated,
+	EventConnectionRoleMappingDeleted,
 	EventConnectionUpdated,
 	EventGroupCreated,
 	EventGroupDeleted,

@@ -59,6 +59,13 @@ var (
 
 	bucketSessions      = []byte("dashboard_sessions")        // sesID → dashboard session (hash only)
 	bucketSessionsByKey = []byte("dashboard_sessions_by_key") // keyID|sesID → ∅ (keyID: an API key id, or "bootstrap")
+
+	// IdP role mappings (role_mappings.go).
+	bucketRoleMappings           = []byte("role_mappings")              // rmpID → mapping
+	bucketRoleMappingKeys        = []byte("role_mapping_keys")          // conID|rolID|orgID or noOrg|fold(value) → rmpID (unique)
+	bucketConnectionRoleMappings = []byte("connection_role_mappings")   // conID|rmpID → ∅
+	bucketRoleRoleMappings       = []byte("role_role_mappings")         // rolID|rmpID → ∅
+	bucketOrgRoleMappings        = []byte("organization_role_mappings") // orgID|rmpID → ∅
 )
 
 var allBuckets = [][]byte{
@@ -75,6 +82,7 @@ var allBuckets = [][]byte{
 	bucketResourceServers, bucketResourceServerIdents, bucketResourceServerRoles, bucketUserPermissions, bucketResourceServerUsers,
 	bucketChanges,
 	bucketSessions, bucketSessionsByKey,
+	bucketRoleMappings, bucketRoleMappingKeys, bucketConnectionRoleMappings, bucketRoleRoleMappings, bucketOrgRoleMappings,
 }
 
 // Keys of bucketMeta.

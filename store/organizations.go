@@ -128,6 +128,7 @@ func (tx *Tx) DeleteOrganization(id string) error {
 	tx.delPrefix(bucketOrgConnections, prefix, func(k, _ []byte) {
 		tx.removeOrgConnection(id, string(k[IDLen:]), true)
 	})
+	tx.dropRoleMappingsBy(bucketOrgRoleMappings, id)
 	tx.del(bucketOrgNames, []byte(Fold(o.Name)))
 	tx.del(bucketOrgs, []byte(id))
 	tx.audit(EventOrganizationDeleted, orgTarget(id), o, nil)

@@ -182,6 +182,7 @@ func (tx *Tx) DeleteRole(id string) error {
 	tx.delPrefix(bucketRoleOrgGroups, prefix, func(k, _ []byte) {
 		tx.unbindRole(orgGroupRoles, string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), id, true)
 	})
+	tx.dropRoleMappingsBy(bucketRoleRoleMappings, id)
 	tx.syncRoleResourceServers(id, role.Permissions, nil)
 	tx.del(bucketRoleNames, []byte(Fold(role.Name)))
 	tx.del(bucketRoles, []byte(id))
@@ -476,6 +477,7 @@ func (r *ReadTx) EachMembership(fn func(groupID, memberID string)) {
 type UserSummary struct {
 	ID, ConnectionID, UserName, ExternalID string
 	Active                                 bool
+	IdPValues                              []string // see IdPValues
 }
 
 // EachUserSummary calls fn with every user's summary, in id order.
@@ -483,9 +485,10 @@ func (r *ReadTx) EachUserSummary(fn func(UserSummary)) error {
 	var ferr error
 	r.scanPrefix(bucketUsers, nil, func(k, v []byte) bool {
 		var rec struct {
-			UserName   string `json:"un"`
-			ExternalID string `json:"ext"`
-			Active     bool   `json:"act"`
+			UserName   string          `json:"un"`
+			ExternalID string          `json:"ext"`
+			Active     bool            `json:"act"`
+			Doc        json.RawMessage `json:"doc"`
 		}
 		if len(v) < IDLen {
 			return true
@@ -493,7 +496,7 @@ func (r *ReadTx) EachUserSummary(fn func(UserSummary)) error {
 		if ferr = json.Unmarshal(v[IDLen:], &rec); ferr != nil {
 			return false
 		}
-		fn(UserSummary{ID: string(k), ConnectionID: string(v[:IDLen]), UserName: rec.UserName, ExternalID: rec.ExternalID, Active: rec.Active})
+		fn(UserSummary{ID: string(k), ConnectionID: string(v[:IDLen]), UserName: rec.UserName, ExternalID: rec.ExternalID, Active: rec.Active, IdPValues: IdPValues(rec.Doc)})
 		return true
 	})
 	return ferr

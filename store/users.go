@@ -229,7 +229,7 @@ func (tx *Tx) CreateUser(u User) (User, error) {
 	}
 	tx.putRecord(bucketUsers, u.ID, u.ConnectionID, u.record())
 	tx.audit(EventUserCreated, Target{"user", u.ID}, nil, u.audit())
-	tx.emit(Change{Kind: UserCreated, ConnectionID: u.ConnectionID, UserID: u.ID, Active: u.Active, UserName: u.UserName, ExternalID: u.ExternalID})
+	tx.emit(Change{Kind: UserCreated, ConnectionID: u.ConnectionID, UserID: u.ID, Active: u.Active, UserName: u.UserName, ExternalID: u.ExternalID, IdPValues: IdPValues(u.Doc)})
 	return u, tx.err
 }
 
@@ -279,7 +279,7 @@ func (tx *Tx) UpdateUser(connectionID, id string, fn func(*User) error) (User, e
 	u.Modified, u.Revision = tx.now, tx.rev
 	tx.putRecord(bucketUsers, u.ID, u.ConnectionID, u.record())
 	tx.audit(EventUserUpdated, Target{"user", u.ID}, old.audit(), u.audit())
-	tx.emit(Change{Kind: UserUpdated, ConnectionID: connectionID, UserID: u.ID, Active: u.Active, UserName: u.UserName, ExternalID: u.ExternalID})
+	tx.emit(Change{Kind: UserUpdated, ConnectionID: connectionID, UserID: u.ID, Active: u.Active, UserName: u.UserName, ExternalID: u.ExternalID, IdPValues: IdPValues(u.Doc)})
 	return u, tx.err
 }
 

@@ -128,6 +128,7 @@ func (db *DB) verify(r *ReadTx, report func(string, ...any)) {
 	verifyBindings(r, report)
 	verifyResourceServers(r, report)
 	verifySessions(r, report)
+	verifyRoleMappings(r, report)
 	r.scanPrefix(bucketSCIMTokensByCon, nil, func(k, _ []byte) bool {
 		if !r.has(bucketSCIMTokens, k[IDLen:]) {
 			report("token index %q points at a missing token", k)

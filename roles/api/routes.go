@@ -49,6 +49,10 @@ func (a *API) routeTable() []route {
 		{"POST", "/connections/{id}/scim-configuration/tokens", ScopeCreateSCIMToken, scimCf, a.createSCIMToken},
 		{"DELETE", "/connections/{id}/scim-configuration/tokens/{token_id}", ScopeDeleteSCIMToken, "scim_token", a.deleteSCIMToken},
 
+		{"GET", "/connections/{id}/role-mappings", ScopeReadRoleMappings, conn, a.listRoleMappings},
+		{"POST", "/connections/{id}/role-mappings", ScopeCreateRoleMappings, conn, a.createRoleMapping},
+		{"DELETE", "/connections/{id}/role-mappings/{mapping_id}", ScopeDeleteRoleMappings, conn, a.deleteRoleMapping},
+
 		{"POST", "/api-keys", ScopeCreateAPIKeys, key, a.createAPIKey},
 		{"GET", "/api-keys", ScopeReadAPIKeys, key, a.listAPIKeys},
 		{"GET", "/api-keys/self", anyKey, key, a.apiKeySelf},

@@ -60,6 +60,11 @@ const (
 	// /roles/{id}/users), named as Auth0 names them.
 	ScopeCreateRoleMembers = "create:role_members"
 	ScopeDeleteRoleMembers = "delete:role_members"
+
+	// IdP role mappings of a connection (role_mappings.go).
+	ScopeReadRoleMappings   = "read:role_mappings"
+	ScopeCreateRoleMappings = "create:role_mappings"
+	ScopeDeleteRoleMappings = "delete:role_mappings"
 )
 
 // AllScopes is every scope the Management API knows; the bootstrap key has them all.
@@ -79,6 +84,7 @@ var AllScopes = []string{
 	ScopeReadOrganizationGroups, ScopeCreateOrganizationGroupRoles, ScopeDeleteOrganizationGroupRoles,
 	ScopeReadResourceServers, ScopeCreateResourceServers, ScopeUpdateResourceServers, ScopeDeleteResourceServers,
 	ScopeCreateRoleMembers, ScopeDeleteRoleMembers,
+	ScopeReadRoleMappings, ScopeCreateRoleMappings, ScopeDeleteRoleMappings,
 }
 
 func knownScope(list []string, s string) bool {

@@ -181,10 +181,14 @@ type userList struct {
 }
 
 type source struct {
-	Type      string `json:"type"` // direct or group
+	Type      string `json:"type"` // direct, group or idp_role
 	GroupID   string `json:"group_id"`
 	GroupName string `json:"group_name"`
-	Scope     string `json:"scope"` // tenant or organization
+	// Value and ConnectionID (idp_role): the user's SCIM roles or
+	// entitlements value a role mapping of the connection maps.
+	Value        string `json:"value"`
+	ConnectionID string `json:"connection_id"`
+	Scope        string `json:"scope"` // tenant or organization
 	// Via is the path from the user's own group up to, not including, the
 	// group above (nested group roles on): the user is in Via[0], which is
 	// in Via[1], …, which is in the group the role is bound to.
