@@ -59,6 +59,31 @@ type connectionPage struct {
 	Connection connection
 	Tokens     []scimToken
 	TokensErr  error // the token list could not be read (shown in its place)
+	// Role mappings: the IdP's roles/entitlements values that grant roles,
+	// with the names of their roles and organizations, and what the add
+	// form offers (the first page of each).
+	Mappings      []roleMapping
+	MappingsErr   error
+	RoleNames     map[string]string
+	OrgNames      map[string]string
+	RoleChoices   []role
+	OrgChoices    []organization
+	ChoicesPaging bool // more roles or organizations than the form lists
+}
+
+type roleMapping struct {
+	ID             string  `json:"id"`
+	IdPValue       string  `json:"idp_value"`
+	RoleID         string  `json:"role_id"`
+	OrganizationID *string `json:"organization_id"`
+}
+
+// Org is the mapping's organization id, "" at tenant scope.
+func (m roleMapping) Org() string {
+	if m.OrganizationID == nil {
+		return ""
+	}
+	return *m.OrganizationID
 }
 
 func (d *Dashboard) connection(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -75,8 +100,66 @@ func (d *Dashboard) connection(w http.ResponseWriter, r *http.Request, s *sessio
 			p.TokensErr = err
 		}
 	}
+	if s.scopes[api.ScopeReadRoleMappings] {
+		if err := d.loadRoleMappings(r, s, id, &p); err != nil {
+			if isSessionEnd(err) {
+				return err
+			}
+			p.MappingsErr = err
+		}
+	}
 	d.render(w, r, s, http.StatusOK, "connection", pageData{Title: p.Connection.Name, Section: "connections", Data: p})
 	return nil
+}
+
+// loadRoleMappings reads a connection's role mappings and names their roles
+// and organizations from the first page of each (ids stand for the rest).
+func (d *Dashboard) loadRoleMappings(r *http.Request, s *session, id string, p *connectionPage) error {
+	if err := d.call(r, s, "GET", "/connections/"+seg(id)+"/role-mappings", nil, &p.Mappings); err != nil {
+		return err
+	}
+	p.RoleNames, p.OrgNames = map[string]string{}, map[string]string{}
+	if s.scopes[api.ScopeReadRoles] {
+		var roles roleList
+		if err := d.call(r, s, "GET", "/roles?take=100", nil, &roles); err != nil {
+			return err
+		}
+		p.RoleChoices, p.ChoicesPaging = roles.Roles, roles.Next != ""
+		for _, ro := range roles.Roles {
+			p.RoleNames[ro.ID] = ro.Name
+		}
+	}
+	if s.scopes[api.ScopeReadOrganizations] {
+		var orgs organizationList
+		if err := d.call(r, s, "GET", "/organizations?take=100", nil, &orgs); err != nil {
+			return err
+		}
+		p.OrgChoices, p.ChoicesPaging = orgs.Organizations, p.ChoicesPaging || orgs.Next != ""
+		for _, o := range orgs.Organizations {
+			p.OrgNames[o.ID] = o.Name
+		}
+	}
+	return nil
+}
+
+func (d *Dashboard) createRoleMapping(w http.ResponseWriter, r *http.Request, s *session) error {
+	id := r.PathValue("id")
+	body := map[string]any{"idp_value": r.PostFormValue("idp_value"), "role_id": r.PostFormValue("role_id")}
+	if org := r.PostFormValue("organization_id"); org != "" {
+		body["organization_id"] = org
+	}
+	err := d.call(r, s, "POST", "/connections/"+seg(id)+"/role-mappings", body, nil)
+	return d.done(w, r, s, d.path("/connections/"+seg(id)), err, "Users whose IdP sends "+r.PostFormValue("idp_value")+" now get the role.")
+}
+
+func (d *Dashboard) deleteRoleMapping(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, mid := r.PathValue("id"), r.PathValue("mapping_id")
+	back := d.path("/connections/" + seg(id))
+	if d.needConfirm(w, r, s, "Remove the role mapping for "+r.PostFormValue("idp_value")+"? Users lose the role it gave them at once.", back) {
+		return nil
+	}
+	err := d.call(r, s, "DELETE", "/connections/"+seg(id)+"/role-mappings/"+seg(mid), nil, nil)
+	return d.done(w, r, s, back, err, "Role mapping for "+r.PostFormValue("idp_value")+" removed.")
 }
 
 func (d *Dashboard) deleteConnection(w http.ResponseWriter, r *http.Request, s *session) error {

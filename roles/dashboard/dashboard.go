@@ -361,6 +361,8 @@ func (d *Dashboard) routes() {
 	d.handle("POST", "/connections/{id}/scim", d.enableSCIM)
 	d.handle("POST", "/connections/{id}/tokens", d.createToken)
 	d.handle("POST", "/connections/{id}/tokens/{token_id}/revoke", d.revokeToken)
+	d.handle("POST", "/connections/{id}/role-mappings", d.createRoleMapping)
+	d.handle("POST", "/connections/{id}/role-mappings/{mapping_id}/delete", d.deleteRoleMapping)
 
 	d.handle("GET", "/groups", d.groups)
 	d.handle("GET", "/groups/{id}", d.group)
