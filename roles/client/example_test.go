@@ -15,7 +15,7 @@ func Example() {
 
 	role, _, err := c.CreateRole(ctx, client.RoleCreate{Name: "editor"})
 	if client.IsConflict(err) {
-		log.Print("editor exists already")
+		log.Fatal("a role named editor exists already")
 	} else if err != nil {
 		log.Fatal(err)
 	}
