@@ -39,7 +39,9 @@ func routes(db *store.DB, index *roles.Index, cfg config, ready func() bool, req
 	// One limit on heavy requests (lists, searches, Bulk, large writes) for
 	// both surfaces: together they hold a bounded amount of memory.
 	heavy := scim.NewLimiter(cfg.HeavyRequests, cfg.HeavyWait)
-	mgmt := api.New(db, index, api.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, RateLimit: limiter(g.apiRate), Heavy: heavy})
+	mgmt := api.New(db, index, api.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, RateLimit: limiter(g.apiRate), Heavy: heavy,
+		// A change-feed long poll answers well within the server's WriteTimeout.
+		EventWait: cfg.WriteTimeout / 2})
 	mux := http.NewServeMux()
 	// A bulk request is a request body first: its advertised limit must not
 	// promise more than the server's body limit lets through.

@@ -42,6 +42,10 @@ type Options struct {
 	// RateLimit, when set, is asked once per authenticated request with the
 	// API key's id; a refusal is answered 429 with Retry-After.
 	RateLimit RateLimiter
+	// EventWait bounds how long GET /events long-polls (default and at
+	// most MaxEventWait); the composition root keeps it below the server's
+	// WriteTimeout.
+	EventWait time.Duration
 }
 
 // RateLimiter decides whether a credential may make one more request now,
@@ -60,6 +64,7 @@ type API struct {
 	mux       *http.ServeMux
 	pageBytes int
 	limiter   Limiter
+	eventWait time.Duration
 }
 
 // New returns the Management API over db. Effective-role answers come from
@@ -67,7 +72,10 @@ type API struct {
 // (db.AddObserver) and loaded (index.Load) before the API serves.
 func New(db *store.DB, index *roles.Index, opts Options) *API {
 	a := &API{db: db, index: index, publicURL: strings.TrimRight(opts.PublicURL, "/"), rateLimit: opts.RateLimit, mux: http.NewServeMux(),
-		pageBytes: opts.ListPageBytes, limiter: opts.Heavy}
+		pageBytes: opts.ListPageBytes, limiter: opts.Heavy, eventWait: opts.EventWait}
+	if a.eventWait <= 0 || a.eventWait > MaxEventWait {
+		a.eventWait = MaxEventWait
+	}
 	if a.pageBytes <= 0 {
 		a.pageBytes = DefaultListPageBytes
 	}

@@ -67,6 +67,8 @@ func (a *API) routeTable() []route {
 		{"GET", "/logs", ScopeReadLogs, "log", a.heavy(a.listLogs)},
 		{"GET", "/backup", ScopeReadBackup, "backup", a.heavy(a.backup)},
 		{"GET", "/logs/{id}", ScopeReadLogs, "log", a.getLog},
+		// The change feed (events.go): it takes a heavy slot only while it reads.
+		{"GET", "/events", ScopeReadLogs, "event", a.listEvents},
 
 		// This API's OpenAPI document (openapi.go): any valid key may read it.
 		{"GET", "/openapi.json", anyKey, "openapi", a.openAPI},
