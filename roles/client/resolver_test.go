@@ -118,3 +118,49 @@ func TestResolverIsBounded(t *testing.T) {
 		t.Errorf("cache holds %d answers, want MaxEntries 2", n)
 	}
 }
+
+// TestResolverFollowsTheChangeFeed: with Follow running, a change made by
+// another client (an admin unbinding a role) reaches the cached answers
+// without waiting out the TTL.
+func TestResolverFollowsTheChangeFeed(t *testing.T) {
+	admin, base := newClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := newDirectory(t, admin)
+	alice := dir.user("alice")
+	eng := dir.group("engineering", alice)
+	editor := must2[*client.Role](t)(admin.CreateRole(ctx, client.RoleCreate{Name: "editor"}))
+	if _, err := admin.BindGroups(ctx, editor.ID, eng); err != nil {
+		t.Fatal(err)
+	}
+	login := client.New(base, adminToken)
+	res := client.NewResolver(login, client.ResolverOptions{TTL: time.Hour})
+	res.Fence(admin.LastRevision())
+	followed := make(chan error, 1)
+	go func() { followed <- res.Follow(ctx) }()
+	subject := client.Subject{UserID: alice}
+	if got, err := res.Resolve(ctx, subject); err != nil || !got.HasRole("editor") {
+		t.Fatalf("first Resolve: %+v, %v", got, err)
+	}
+	if _, err := admin.UnbindGroups(ctx, editor.ID, eng); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := res.Resolve(ctx, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.HasRole("editor") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the unbinding never reached the cached answer (TTL one hour): Follow did not fence the cache")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-followed; err != context.Canceled {
+		t.Errorf("Follow returned %v, want context.Canceled", err)
+	}
+}
