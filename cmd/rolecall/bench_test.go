@@ -38,8 +38,8 @@ var benchOrigin = store.Origin{Actor: store.Actor{Type: store.ActorSystem, ID: "
 // bench_postgres_test.go).
 type seeded struct {
 	dir, dsn, connectionID, token string
-	userIDs                  []string
-	groupIDs                 map[string]string // displayName → id
+	userIDs                       []string
+	groupIDs                      map[string]string // displayName → id
 }
 
 // seed creates, in a fresh store (see openBenchStore), a connection with a
