@@ -141,6 +141,8 @@ type Engine struct {
 	ctx       context.Context // ends at Close: stops the listeners
 	cancel    context.CancelFunc
 
+	cache writeCache // the last committed write transaction's reads and writes
+
 	// buckets caches bucket ids by name. The store never deletes a bucket,
 	// so an id once committed stays valid for good.
 	mu      sync.RWMutex

@@ -494,3 +494,59 @@ func TestFailedWritesLeaveTheirBatchIntact(t *testing.T) {
 		t.Logf("no batch held two writes (commits %d, writes %d): the test proved less", st.Commits, st.Writes+st.FailedWrites)
 	}
 }
+
+// A node keeps what its last write transaction read and wrote for the next
+// one, but never past another node's commit: a value the other node changed
+// is read again.
+func TestAnotherNodesCommitInvalidatesTheWriteCache(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	a, b := newEngine(t, dsn), newEngine(t, dsn)
+	update := func(e *postgres.Engine, fn func(store.Bucket)) {
+		t.Helper()
+		etx, err := e.Begin(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer etx.Rollback()
+		bk, err := etx.CreateBucketIfNotExists([]byte("b"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(bk)
+		if err := etx.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := etx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(e *postgres.Engine, key string) (v string) {
+		t.Helper()
+		update(e, func(bk store.Bucket) {
+			bk.Get([]byte("first")) // goes with BEGIN, which reads the token
+			v = string(bk.Get([]byte(key)))
+		})
+		return v
+	}
+	update(a, func(bk store.Bucket) {
+		bk.Put([]byte("k"), []byte("a1"))
+		bk.Put([]byte("gone"), []byte("x"))
+	})
+	if got := get(a, "k"); got != "a1" {
+		t.Fatalf("node A reads its own write: %q, want a1", got)
+	}
+	update(b, func(bk store.Bucket) {
+		bk.Put([]byte("k"), []byte("b1"))
+		bk.Delete([]byte("gone"))
+	})
+	if got := get(a, "k"); got != "b1" {
+		t.Errorf("node A after node B's commit: %q, want b1", got)
+	}
+	if got := get(a, "gone"); got != "" {
+		t.Errorf("node A reads a key node B deleted: %q", got)
+	}
+	update(a, func(bk store.Bucket) { bk.Put([]byte("k"), []byte("a2")) })
+	if got := get(b, "k"); got != "a2" {
+		t.Errorf("node B after node A's commit: %q, want a2", got)
+	}
+}

@@ -69,6 +69,9 @@ type tx struct {
 	// first with the next round trip.
 	queued []string
 	sp     savepoint
+	// token is the writer token read with BEGIN (write transactions; see
+	// cache.go).
+	token int64
 
 	// buf (write transactions) holds every key read or written: reads under
 	// the writer lock cannot go stale, so a key is fetched at most once, and
@@ -146,6 +149,11 @@ func (t *tx) roundTrip(flush bool, queue func(*pgx.Batch)) (pgx.BatchResults, er
 	for _, s := range t.begin {
 		b.Queue(s)
 	}
+	tokenAt := -1
+	if t.begin != nil && t.writable {
+		tokenAt = b.Len()
+		b.Queue(sqlReadToken)
+	}
 	for _, s := range t.queued {
 		b.Queue(s)
 	}
@@ -156,12 +164,21 @@ func (t *tx) roundTrip(flush bool, queue func(*pgx.Batch)) (pgx.BatchResults, er
 	prefix := b.Len()
 	queue(&b)
 	br := t.conn.SendBatch(t.ctx, &b)
-	for range prefix {
-		if _, err := br.Exec(); err != nil {
+	for i := range prefix {
+		var err error
+		if i == tokenAt {
+			err = br.QueryRow().Scan(&t.token)
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
 			br.Close()
 			t.fail(err)
 			return nil, err
 		}
+	}
+	if tokenAt >= 0 {
+		t.adopt(t.e.cache.take(t.token))
 	}
 	t.begin, t.queued = nil, t.queued[:0]
 	for _, en := range flushed {
@@ -409,8 +426,13 @@ func (t *tx) Commit() error {
 		return nil
 	}
 	wrote := t.wrote
+	token := t.token // read with BEGIN, maybe in this very round trip
+	if wrote {
+		token = newToken()
+	}
 	br, err := t.roundTrip(true, func(b *pgx.Batch) {
 		if wrote {
+			b.Queue(sqlWriteToken, token)
 			// Delivered to the listeners only if the transaction commits.
 			b.Queue("NOTIFY " + notifyChannel)
 		}
@@ -421,10 +443,12 @@ func (t *tx) Commit() error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	if wrote {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			t.Rollback()
-			return fmt.Errorf("store: commit: %w", err)
+		for range 2 { // the writer token, NOTIFY
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				t.Rollback()
+				return fmt.Errorf("store: commit: %w", err)
+			}
 		}
 	}
 	tag, err := br.Exec()
@@ -437,6 +461,13 @@ func (t *tx) Commit() error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	t.e.rememberBuckets(t.created)
+	if !wrote {
+		token = t.token
+	}
+	// Every entry is on the server now; the next write transaction may
+	// keep them if nobody else writes first.
+	t.e.cache.keep(token, t.buf, t.bounds)
+	t.buf, t.bounds = nil, nil
 	t.release(false)
 	return nil
 }
