@@ -97,6 +97,11 @@ type tx struct {
 // is forgetting buffered writes, and a write that reads only with Gets (a
 // user's creation) costs no statement and no subtransaction at all.
 //
+// A sent savepoint that writes is a subtransaction; past 64 of them in one
+// transaction PostgreSQL's snapshots of concurrent readers slow down
+// (subxid overflow), so sending only when needed matters for batches of
+// writes that read with cursors after writing.
+//
 // Undoing the buffer relies on one invariant: buf holds every key the
 // transaction wrote, so a key absent from buf has the same value on the
 // server before and after the savepoint, and a cached read needs no undo.
