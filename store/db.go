@@ -417,6 +417,7 @@ func (db *DB) commit(batch []*pendingWrite) {
 	}
 	tx := &db.scratch
 	*tx = Tx{ReadTx: ReadTx{etx: btx, db: db}, now: db.now().UTC(), undo: tx.undo[:0], auditRun: auditRun{items: tx.auditRun.items[:0]}}
+	tx.sp, _ = btx.(Savepointer)
 	defer func() {
 		// Keep the buffers, drop what points into the finished transaction.
 		*tx = Tx{undo: clearUndo(tx.undo), auditRun: auditRun{items: tx.auditRun.items[:0]}}
@@ -469,13 +470,20 @@ type appliedBatch struct {
 
 // applyBatch runs each write of batch in tx, from revision base: a write
 // that changed something gets the next revision, one that failed is undone
-// in place and keeps its error. ok is false when an undo failed; every write
-// then has an error and the engine transaction must be rolled back.
+// in place (to its savepoint, or from the undo log) and keeps its error. ok
+// is false when an undo or a savepoint failed; every write then has an error
+// and the engine transaction must be rolled back.
 func applyBatch(tx *Tx, batch []*pendingWrite, base uint64) (applied appliedBatch, ok bool) {
 	applied.rev = base
 	auditNext := nextAuditID(tx.etx)
 	for _, p := range batch {
 		tx.start(p.origin, applied.rev+1, auditNext)
+		if tx.sp != nil {
+			if err := tx.sp.Savepoint(); err != nil {
+				failBatch(batch, p, fmt.Errorf("store: savepoint failed, batch rolled back: %w", err))
+				return applied, false
+			}
+		}
 		p.err = runWrite(p.fn, tx)
 		if p.err == nil {
 			tx.flushAudit()
@@ -488,14 +496,16 @@ func applyBatch(tx *Tx, batch []*pendingWrite, base uint64) (applied appliedBatc
 		}
 		if p.err != nil {
 			if undoErr := tx.undoAll(); undoErr != nil {
-				for _, q := range batch {
-					if q.err == nil || q == p {
-						q.err = fmt.Errorf("store: undo failed, batch rolled back: %w", undoErr)
-					}
-				}
+				failBatch(batch, p, fmt.Errorf("store: undo failed, batch rolled back: %w", undoErr))
 				return applied, false
 			}
 			continue
+		}
+		if tx.sp != nil {
+			if err := tx.sp.ReleaseSavepoint(); err != nil {
+				failBatch(batch, p, fmt.Errorf("store: savepoint failed, batch rolled back: %w", err))
+				return applied, false
+			}
 		}
 		if !tx.mutated {
 			p.rev = applied.rev
@@ -508,6 +518,16 @@ func applyBatch(tx *Tx, batch []*pendingWrite, base uint64) (applied appliedBatc
 		applied.changes = append(applied.changes, tx.changes...)
 	}
 	return applied, true
+}
+
+// failBatch gives err to p and to every write of batch that has no error of
+// its own: the batch's engine transaction is to be rolled back.
+func failBatch(batch []*pendingWrite, p *pendingWrite, err error) {
+	for _, q := range batch {
+		if q.err == nil || q == p {
+			q.err = err
+		}
+	}
 }
 
 // commitAt records rev as the store's revision (when the batch moved it from

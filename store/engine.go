@@ -85,6 +85,29 @@ type Shared interface {
 	Commits(ctx context.Context) <-chan struct{}
 }
 
+// Savepointer is implemented by a write transaction that can take back part
+// of itself cheaply (PostgreSQL: SAVEPOINT, queued with its buffered writes,
+// so it costs no round trip of its own). The group commit runs many writes in
+// one engine transaction and must undo a failed one without disturbing the
+// others: with a Savepointer it brackets each write with Savepoint and then
+// ReleaseSavepoint or RollbackToSavepoint; without one it keeps an undo log,
+// which reads the old value of every key a write puts (free on bbolt, a
+// round trip each on a network engine).
+//
+// At most one savepoint is open at a time; the store never nests them.
+// Gets and cursors after RollbackToSavepoint see the transaction as it was at
+// Savepoint. An error from any of them leaves the transaction unusable (the
+// store rolls it back).
+type Savepointer interface {
+	// Savepoint marks the transaction's current state.
+	Savepoint() error
+	// RollbackToSavepoint takes back every Put and Delete since Savepoint
+	// and ends the savepoint.
+	RollbackToSavepoint() error
+	// ReleaseSavepoint ends the savepoint, keeping the writes since it.
+	ReleaseSavepoint() error
+}
+
 // PageCounter is implemented by an engine that can tell how many pages its
 // commits wrote (bbolt), for the write-path metrics.
 type PageCounter interface {

@@ -79,13 +79,18 @@ func (r *ReadTx) scanPrefix(bucket, prefix []byte, fn func(k, v []byte) bool) {
 
 // Tx is a write transaction for one logical write. Its mutation methods do the
 // whole domain operation: checks, records, indexes, audit entry and change feed.
-// Every low-level change is recorded in an undo log so that a failed write can
-// be taken back without disturbing the other writes of its group commit.
+// A failed write is taken back without disturbing the other writes of its
+// group commit: by rolling back to the savepoint taken before it, when the
+// engine has savepoints (sp), else from an undo log of every low-level change.
 type Tx struct {
 	ReadTx
-	now     time.Time
-	origin  Origin
-	rev     uint64 // the revision this write commits at
+	now    time.Time
+	origin Origin
+	rev    uint64 // the revision this write commits at
+	// sp is the engine transaction's savepoints, or nil: then undo is kept.
+	// A network engine has them, so that a put costs no read of the value it
+	// replaces.
+	sp      Savepointer
 	undo    []undoEntry
 	mutated bool
 	changes []Change
@@ -140,8 +145,10 @@ func (tx *Tx) put(bucket, key, value []byte) {
 		return
 	}
 	b := tx.bucket(bucket)
-	old := b.Get(key)
-	tx.undo = append(tx.undo, undoEntry{bucket: b, key: key, old: bytes.Clone(old), existed: old != nil})
+	if tx.sp == nil {
+		old := b.Get(key)
+		tx.undo = append(tx.undo, undoEntry{bucket: b, key: key, old: bytes.Clone(old), existed: old != nil})
+	}
 	if err := b.Put(key, value); err != nil {
 		tx.err = fmt.Errorf("store: put %s: %w", bucket, err)
 		return
@@ -157,7 +164,9 @@ func (tx *Tx) putNew(bucket, key, value []byte) {
 		return
 	}
 	b := tx.bucket(bucket)
-	tx.undo = append(tx.undo, undoEntry{bucket: b, key: key})
+	if tx.sp == nil {
+		tx.undo = append(tx.undo, undoEntry{bucket: b, key: key})
+	}
 	if err := b.Put(key, value); err != nil {
 		tx.err = fmt.Errorf("store: put %s: %w", bucket, err)
 		return
@@ -188,11 +197,15 @@ func (tx *Tx) del(bucket, key []byte) {
 		return
 	}
 	b := tx.bucket(bucket)
+	// The read is needed even with savepoints: deleting an absent key is
+	// no change, and must not make the write a revision.
 	old := b.Get(key)
 	if old == nil {
 		return
 	}
-	tx.undo = append(tx.undo, undoEntry{bucket: b, key: bytes.Clone(key), old: bytes.Clone(old), existed: true})
+	if tx.sp == nil {
+		tx.undo = append(tx.undo, undoEntry{bucket: b, key: bytes.Clone(key), old: bytes.Clone(old), existed: true})
+	}
 	if err := b.Delete(key); err != nil {
 		tx.err = fmt.Errorf("store: delete %s: %w", bucket, err)
 		return
@@ -207,7 +220,9 @@ func (tx *Tx) delKnown(bucket, key, old []byte) {
 		return
 	}
 	b := tx.bucket(bucket)
-	tx.undo = append(tx.undo, undoEntry{bucket: b, key: key, old: bytes.Clone(old), existed: true})
+	if tx.sp == nil {
+		tx.undo = append(tx.undo, undoEntry{bucket: b, key: key, old: bytes.Clone(old), existed: true})
+	}
 	if err := b.Delete(key); err != nil {
 		tx.err = fmt.Errorf("store: delete %s: %w", bucket, err)
 		return
@@ -244,8 +259,14 @@ func (tx *Tx) addCounter(bucket, key []byte, delta int64) uint64 {
 	return uint64(n)
 }
 
-// undoAll takes back every change of the current write, newest first.
+// undoAll takes back every change of the current write: to its savepoint,
+// or from the undo log, newest first.
 func (tx *Tx) undoAll() error {
+	if tx.sp != nil {
+		if err := tx.sp.RollbackToSavepoint(); err != nil {
+			return err
+		}
+	}
 	for i := len(tx.undo) - 1; i >= 0; i-- {
 		u := tx.undo[i]
 		var err error

@@ -28,29 +28,33 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/store"
-	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
 var benchOrigin = store.Origin{Actor: store.Actor{Type: store.ActorSystem, ID: "bench"}, Channel: store.ChannelSystem}
 
-// seeded describes a data directory prepared for a benchmark.
+// seeded describes a store prepared for a benchmark: the bbolt file in dir,
+// or the PostgreSQL database dsn (ROLECALL_BENCH_STORE=postgres, see
+// bench_postgres_test.go).
 type seeded struct {
-	dir, connectionID, token string
-	userIDs                  []string
-	groupIDs                 map[string]string // displayName → id
+	dir, dsn, connectionID, token string
+	userIDs                       []string
+	groupIDs                      map[string]string // displayName → id
 }
 
-// seed creates, in a fresh data directory, a connection with a SCIM token,
-// users u0000000…, and groups named by their member counts (each group's
-// members are the first n users).
+// seed creates, in a fresh store (see openBenchStore), a connection with a
+// SCIM token, users u0000000…, and groups named by their member counts (each
+// group's members are the first n users).
 func seed(b *testing.B, users int, groups ...int) seeded {
 	b.Helper()
-	s := seeded{dir: b.TempDir(), groupIDs: map[string]string{}}
-	db, err := bboltdb.Open(s.dir, store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	return seedInto(b, seeded{dir: b.TempDir()}, users, groups...)
+}
+
+// seedInto is seed into the store s names (see openBenchStore).
+func seedInto(b *testing.B, s seeded, users int, groups ...int) seeded {
+	b.Helper()
+	s.groupIDs = map[string]string{}
+	db := openBenchStore(b, &s, store.Options{})
 	defer db.Close()
 	ctx := context.Background()
 	must := func(fn func(*store.Tx) error) {
@@ -115,7 +119,7 @@ func seed(b *testing.B, users int, groups ...int) seeded {
 // benchServer starts rolecall serve on a seeded data directory.
 func benchServer(b *testing.B, s seeded) (base string, client *http.Client) {
 	b.Helper()
-	srv := startServer(b, func(c *config) { c.Data = s.dir; c.LogLevel = zerolog.WarnLevel })
+	srv := startServer(b, func(c *config) { c.Data, c.Store = s.dir, s.dsn; c.LogLevel = zerolog.WarnLevel })
 	client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.Cleanup(client.CloseIdleConnections) // before the server's shutdown (cleanups run last first)
 	return srv.URL + "/scim/v2/connections/" + s.connectionID, client
@@ -268,7 +272,7 @@ func BenchmarkPostUsers(b *testing.B) {
 	b.Run("users", func(b *testing.B) {
 		s := seed(b, 0)
 		logs := &syncBuffer{}
-		srv := startServerLogging(b, logs, func(c *config) { c.Data = s.dir })
+		srv := startServerLogging(b, logs, func(c *config) { c.Data, c.Store = s.dir, s.dsn })
 		rate := postConcurrently(b, srv.URL+"/scim/v2/connections/"+s.connectionID+"/Users", s.token, userBody)
 		if os.Getenv("ROLECALL_BENCH_STATS") != "" {
 			_ = srv.Shutdown()
@@ -316,7 +320,11 @@ func BenchmarkResidentMemory(b *testing.B) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", s.dir, "--log-level", "warn")
+	args := []string{"serve", "--addr", addr, "--data", s.dir, "--log-level", "warn"}
+	if s.dsn != "" {
+		args = append(args, "--store", s.dsn)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "ROLECALL_ADMIN_TOKEN="+testAdminToken)
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -384,14 +392,11 @@ func BenchmarkLoginQuery(b *testing.B) {
 	if os.Getenv("ROLECALL_BENCH_SMALL") != "" {
 		size = storetest.LoginDataset{Users: 10_000, Groups: 1_000, Memberships: 100_000, Roles: 100, Bindings: 2_000, SubjectGroups: 50}
 	}
-	dir := b.TempDir()
-	db, err := bboltdb.Open(dir, store.Options{NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
+	where := seeded{dir: b.TempDir()}
+	db := openBenchStore(b, &where, store.Options{NoSync: true})
 	s := storetest.Seed(b, db, size)
 	db.Close()
-	srv := startServerLogging(b, io.Discard, func(c *config) { c.Data = dir })
+	srv := startServerLogging(b, io.Discard, func(c *config) { c.Data, c.Store = where.dir, where.dsn })
 	query := func(b *testing.B, subject string) {
 		url := srv.URL + "/api/v2/effective-roles/query"
 		answerSize := answerBytes(b, url, subject)

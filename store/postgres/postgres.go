@@ -28,7 +28,22 @@
 // could see them and with COMMIT; Gets answer from the buffer first. Cursors
 // fetch keys in batches. BEGIN (and the writer lock) travel with the
 // transaction's first query. So a group commit of many writes costs its
-// reads' round trips, one flush and one durable COMMIT.
+// reads' round trips, one flush and one durable COMMIT. Three things keep
+// the reads few:
+//
+//   - Savepoints (store.Savepointer) instead of the store's undo log, so a
+//     write reads no value it replaces. A savepoint is sent only if a flush
+//     happens under it; until then it is a journal of the buffer.
+//   - For append-mostly buckets (store.AppendMostly), the greatest key on
+//     the server, read once with the first Get that needs it: a key above it
+//     and not in the buffer is absent (fresh ids, sequence numbers).
+//   - A node's next write transaction keeps the buffer of its last one when
+//     no other node has written since (cache.go: a writer token read with
+//     BEGIN).
+//
+// What remains per write is its own lookups that miss (a user creation:
+// one, the userName check); per group commit, BEGIN with the revision, the
+// audit log's tail, the flush and COMMIT.
 //
 // Several nodes: the engine implements store.Shared. A committing write
 // transaction sends NOTIFY rolecall_commits; Commits listens on a dedicated
@@ -140,6 +155,8 @@ type Engine struct {
 	listenCfg *pgx.ConnConfig
 	ctx       context.Context // ends at Close: stops the listeners
 	cancel    context.CancelFunc
+
+	cache writeCache // the last committed write transaction's reads and writes
 
 	// buckets caches bucket ids by name. The store never deletes a bucket,
 	// so an id once committed stays valid for good.

@@ -24,8 +24,9 @@ var (
 )
 
 const (
-	sqlGet    = "SELECT v FROM kv WHERE bucket = $1 AND k = $2"
-	sqlUpsert = `INSERT INTO kv (bucket, k, v) SELECT * FROM unnest($1::smallint[], $2::bytea[], $3::bytea[])
+	sqlGet     = "SELECT v FROM kv WHERE bucket = $1 AND k = $2"
+	sqlLastKey = "SELECT k FROM kv WHERE bucket = $1 ORDER BY k DESC LIMIT 1"
+	sqlUpsert  = `INSERT INTO kv (bucket, k, v) SELECT * FROM unnest($1::smallint[], $2::bytea[], $3::bytea[])
 		ON CONFLICT (bucket, k) DO UPDATE SET v = excluded.v`
 	sqlDelete = `DELETE FROM kv WHERE (bucket, k) IN (SELECT * FROM unnest($1::smallint[], $2::bytea[]))`
 )
@@ -64,6 +65,13 @@ type tx struct {
 	writable bool
 	begin    []string // statements not yet sent; nil once BEGIN went out
 	err      error
+	// queued are savepoint statements (ROLLBACK TO, RELEASE) that go
+	// first with the next round trip.
+	queued []string
+	sp     savepoint
+	// token is the writer token read with BEGIN (write transactions; see
+	// cache.go).
+	token int64
 
 	// buf (write transactions) holds every key read or written: reads under
 	// the writer lock cannot go stale, so a key is fetched at most once, and
@@ -75,15 +83,52 @@ type tx struct {
 	wrote   bool             // something was written: notify the other nodes
 	created map[string]int16 // buckets created here, cached at commit
 	// bounds (write transactions) are the greatest keys of append-mostly
-	// buckets (store.AppendMostly), read once and raised by Puts: a key
-	// above it is absent without asking the server. The store's checks of
-	// fresh time-ordered ids and sequence numbers cost no round trip.
+	// buckets (store.AppendMostly) on the server, read once: a key above
+	// it and not in buf is absent without asking the server, since buf holds
+	// every key the transaction wrote and nobody else writes under the
+	// writer lock. The store's checks of fresh time-ordered ids and
+	// sequence numbers cost no round trip.
 	bounds map[int16]*bound
 }
 
-// bound is an upper bound on a bucket's keys: exact when read, then raised
-// by every Put. A Delete leaves it, which only makes it cost a round trip
-// that was not needed.
+// savepoint is the write transaction's open savepoint (store.Savepointer).
+// It reaches the server only when writes made under it must be sent before
+// it ends (a cursor query flushes the buffer): until then, rolling back to it
+// is forgetting buffered writes, and a write that reads only with Gets (a
+// user's creation) costs no statement and no subtransaction at all.
+//
+// A sent savepoint that writes is a subtransaction; past 64 of them in one
+// transaction PostgreSQL's snapshots of concurrent readers slow down
+// (subxid overflow), so sending only when needed matters for batches of
+// writes that read with cursors after writing.
+//
+// Undoing the buffer relies on one invariant: buf holds every key the
+// transaction wrote, so a key absent from buf has the same value on the
+// server before and after the savepoint, and a cached read needs no undo.
+type savepoint struct {
+	open bool
+	sent bool // SAVEPOINT went to the server
+	// saved is each key's buffer state before its first write under the
+	// savepoint.
+	saved map[bkey]saved
+}
+
+type saved struct {
+	had   bool // the key was in buf
+	value []byte
+	dirty bool
+}
+
+// savepointName is the one savepoint's name; they are never nested.
+const savepointName = "rolecall_write"
+
+var _ store.Savepointer = (*tx)(nil)
+
+// bound is the greatest key of a bucket on the server when it was read. It
+// is not raised by Puts (buf answers for those keys), so an id generated
+// after the last one but sorting below it (two in one millisecond) still
+// costs no round trip. A Delete, or a savepoint rolled back after the read,
+// leaves it above the truth, which only costs a round trip not needed.
 type bound struct {
 	key   []byte
 	known bool
@@ -109,6 +154,14 @@ func (t *tx) roundTrip(flush bool, queue func(*pgx.Batch)) (pgx.BatchResults, er
 	for _, s := range t.begin {
 		b.Queue(s)
 	}
+	tokenAt := -1
+	if t.begin != nil && t.writable {
+		tokenAt = b.Len()
+		b.Queue(sqlReadToken)
+	}
+	for _, s := range t.queued {
+		b.Queue(s)
+	}
 	var flushed []*entry
 	if flush && t.dirty > 0 {
 		flushed = t.queueFlush(&b)
@@ -116,14 +169,23 @@ func (t *tx) roundTrip(flush bool, queue func(*pgx.Batch)) (pgx.BatchResults, er
 	prefix := b.Len()
 	queue(&b)
 	br := t.conn.SendBatch(t.ctx, &b)
-	for range prefix {
-		if _, err := br.Exec(); err != nil {
+	for i := range prefix {
+		var err error
+		if i == tokenAt {
+			err = br.QueryRow().Scan(&t.token)
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
 			br.Close()
 			t.fail(err)
 			return nil, err
 		}
 	}
-	t.begin = nil
+	if tokenAt >= 0 {
+		t.adopt(t.e.cache.take(t.token))
+	}
+	t.begin, t.queued = nil, t.queued[:0]
 	for _, en := range flushed {
 		en.dirty = false
 	}
@@ -132,31 +194,132 @@ func (t *tx) roundTrip(flush bool, queue func(*pgx.Batch)) (pgx.BatchResults, er
 }
 
 // queueFlush adds the buffered writes to b: one upsert and one delete over
-// arrays, whatever their number. It returns the entries it sends.
+// arrays, whatever their number. Under a savepoint not yet sent, the writes
+// made before it go first, then SAVEPOINT, then those made under it. It
+// returns the entries it sends.
 func (t *tx) queueFlush(b *pgx.Batch) []*entry {
 	var (
-		sent                    = make([]*entry, 0, t.dirty)
-		putBuckets, delBuckets  []int16
-		putKeys, putVals, delKs [][]byte
+		sent          = make([]*entry, 0, t.dirty)
+		before, after writeSet
+		split         = t.sp.open && !t.sp.sent
 	)
 	for k, en := range t.buf {
 		if !en.dirty {
 			continue
 		}
 		sent = append(sent, en)
-		if en.value == nil {
-			delBuckets, delKs = append(delBuckets, k.bucket), append(delKs, []byte(k.key))
-		} else {
-			putBuckets, putKeys, putVals = append(putBuckets, k.bucket), append(putKeys, []byte(k.key)), append(putVals, en.value)
+		if !split {
+			after.add(k, en.value)
+			continue
+		}
+		s, under := t.sp.saved[k]
+		switch {
+		case !under:
+			before.add(k, en.value)
+		case s.had && s.dirty:
+			// Written before the savepoint and again under it.
+			before.add(k, s.value)
+			after.add(k, en.value)
+		default:
+			after.add(k, en.value)
 		}
 	}
-	if len(putKeys) > 0 {
-		b.Queue(sqlUpsert, putBuckets, putKeys, putVals)
+	before.queue(b)
+	if split {
+		b.Queue("SAVEPOINT " + savepointName)
+		t.sp.sent = true
 	}
-	if len(delKs) > 0 {
-		b.Queue(sqlDelete, delBuckets, delKs)
-	}
+	after.queue(b)
 	return sent
+}
+
+// writeSet is buffered writes as the arrays of one upsert and one delete.
+type writeSet struct {
+	putBuckets, delBuckets  []int16
+	putKeys, putVals, delKs [][]byte
+}
+
+func (w *writeSet) add(k bkey, value []byte) {
+	if value == nil {
+		w.delBuckets, w.delKs = append(w.delBuckets, k.bucket), append(w.delKs, []byte(k.key))
+	} else {
+		w.putBuckets, w.putKeys, w.putVals = append(w.putBuckets, k.bucket), append(w.putKeys, []byte(k.key)), append(w.putVals, value)
+	}
+}
+
+func (w *writeSet) queue(b *pgx.Batch) {
+	if len(w.putKeys) > 0 {
+		b.Queue(sqlUpsert, w.putBuckets, w.putKeys, w.putVals)
+	}
+	if len(w.delKs) > 0 {
+		b.Queue(sqlDelete, w.delBuckets, w.delKs)
+	}
+}
+
+// Savepoint implements store.Savepointer. It sends nothing (see savepoint).
+func (t *tx) Savepoint() error {
+	switch {
+	case !t.writable:
+		return errors.New("store: savepoint in a read transaction")
+	case t.sp.open:
+		return errors.New("store: savepoint already open")
+	}
+	t.sp.open, t.sp.sent = true, false
+	if t.sp.saved == nil {
+		t.sp.saved = map[bkey]saved{}
+	}
+	return t.err
+}
+
+// RollbackToSavepoint implements store.Savepointer: the buffer gets back
+// each key's state from before the savepoint, and, if the savepoint reached
+// the server, ROLLBACK TO and RELEASE go first with the next round trip.
+func (t *tx) RollbackToSavepoint() error {
+	if !t.sp.open {
+		return errors.New("store: no savepoint to roll back to")
+	}
+	for k, s := range t.sp.saved {
+		en := t.buf[k]
+		if en.dirty {
+			t.dirty--
+		}
+		if !s.had {
+			delete(t.buf, k)
+			continue
+		}
+		// Once sent, the writes made before the savepoint are on the server.
+		en.value, en.dirty = s.value, s.dirty && !t.sp.sent
+		if en.dirty {
+			t.dirty++
+		}
+	}
+	if t.sp.sent {
+		t.queued = append(t.queued, "ROLLBACK TO SAVEPOINT "+savepointName, "RELEASE SAVEPOINT "+savepointName)
+	}
+	t.epoch++ // cursors fetched under the savepoint may hold its writes
+	t.endSavepoint()
+	return t.err
+}
+
+// ReleaseSavepoint implements store.Savepointer.
+func (t *tx) ReleaseSavepoint() error {
+	if !t.sp.open {
+		return errors.New("store: no savepoint to release")
+	}
+	if t.sp.sent {
+		t.queued = append(t.queued, "RELEASE SAVEPOINT "+savepointName)
+	}
+	t.endSavepoint()
+	return t.err
+}
+
+func (t *tx) endSavepoint() {
+	t.sp.open, t.sp.sent = false, false
+	if len(t.sp.saved) > 1<<14 {
+		t.sp.saved = nil // one huge write's map is not kept for the next
+	} else {
+		clear(t.sp.saved)
+	}
 }
 
 func (t *tx) Bucket(name []byte) store.Bucket {
@@ -268,8 +431,13 @@ func (t *tx) Commit() error {
 		return nil
 	}
 	wrote := t.wrote
+	token := t.token // read with BEGIN, maybe in this very round trip
+	if wrote {
+		token = newToken()
+	}
 	br, err := t.roundTrip(true, func(b *pgx.Batch) {
 		if wrote {
+			b.Queue(sqlWriteToken, token)
 			// Delivered to the listeners only if the transaction commits.
 			b.Queue("NOTIFY " + notifyChannel)
 		}
@@ -280,10 +448,12 @@ func (t *tx) Commit() error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	if wrote {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			t.Rollback()
-			return fmt.Errorf("store: commit: %w", err)
+		for range 2 { // the writer token, NOTIFY
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				t.Rollback()
+				return fmt.Errorf("store: commit: %w", err)
+			}
 		}
 	}
 	tag, err := br.Exec()
@@ -296,6 +466,13 @@ func (t *tx) Commit() error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	t.e.rememberBuckets(t.created)
+	if !wrote {
+		token = t.token
+	}
+	// Every entry is on the server now; the next write transaction may
+	// keep them if nobody else writes first.
+	t.e.cache.keep(token, t.buf, t.bounds)
+	t.buf, t.bounds = nil, nil
 	t.release(false)
 	return nil
 }
@@ -333,19 +510,11 @@ type bucket struct {
 	bound *bound // nil unless an append-mostly bucket of a write transaction
 }
 
-// absent reports whether key is above every key of the bucket.
+// absent reports whether key is above every key the bucket had on the
+// server when the bound was read. Get asks buf first, so a key this
+// transaction wrote never gets here.
 func (b *bucket) absent(key []byte) bool {
-	if b.bound == nil {
-		return false
-	}
-	if !b.bound.known {
-		k, _ := (&cursor{t: b.t, bucket: b.id}).Last()
-		if b.t.err != nil {
-			return false
-		}
-		b.bound.key, b.bound.known = bytes.Clone(k), true
-	}
-	return bytes.Compare(key, b.bound.key) > 0
+	return b.bound != nil && b.bound.known && bytes.Compare(key, b.bound.key) > 0
 }
 
 func (b *bucket) Get(key []byte) []byte {
@@ -358,9 +527,27 @@ func (b *bucket) Get(key []byte) []byte {
 		t.buf[k] = &entry{}
 		return nil
 	}
-	br, err := t.roundTrip(false, func(q *pgx.Batch) { q.Queue(sqlGet, b.id, key) })
+	// The bound is read with the first Get that needs it, in its round
+	// trip. Without a flush: buf answers for the unsent writes.
+	readBound := b.bound != nil && !b.bound.known
+	br, err := t.roundTrip(false, func(q *pgx.Batch) {
+		if readBound {
+			q.Queue(sqlLastKey, b.id)
+		}
+		q.Queue(sqlGet, b.id, key)
+	})
 	if err != nil {
 		return nil
+	}
+	if readBound {
+		var last []byte
+		err := br.QueryRow().Scan(&last)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			t.fail(err)
+			br.Close()
+			return nil
+		}
+		b.bound.key, b.bound.known = last, true // nil: an empty bucket
 	}
 	var v []byte
 	err = br.QueryRow().Scan(&v)
@@ -407,14 +594,20 @@ func (b *bucket) write(key, value []byte) {
 	}
 	k := bkey{b.id, string(key)}
 	en, ok := t.buf[k]
+	if t.sp.open {
+		if _, seen := t.sp.saved[k]; !seen {
+			if ok {
+				t.sp.saved[k] = saved{had: true, value: en.value, dirty: en.dirty}
+			} else {
+				t.sp.saved[k] = saved{}
+			}
+		}
+	}
 	if !ok {
 		en = &entry{}
 		t.buf[k] = en
 	}
 	en.value = value
-	if value != nil && b.bound != nil && b.bound.known && bytes.Compare(key, b.bound.key) > 0 {
-		b.bound.key = bytes.Clone(key)
-	}
 	if !en.dirty {
 		en.dirty = true
 		t.dirty++
