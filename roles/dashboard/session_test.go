@@ -128,6 +128,12 @@ func TestEveryFormNeedsTheSessionsCSRFTokenAndOurOrigin(t *testing.T) {
 	form := func(token string) url.Values {
 		return url.Values{"name": {"auditor"}, "csrf": {token}}
 	}
+	// A token one character off the good one (never the good one itself,
+	// whatever character it starts with).
+	wrong := "x" + good[1:]
+	if good[0] == 'x' {
+		wrong = "y" + good[1:]
+	}
 	tests := []struct {
 		name    string
 		form    url.Values
@@ -135,7 +141,7 @@ func TestEveryFormNeedsTheSessionsCSRFTokenAndOurOrigin(t *testing.T) {
 	}{
 		{"no token", url.Values{"name": {"auditor"}}, nil},
 		{"empty token", form(""), nil},
-		{"wrong token", form("x" + good[1:]), nil},
+		{"wrong token", form(wrong), nil},
 		{"another session's token", form(other.csrf), nil},
 		{"cross-origin Origin", form(good), map[string]string{"Origin": "https://evil.example"}},
 		{"Origin null", form(good), map[string]string{"Origin": "null"}},
