@@ -90,7 +90,7 @@ func TestQueryUsersSearchesUserNamesExternalIDsAndEmails(t *testing.T) {
 func BenchmarkQueryUsers(b *testing.B) {
 	db := storetest.Open(b)
 	c := storetest.MustConnection(b, db, "acme")
-	seedUsers(b, db, c.ID, 100_000)
+	storetest.SeedUsers(b, db, c.ID, 100_000)
 	for _, bc := range []struct {
 		name string
 		q    store.UserQuery

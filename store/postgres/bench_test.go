@@ -29,26 +29,6 @@ var engines = []struct {
 	{"postgres", storetest.OpenPostgres},
 }
 
-// seedUsers creates n users in writes of 20k and returns their ids.
-func seedUsers(b *testing.B, db *store.DB, conID string, n int) []string {
-	b.Helper()
-	ids := make([]string, 0, n)
-	const perWrite = 20_000
-	for start := 0; start < n; start += perWrite {
-		storetest.MustUpdate(b, db, func(tx *store.Tx) error {
-			for i := start; i < min(start+perWrite, n); i++ {
-				u, err := tx.CreateUser(store.User{ConnectionID: conID, UserName: fmt.Sprintf("u%07d@example.com", i), Active: true, Doc: []byte(`{"active":true}`)})
-				if err != nil {
-					return err
-				}
-				ids = append(ids, u.ID)
-			}
-			return nil
-		})
-	}
-	return ids
-}
-
 // BenchmarkCreateUser16Clients is durable ingest: 16 concurrent writers each
 // creating a user (a POST /Users without the HTTP), through the store's
 // group commit. ns/op is the inverse of the aggregate throughput.
@@ -98,7 +78,7 @@ func BenchmarkUserByName(b *testing.B) {
 			b.Run(fmt.Sprintf("engine=%s/users=%d", e.name, n), func(b *testing.B) {
 				db := e.open(b)
 				c := storetest.MustConnection(b, db, "acme")
-				seedUsers(b, db, c.ID, n)
+				storetest.SeedUsers(b, db, c.ID, n)
 				for i := 0; b.Loop(); i++ {
 					name := fmt.Sprintf("U%07d@EXAMPLE.com", (i*7919)%n)
 					if err := db.View(func(r *store.ReadTx) error { _, err := r.UserByName(c.ID, name); return err }); err != nil {
@@ -119,7 +99,7 @@ func BenchmarkAddMember(b *testing.B) {
 			db := e.open(b)
 			c := storetest.MustConnection(b, db, "acme")
 			const spare = 20_000
-			ids := seedUsers(b, db, c.ID, 100_000+spare)
+			ids := storetest.SeedUsers(b, db, c.ID, 100_000+spare)
 			groups := map[int]store.Group{}
 			for _, n := range []int{1_000, 100_000} {
 				g := storetest.MustGroup(b, db, c.ID, fmt.Sprintf("size-%d", n))

@@ -12,6 +12,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/rolecall/rolecall/store"
@@ -185,4 +186,25 @@ func EnsureScopes(tx *store.Tx, identifier string, scopes ...string) error {
 		return nil
 	})
 	return err
+}
+
+// SeedUsers creates n users named u0000000@example.com … in writes of 20k
+// and returns their ids, for benchmarks at directory scale.
+func SeedUsers(tb testing.TB, db *store.DB, conID string, n int) []string {
+	tb.Helper()
+	ids := make([]string, 0, n)
+	const perWrite = 20_000
+	for start := 0; start < n; start += perWrite {
+		MustUpdate(tb, db, func(tx *store.Tx) error {
+			for i := start; i < min(start+perWrite, n); i++ {
+				u, err := tx.CreateUser(store.User{ConnectionID: conID, UserName: fmt.Sprintf("u%07d@example.com", i), Active: true, Doc: []byte(`{"active":true}`)})
+				if err != nil {
+					return err
+				}
+				ids = append(ids, u.ID)
+			}
+			return nil
+		})
+	}
+	return ids
 }
