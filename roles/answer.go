@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/rolecall/rolecall/store/httpconv"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -67,7 +68,7 @@ func (ix *Index) AppendEffectiveAnswer(b []byte, s Subject, resourceServer strin
 		}
 		b = slices.Grow(b, 512+len(res.Roles)*160)
 		b = append(b, `{"user_id":`...)
-		b = appendJSONString(b, res.UserID)
+		b = httpconv.AppendJSONString(b, res.UserID)
 		b = append(b, `,"active":`...)
 		b = strconv.AppendBool(b, res.Active)
 		if res.Organization != nil {
@@ -107,7 +108,7 @@ func (ix *Index) appendPermissionsWithRoles(b []byte, res Resolution, resourceSe
 			if j > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, id)
+			b = httpconv.AppendJSONString(b, id)
 		}
 		b = append(appendPermissionSources(append(b, ']'), p, res), '}')
 	}
@@ -144,9 +145,9 @@ var permScratch = sync.Pool{New: func() any { return new([]uint64) }}
 // resolveBatch): permission ranks and the permission table must agree.
 func (ix *Index) appendResult(b []byte, res Resolution, resourceServer string, want Parts) []byte {
 	b = append(b, `{"user":{"id":`...)
-	b = appendJSONString(b, res.UserID)
+	b = httpconv.AppendJSONString(b, res.UserID)
 	b = append(b, `,"connection_id":`...)
-	b = appendJSONString(b, res.ConnectionID)
+	b = httpconv.AppendJSONString(b, res.ConnectionID)
 	b = append(b, `,"active":`...)
 	b = strconv.AppendBool(b, res.Active)
 	b = append(b, '}')
@@ -237,7 +238,7 @@ func (ix *Index) appendPermissionParts(b []byte, res Resolution, resourceServer 
 
 func appendOrganization(b []byte, o *OrganizationStatus) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, o.ID)
+	b = httpconv.AppendJSONString(b, o.ID)
 	b = append(b, `,"member":`...)
 	b = strconv.AppendBool(b, o.Member)
 	b = append(b, `,"auto_membership":`...)
@@ -259,7 +260,7 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription, withSources b
 			b = append(b, role.jsonDescription...)
 		}
 		b = append(b, `,"scope":`...)
-		b = appendJSONString(b, role.Scope)
+		b = httpconv.AppendJSONString(b, role.Scope)
 		if !withSources {
 			b = append(b, '}')
 			continue
@@ -313,8 +314,8 @@ func appendSubjectError(b []byte, s Subject, err error) []byte {
 	b = append(b, `{"subject":`...)
 	b = append(b, bytes.TrimSpace(subject)...)
 	b = append(b, `,"error":{"errorCode":`...)
-	b = appendJSONString(b, code)
+	b = httpconv.AppendJSONString(b, code)
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, msg)
+	b = httpconv.AppendJSONString(b, msg)
 	return append(b, "}}"...)
 }

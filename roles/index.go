@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 // Index is the in-memory view of everything effective-role resolution reads:
@@ -272,7 +273,7 @@ func (ix *Index) rankPermissions(add []store.Permission) {
 	names = slices.Compact(names)
 	ix.claims = make([][]byte, len(names))
 	for i, name := range names {
-		ix.claims[i] = appendJSONString(nil, name)
+		ix.claims[i] = httpconv.AppendJSONString(nil, name)
 	}
 	for i, p := range all {
 		js := ix.permissionJSON(p)

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 // MappingInfo is an IdP role mapping as sources show it: the idp_value the
@@ -34,8 +35,8 @@ func (ix *Index) addMapping(m store.RoleMapping) {
 		}
 	}
 	info := &MappingInfo{ID: m.ID, ConnectionID: m.ConnectionID, Value: m.IdPValue}
-	info.jsonSource = appendJSONString([]byte(`{"type":"idp_role","value":`), m.IdPValue)
-	info.jsonSource = appendJSONString(append(info.jsonSource, `,"connection_id":`...), m.ConnectionID)
+	info.jsonSource = httpconv.AppendJSONString([]byte(`{"type":"idp_role","value":`), m.IdPValue)
+	info.jsonSource = httpconv.AppendJSONString(append(info.jsonSource, `,"connection_id":`...), m.ConnectionID)
 	im := &indexMapping{info: info, role: r, org: o}
 	ix.mappings[m.ID] = im
 	byValue := ix.mappingsByValue[m.ConnectionID]

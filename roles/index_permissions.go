@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 // permissionIndex is the part of the Index that knows APIs (resource
@@ -99,10 +100,10 @@ func comparePermissions(a, b store.Permission) int {
 // of the permission table or of an API rather than once per answer.
 func (ix *Index) permissionJSON(p store.Permission) []byte {
 	name, desc := ix.describe(p)
-	js := appendJSONString([]byte(`{"resource_server_identifier":`), p.ResourceServerIdentifier)
-	js = appendJSONString(append(js, `,"permission_name":`...), p.PermissionName)
-	js = appendJSONString(append(js, `,"resource_server_name":`...), name)
-	js = appendJSONString(append(js, `,"description":`...), desc)
+	js := httpconv.AppendJSONString([]byte(`{"resource_server_identifier":`), p.ResourceServerIdentifier)
+	js = httpconv.AppendJSONString(append(js, `,"permission_name":`...), p.PermissionName)
+	js = httpconv.AppendJSONString(append(js, `,"resource_server_name":`...), name)
+	js = httpconv.AppendJSONString(append(js, `,"description":`...), desc)
 	return append(js, '}')
 }
 
@@ -150,10 +151,10 @@ func (ix *Index) appendDescribedPermission(b []byte, p store.Permission) []byte 
 	ix.mu.RLock()
 	name, desc := ix.describe(p)
 	ix.mu.RUnlock()
-	b = appendJSONString(append(b, `{"resource_server_identifier":`...), p.ResourceServerIdentifier)
-	b = appendJSONString(append(b, `,"permission_name":`...), p.PermissionName)
-	b = appendJSONString(append(b, `,"resource_server_name":`...), name)
-	return appendJSONString(append(b, `,"description":`...), desc)
+	b = httpconv.AppendJSONString(append(b, `{"resource_server_identifier":`...), p.ResourceServerIdentifier)
+	b = httpconv.AppendJSONString(append(b, `,"permission_name":`...), p.PermissionName)
+	b = httpconv.AppendJSONString(append(b, `,"resource_server_name":`...), name)
+	return httpconv.AppendJSONString(append(b, `,"description":`...), desc)
 }
 
 // appendPermissionSources writes where an effective permission comes from:
@@ -168,10 +169,10 @@ func appendPermissionSources(b []byte, p EffectivePermission, res Resolution) []
 		if i > 0 || p.Direct {
 			b = append(b, ',')
 		}
-		b = appendJSONString(append(b, `{"type":"role","role_id":`...), id)
+		b = httpconv.AppendJSONString(append(b, `{"type":"role","role_id":`...), id)
 		for _, r := range res.Roles {
 			if r.ID == id {
-				b = appendJSONString(append(b, `,"role_name":`...), r.Name)
+				b = httpconv.AppendJSONString(append(b, `,"role_name":`...), r.Name)
 				break
 			}
 		}

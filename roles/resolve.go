@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 // Scopes a role is granted at.
@@ -34,10 +35,10 @@ type RoleInfo struct {
 func newRoleInfo(r store.Role, permRanks []int) *RoleInfo {
 	info := &RoleInfo{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: slices.Clone(r.Permissions), permRanks: permRanks}
 	b := make([]byte, 0, 24+len(r.ID)+len(r.Name))
-	b = appendJSONString(append(b, `{"id":`...), r.ID)
-	info.jsonHead = appendJSONString(append(b, `,"name":`...), r.Name)
-	info.jsonDescription = appendJSONString([]byte(`,"description":`), r.Description)
-	info.jsonName = appendJSONString(nil, r.Name)
+	b = httpconv.AppendJSONString(append(b, `{"id":`...), r.ID)
+	info.jsonHead = httpconv.AppendJSONString(append(b, `,"name":`...), r.Name)
+	info.jsonDescription = httpconv.AppendJSONString([]byte(`,"description":`), r.Description)
+	info.jsonName = httpconv.AppendJSONString(nil, r.Name)
 	return info
 }
 
@@ -63,8 +64,8 @@ const groupSourceHead = `{"type":"group",`
 
 func newGroupInfo(id, connectionID, name string) *GroupInfo {
 	g := &GroupInfo{ID: id, ConnectionID: connectionID, Name: name}
-	g.jsonSource = appendJSONString([]byte(groupSourceHead+`"group_id":`), id)
-	g.jsonSource = appendJSONString(append(g.jsonSource, `,"group_name":`...), name)
+	g.jsonSource = httpconv.AppendJSONString([]byte(groupSourceHead+`"group_id":`), id)
+	g.jsonSource = httpconv.AppendJSONString(append(g.jsonSource, `,"group_name":`...), name)
 	return g
 }
 

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/rolecall/rolecall/store/httpconv"
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // AuditFilter narrows an audit listing. Empty fields match everything.
@@ -163,24 +163,24 @@ func (run *auditRun) appendJSON(b []byte) []byte {
 // appendJSON encodes the entry without reflection (a PATCH that changes a
 // thousand memberships writes a thousand entries), with the fields and field
 // order encoding/json would write. Its strings decode to what encoding/json's
-// would, but the bytes may differ: see appendJSONString.
+// would, but the bytes may differ: see httpconv.AppendJSONString.
 func (e *AuditEntry) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, e.ID)
+	b = httpconv.AppendJSONString(b, e.ID)
 	b = append(b, `,"date":"`...)
 	b = e.Date.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","type":`...)
-	b = appendJSONString(b, e.Type)
+	b = httpconv.AppendJSONString(b, e.Type)
 	b = append(b, `,"actor":{"type":`...)
-	b = appendJSONString(b, e.Actor.Type)
+	b = httpconv.AppendJSONString(b, e.Actor.Type)
 	b = append(b, `,"id":`...)
-	b = appendJSONString(b, e.Actor.ID)
+	b = httpconv.AppendJSONString(b, e.Actor.ID)
 	b = append(b, `},"channel":`...)
-	b = appendJSONString(b, e.Channel)
+	b = httpconv.AppendJSONString(b, e.Channel)
 	b = append(b, `,"target":{"type":`...)
-	b = appendJSONString(b, e.Target.Type)
+	b = httpconv.AppendJSONString(b, e.Target.Type)
 	b = append(b, `,"id":`...)
-	b = appendJSONString(b, e.Target.ID)
+	b = httpconv.AppendJSONString(b, e.Target.ID)
 	b = append(b, '}')
 	if len(e.Before) > 0 {
 		b = append(b, `,"before":`...)
@@ -192,7 +192,7 @@ func (e *AuditEntry) appendJSON(b []byte) []byte {
 	}
 	if e.RequestID != "" {
 		b = append(b, `,"request_id":`...)
-		b = appendJSONString(b, e.RequestID)
+		b = httpconv.AppendJSONString(b, e.RequestID)
 	}
 	b = append(b, `,"revision":`...)
 	b = strconv.AppendUint(b, e.Revision, 10)
@@ -200,51 +200,17 @@ func (e *AuditEntry) appendJSON(b []byte) []byte {
 }
 
 // appendJSON encodes a member with the fields and order encoding/json would
-// write; strings as appendJSONString writes them.
+// write; strings as httpconv.AppendJSONString writes them.
 func (m Member) appendJSON(b []byte) []byte {
 	b = append(b, `{"value":`...)
-	b = appendJSONString(b, m.ID)
+	b = httpconv.AppendJSONString(b, m.ID)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, m.Type)
+	b = httpconv.AppendJSONString(b, m.Type)
 	if m.Display != "" {
 		b = append(b, `,"display":`...)
-		b = appendJSONString(b, m.Display)
+		b = httpconv.AppendJSONString(b, m.Display)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped (the latter always as \u00XX), invalid UTF-8
-// replaced by U+FFFD. It decodes to the same string as encoding/json's
-// encoding but is not byte-identical to it: encoding/json also escapes <, >
-// and & (HTML safety) and U+2028 and U+2029, and writes \n, \r, \t, \b and
-// \f in short form; none of that changes the decoded value.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }
 
 // FeedPosition is a place in the audit log for the change feed: past every

@@ -8,7 +8,7 @@ import (
 
 // The audit log is written with a hand-rolled encoder for speed; it must say
 // what encoding/json's encoding decodes to, for any string a client can send
-// (the bytes may differ: see appendJSONString).
+// (the bytes may differ: see httpconv.AppendJSONString).
 func TestAuditEncodingMatchesEncodingJSON(t *testing.T) {
 	for _, s := range []string{
 		"", "plain", `quote " and \ backslash`, "tab\tnewline\ncr\r", "\x00\x01\x1f",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/rolecall/rolecall/store/httpconv"
 	"strconv"
 	"time"
 )
@@ -49,13 +50,13 @@ func (r userRecord) user() User {
 
 // audit is what audit entries record of a user: the object encoding/json
 // would write for {"connection_id","userName","externalId","active","doc"},
-// fields in its order, strings as appendJSONString writes them.
+// fields in its order, strings as httpconv.AppendJSONString writes them.
 func (u User) audit() json.RawMessage {
 	b := make([]byte, 0, 96+len(u.UserName)+len(u.ExternalID)+len(u.Doc))
 	b = append(b, `{"active":`...)
 	b = strconv.AppendBool(b, u.Active)
 	b = append(b, `,"connection_id":`...)
-	b = appendJSONString(b, u.ConnectionID)
+	b = httpconv.AppendJSONString(b, u.ConnectionID)
 	b = append(b, `,"doc":`...)
 	if len(u.Doc) == 0 {
 		b = append(b, "null"...)
@@ -63,9 +64,9 @@ func (u User) audit() json.RawMessage {
 		b = append(b, u.Doc...)
 	}
 	b = append(b, `,"externalId":`...)
-	b = appendJSONString(b, u.ExternalID)
+	b = httpconv.AppendJSONString(b, u.ExternalID)
 	b = append(b, `,"userName":`...)
-	b = appendJSONString(b, u.UserName)
+	b = httpconv.AppendJSONString(b, u.UserName)
 	return append(b, '}')
 }
 

@@ -2,8 +2,9 @@
 // the SCIM surface (scim) and the Management API (roles/api), with the
 // composition root (cmd/rolecall) and the dashboard that set or read the
 // same headers. It owns the bearer credential syntax, the request-id and
-// revision header names, how the public base URL is found, and an in-memory
-// response recorder.
+// revision header names, how the public base URL is found, an in-memory
+// response recorder, and the JSON string encoding of the answers that are
+// written by hand (json.go).
 //
 // It lives under store only because the top level of the repository is fixed
 // and scim and roles must never import each other: both surfaces already

@@ -1,18 +1,18 @@
-package roles
+package httpconv
 
 import "unicode/utf8"
 
-// appendJSONString appends s as a JSON string: quotes, backslashes and
+// AppendJSONString appends s as a JSON string: quotes, backslashes and
 // control characters escaped (the latter always as \u00XX), invalid UTF-8
-// replaced by U+FFFD. The index encodes its answers with it, without
-// reflection, on the login query's path.
+// replaced by U+FFFD. The role index encodes the login query's answers with
+// it, without reflection, and the store its audit runs and member lists.
 //
 // It decodes to the same string as encoding/json's encoding but is not
 // byte-identical to it: encoding/json also escapes <, > and & (HTML safety)
 // and U+2028 and U+2029, and writes \n, \r, \t, \b and \f in short form. The
 // answers are JSON for programs, never inlined into HTML, so none of that is
 // needed.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); {

@@ -1,14 +1,14 @@
-package roles_test
+package httpconv_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/rolecall/rolecall/roles"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
-// The index hand-encodes the strings of its answers; each must decode to
+// The role index and the store hand-encode strings; each must decode to
 // exactly what encoding/json's encoding of it decodes to, whatever a SCIM
 // client or an admin named a user, group, role or permission.
 func TestAppendJSONStringDecodesLikeEncodingJSON(t *testing.T) {
@@ -24,7 +24,7 @@ func TestAppendJSONStringDecodesLikeEncodingJSON(t *testing.T) {
 		{"line separators", "\u2028\u2029"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			raw := roles.AppendJSONString([]byte("prefix"), tc.s)
+			raw := httpconv.AppendJSONString([]byte("prefix"), tc.s)
 			if !strings.HasPrefix(string(raw), "prefix") {
 				t.Fatalf("appended over the prefix: %s", raw)
 			}

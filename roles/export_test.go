@@ -1,4 +1,0 @@
-package roles
-
-// AppendJSONString exposes appendJSONString to the external tests.
-var AppendJSONString = appendJSONString
