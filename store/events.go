@@ -13,6 +13,10 @@ const (
 	EventConnectionRoleMappingDeleted = "connection.role_mapping.deleted"
 	EventConnectionUpdated            = "connection.updated"
 
+	EventEventStreamCreated = "event_stream.created"
+	EventEventStreamDeleted = "event_stream.deleted"
+	EventEventStreamUpdated = "event_stream.updated" // also: disabled by delivery failures, secret rotated
+
 	EventGroupCreated       = "group.created"
 	EventGroupDeleted       = "group.deleted"
 	EventGroupMemberAdded   = "group.member.added"
@@ -73,6 +77,9 @@ var EventTypes = []string{
 	EventConnectionRoleMappingCreated,
 	EventConnectionRoleMappingDeleted,
 	EventConnectionUpdated,
+	EventEventStreamCreated,
+	EventEventStreamDeleted,
+	EventEventStreamUpdated,
 	EventGroupCreated,
 	EventGroupDeleted,
 	EventGroupMemberAdded,

@@ -83,6 +83,7 @@ var allBuckets = [][]byte{
 	bucketChanges,
 	bucketSessions, bucketSessionsByKey,
 	bucketRoleMappings, bucketRoleMappingKeys, bucketConnectionRoleMappings, bucketRoleRoleMappings, bucketOrgRoleMappings,
+	bucketEventStreams,
 }
 
 // Keys of bucketMeta.

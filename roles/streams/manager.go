@@ -1,0 +1,669 @@
+package streams
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rolecall/rolecall/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultMinBackoff     = time.Second
+	DefaultMaxBackoff     = 5 * time.Minute
+	DefaultMaxRetryAfter  = time.Hour
+	DefaultAttemptTimeout = 10 * time.Second
+	DefaultDisableAfter   = 24 * time.Hour
+	DefaultLeaseTTL       = 30 * time.Second
+	// MaxResponseBytes is how much of a receiver's answer is read (and
+	// discarded): enough to reuse the connection, never a flood.
+	MaxResponseBytes = 64 << 10
+	// DeliveriesKept is how many recent attempts a stream keeps in memory.
+	DeliveriesKept = 100
+	// pageSize is how many audit entries a stream reads at a time.
+	pageSize = 100
+)
+
+// Waiter is what wakes deliveries: the role index's revision, which follows
+// every node's commits (roles.Index).
+type Waiter interface {
+	WaitFor(ctx context.Context, rev uint64, timeout time.Duration) error
+	Revision() uint64
+}
+
+// Options configure a Manager. Zero values take the defaults above.
+type Options struct {
+	// Node names this process in delivery leases; default: random.
+	Node string
+	// Source is the CloudEvents source of every event.
+	Source string
+	// AllowHTTP lets streams deliver to http:// endpoints (local receivers,
+	// tests); without it such a stream's deliveries fail.
+	AllowHTTP      bool
+	MinBackoff     time.Duration
+	MaxBackoff     time.Duration
+	MaxRetryAfter  time.Duration // longest Retry-After honoured as given
+	AttemptTimeout time.Duration
+	DisableAfter   time.Duration
+	LeaseTTL       time.Duration
+	// Client sends the requests; default: one with AttemptTimeout-bound
+	// dials and headers that follows no redirect.
+	Client *http.Client
+	Log    zerolog.Logger
+	Now    func() time.Time
+}
+
+// Attempt is one delivery attempt, as GET …/deliveries shows it.
+type Attempt struct {
+	Time       time.Time `json:"time"`
+	EventID    string    `json:"event_id"`
+	EventType  string    `json:"event_type"`
+	Attempt    int       `json:"attempt"`
+	StatusCode int       `json:"status_code,omitempty"`
+	LatencyMS  float64   `json:"latency_ms"`
+	OK         bool      `json:"ok"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// Stats are a stream's delivery counters on this node.
+type Stats struct {
+	StreamID  string
+	Delivered uint64 // events the receiver accepted
+	Failed    uint64 // failed attempts
+	// LagEvents: audit entries past the cursor (subscribed or not).
+	LagEvents uint64
+	// LagSeconds: age of the oldest event not yet delivered, 0 when caught up.
+	LagSeconds float64
+	Delivering bool // this node holds the lease and delivers the stream
+}
+
+// Manager delivers every enabled stream. Its methods are safe for
+// concurrent use.
+type Manager struct {
+	db   *store.DB
+	wait Waiter
+	opts Options
+
+	mu    sync.Mutex
+	state map[string]*streamState // by stream id, kept while the stream exists
+}
+
+type streamState struct {
+	mu           sync.Mutex
+	attempts     []Attempt // ring, oldest first
+	delivered    uint64
+	failed       uint64
+	pendingSince time.Time // date of the event being delivered; zero when idle
+	delivering   bool
+}
+
+// New returns a Manager over db; Run starts it.
+func New(db *store.DB, w Waiter, opts Options) *Manager {
+	if opts.Node == "" {
+		var b [6]byte
+		_, _ = crand.Read(b[:])
+		opts.Node = "node-" + hex.EncodeToString(b[:])
+	}
+	if opts.Source == "" {
+		opts.Source = "rolecall"
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&opts.MinBackoff, DefaultMinBackoff)
+	def(&opts.MaxBackoff, DefaultMaxBackoff)
+	def(&opts.MaxRetryAfter, DefaultMaxRetryAfter)
+	def(&opts.AttemptTimeout, DefaultAttemptTimeout)
+	def(&opts.DisableAfter, DefaultDisableAfter)
+	def(&opts.LeaseTTL, DefaultLeaseTTL)
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Client == nil {
+		opts.Client = newClient(opts.AttemptTimeout)
+	}
+	return &Manager{db: db, wait: w, opts: opts, state: map[string]*streamState{}}
+}
+
+// newClient is an HTTP client for webhooks: bounded dials, handshakes and
+// header waits, a small idle pool, and no redirects (a 3xx is a failure:
+// the endpoint is what the operator configured, nowhere else).
+func newClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   timeout,
+			ResponseHeaderTimeout: timeout,
+			MaxIdleConnsPerHost:   2,
+			IdleConnTimeout:       90 * time.Second,
+			ForceAttemptHTTP2:     true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Node is the name this Manager holds leases under.
+func (m *Manager) Node() string { return m.opts.Node }
+
+func (m *Manager) stream(id string) *streamState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.state[id]
+	if st == nil {
+		st = &streamState{}
+		m.state[id] = st
+	}
+	return st
+}
+
+// worker is a running stream goroutine.
+type worker struct {
+	version time.Time // the stream's UpdatedAt when started
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// Run delivers until ctx ends, then stops every stream and releases its
+// leases. It re-reads the streams whenever the revision advances (a stream
+// created, changed or deleted on any node) and every LeaseTTL/3 (to take
+// over streams whose holder died).
+func (m *Manager) Run(ctx context.Context) {
+	workers := map[string]*worker{}
+	defer func() {
+		for id, w := range workers {
+			w.cancel()
+			<-w.done
+			_ = m.db.ReleaseEventStreamLease(id, m.opts.Node)
+		}
+	}()
+	for ctx.Err() == nil {
+		rev := m.wait.Revision()
+		var list []store.EventStream
+		err := m.db.View(func(r *store.ReadTx) error {
+			var err error
+			list, err = r.EventStreams()
+			return err
+		})
+		if err != nil {
+			m.opts.Log.Warn().Err(err).Msg("event streams: reading the streams failed")
+		}
+		live := map[string]bool{}
+		for _, s := range list {
+			if err != nil {
+				break
+			}
+			live[s.ID] = true
+			w := workers[s.ID]
+			if w != nil && (s.Status != store.EventStreamEnabled || !w.version.Equal(s.UpdatedAt)) {
+				w.cancel()
+				<-w.done
+				_ = m.db.ReleaseEventStreamLease(s.ID, m.opts.Node)
+				delete(workers, s.ID)
+				w = nil
+			}
+			if w == nil && s.Status == store.EventStreamEnabled {
+				wctx, cancel := context.WithCancel(ctx)
+				w = &worker{version: s.UpdatedAt, cancel: cancel, done: make(chan struct{})}
+				workers[s.ID] = w
+				go func() {
+					defer close(w.done)
+					m.work(wctx, s)
+				}()
+			}
+		}
+		if err == nil {
+			for id, w := range workers {
+				if !live[id] {
+					w.cancel()
+					<-w.done
+					delete(workers, id)
+				}
+			}
+			m.mu.Lock()
+			for id := range m.state {
+				if !live[id] {
+					delete(m.state, id)
+				}
+			}
+			m.mu.Unlock()
+		}
+		_ = m.wait.WaitFor(ctx, rev+1, m.opts.LeaseTTL/3)
+	}
+}
+
+// errStop ends a stream's worker: the stream was disabled, deleted, or its
+// lease lost.
+var errStop = errors.New("streams: stop")
+
+// work delivers one stream until ctx ends or the stream stops.
+func (m *Manager) work(ctx context.Context, s store.EventStream) {
+	st := m.stream(s.ID)
+	log := m.opts.Log.With().Str("event_stream_id", s.ID).Logger()
+	defer func() {
+		st.mu.Lock()
+		st.delivering, st.pendingSince = false, time.Time{}
+		st.mu.Unlock()
+	}()
+	var token, secret string
+	if err := m.db.View(func(r *store.ReadTx) error {
+		var err error
+		token, secret, err = r.EventStreamCredentials(s.ID)
+		return err
+	}); err != nil {
+		return
+	}
+	d := &delivery{m: m, s: s, st: st, token: token, secret: secret, log: log}
+	for ctx.Err() == nil {
+		held, until, err := m.db.AcquireEventStreamLease(s.ID, m.opts.Node, m.opts.LeaseTTL)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return
+		case err != nil:
+			log.Warn().Err(err).Msg("event stream: taking the delivery lease failed")
+			sleep(ctx, time.Second)
+			continue
+		case !held:
+			st.mu.Lock()
+			st.delivering = false
+			st.mu.Unlock()
+			// Another node delivers; look again when its lease would expire.
+			sleep(ctx, time.Until(until)+time.Duration(rand.Int64N(int64(m.opts.LeaseTTL/10)+1)))
+			continue
+		}
+		st.mu.Lock()
+		st.delivering = true
+		st.mu.Unlock()
+		d.leaseUntil = until
+		err = d.run(ctx)
+		if errors.Is(err, store.ErrLeaseLost) {
+			log.Info().Msg("event stream: another node took over delivery")
+			continue
+		}
+		if err != nil && ctx.Err() == nil {
+			if errors.Is(err, errStop) || errors.Is(err, store.ErrNotFound) {
+				return
+			}
+			log.Warn().Err(err).Msg("event stream: delivery failed; retrying")
+			sleep(ctx, time.Second)
+		}
+	}
+}
+
+// delivery is one stream's delivery state while its node holds the lease.
+type delivery struct {
+	m             *Manager
+	s             store.EventStream
+	st            *streamState
+	token, secret string
+	log           zerolog.Logger
+	leaseUntil    time.Time
+	failingSince  time.Time
+}
+
+// renew keeps the lease: renewed once a third of it has passed.
+func (d *delivery) renew() error {
+	ttl := d.m.opts.LeaseTTL
+	if time.Until(d.leaseUntil) > ttl*2/3 {
+		return nil
+	}
+	held, until, err := d.m.db.AcquireEventStreamLease(d.s.ID, d.m.opts.Node, ttl)
+	if err != nil {
+		return err
+	}
+	if !held {
+		return store.ErrLeaseLost
+	}
+	d.leaseUntil = until
+	return nil
+}
+
+// run delivers pages of the log from the cursor, waiting for new entries
+// when caught up, until an error or ctx ends.
+func (d *delivery) run(ctx context.Context) error {
+	state, err := d.m.db.EventStreamState(d.s.ID)
+	if err != nil {
+		return err
+	}
+	pos := state.Position
+	d.failingSince = state.FailingSince
+	for ctx.Err() == nil {
+		if err := d.renew(); err != nil {
+			return err
+		}
+		var entries []store.AuditEntry
+		var next store.FeedPosition
+		if err := d.m.db.View(func(r *store.ReadTx) error {
+			var err error
+			entries, next, err = r.AuditFeed(pos, pageSize)
+			return err
+		}); err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			// Caught up: wait for a newer revision, waking in time to renew.
+			_ = d.m.wait.WaitFor(ctx, next.Revision+1, d.m.opts.LeaseTTL/3)
+			continue
+		}
+		skipped := false
+		for i, e := range entries {
+			at := next
+			if i+1 < len(entries) {
+				at = pos.Past(entries[:i+1], &entries[i+1])
+			}
+			if !d.s.Subscribed(e.Type) {
+				skipped = true
+				continue
+			}
+			if err := d.deliver(ctx, e); err != nil {
+				if skipped && i > 0 {
+					// Keep what was passed over before the failure.
+					_ = d.m.db.AdvanceEventStream(d.s.ID, d.m.opts.Node, pos.Past(entries[:i], &entries[i]))
+				}
+				return err
+			}
+			if err := d.m.db.AdvanceEventStream(d.s.ID, d.m.opts.Node, at); err != nil {
+				return err
+			}
+			skipped = false
+		}
+		if skipped {
+			if err := d.m.db.AdvanceEventStream(d.s.ID, d.m.opts.Node, next); err != nil {
+				return err
+			}
+		}
+		pos = next
+	}
+	return ctx.Err()
+}
+
+// deliver sends one event until the receiver accepts it, the stream is
+// disabled for failing too long, or ctx ends.
+func (d *delivery) deliver(ctx context.Context, e store.AuditEntry) error {
+	body, err := json.Marshal(NewCloudEvent(d.m.opts.Source, e))
+	if err != nil {
+		return err
+	}
+	d.st.mu.Lock()
+	d.st.pendingSince = e.Date
+	d.st.mu.Unlock()
+	defer func() {
+		d.st.mu.Lock()
+		d.st.pendingSince = time.Time{}
+		d.st.mu.Unlock()
+	}()
+	opts := &d.m.opts
+	for n := 1; ; n++ {
+		if err := d.renew(); err != nil {
+			return err
+		}
+		a, retryAfter := d.m.send(ctx, d.s, d.token, d.secret, e.ID, e.Type, body)
+		if ctx.Err() != nil {
+			return ctx.Err() // cut short by a stop, not the receiver's fault
+		}
+		a.Attempt = n
+		d.m.record(d.st, a)
+		if a.OK {
+			d.failingSince = time.Time{}
+			return nil
+		}
+		d.log.Warn().Str("event_id", e.ID).Int("attempt", n).Int("status", a.StatusCode).Str("error", a.Error).Msg("event stream: delivery attempt failed")
+		now := opts.Now()
+		if d.failingSince.IsZero() {
+			d.failingSince = now
+			if err := d.m.db.MarkEventStreamFailing(d.s.ID, opts.Node, now); err != nil {
+				return err
+			}
+		}
+		if now.Sub(d.failingSince) >= opts.DisableAfter {
+			return d.disable(ctx, a)
+		}
+		wait := backoff(opts.MinBackoff, opts.MaxBackoff, n)
+		if retryAfter > 0 {
+			wait = min(retryAfter, opts.MaxRetryAfter)
+		}
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+	}
+}
+
+// disable marks the stream disabled with why: a logical change, so it has an
+// audit entry (event_stream.updated) and every node sees it.
+func (d *delivery) disable(ctx context.Context, last Attempt) error {
+	why := last.Error
+	if why == "" {
+		why = "HTTP " + strconv.Itoa(last.StatusCode)
+	}
+	reason := fmt.Sprintf("deliveries failed for %s (last: %s)", d.m.opts.DisableAfter, why)
+	status := store.EventStreamDisabled
+	_, err := d.m.db.Update(ctx, store.Origin{Actor: store.Actor{Type: store.ActorSystem, ID: "event_streams"}, Channel: store.ChannelSystem},
+		func(tx *store.Tx) error {
+			_, err := tx.UpdateEventStream(d.s.ID, store.EventStreamSpec{Status: &status, StatusReason: reason})
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	d.log.Warn().Str("reason", reason).Msg("event stream disabled")
+	return errStop
+}
+
+// backoff is full jitter: uniform in [0, min(max, min·2^(n-1))], at least a
+// millisecond.
+func backoff(lo, hi time.Duration, n int) time.Duration {
+	ceil := hi
+	if n-1 < 40 {
+		ceil = min(hi, lo<<(n-1))
+	}
+	return max(time.Millisecond, time.Duration(rand.Int64N(int64(ceil)+1)))
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// send makes one attempt. retryAfter is the receiver's Retry-After on a
+// 429 or 503 (0: none).
+func (m *Manager) send(ctx context.Context, s store.EventStream, token, secret, eventID, eventType string, body []byte) (a Attempt, retryAfter time.Duration) {
+	start := m.opts.Now()
+	a = Attempt{Time: start.UTC(), EventID: eventID, EventType: eventType}
+	defer func() { a.LatencyMS = float64(m.opts.Now().Sub(start).Microseconds()) / 1000 }()
+	if err := store.ValidateEventStreamEndpoint(s.Endpoint, m.opts.AllowHTTP); err != nil {
+		a.Error = err.Error()
+		return a, 0
+	}
+	actx, cancel := context.WithTimeout(ctx, m.opts.AttemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, s.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		a.Error = "cannot build the request"
+		return a, 0
+	}
+	req.Header.Set("Content-Type", ContentType)
+	req.Header.Set("User-Agent", "rolecall-event-streams")
+	req.Header.Set(SignatureHeader, Sign(secret, m.opts.Now(), body))
+	req.Header.Set("Ce-Id", eventID) // lets a receiver deduplicate before parsing
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := m.opts.Client.Do(req)
+	if err != nil {
+		a.Error = describe(err, actx)
+		return a, 0
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseBytes))
+	resp.Body.Close()
+	a.StatusCode = resp.StatusCode
+	a.OK = resp.StatusCode >= 200 && resp.StatusCode < 300
+	switch {
+	case a.OK:
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		a.Error = "redirect not followed"
+	default:
+		a.Error = "HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), m.opts.Now())
+	}
+	return a, retryAfter
+}
+
+// describe says why a request failed without the URL (which the operator
+// knows) or anything the receiver sent.
+func describe(err error, ctx context.Context) string {
+	var ne net.Error
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return "connection failed: " + op.Err.Error()
+	}
+	return "request failed"
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(min(secs, 1<<30)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+func (m *Manager) record(st *streamState, a Attempt) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if a.OK {
+		st.delivered++
+	} else {
+		st.failed++
+	}
+	if len(st.attempts) == DeliveriesKept {
+		st.attempts = append(st.attempts[:0], st.attempts[1:]...)
+	}
+	st.attempts = append(st.attempts, a)
+}
+
+// Deliveries returns a stream's recent attempts on this node, newest
+// first (at most DeliveriesKept).
+func (m *Manager) Deliveries(id string) []Attempt {
+	m.mu.Lock()
+	st := m.state[id]
+	m.mu.Unlock()
+	if st == nil {
+		return []Attempt{}
+	}
+	st.mu.Lock()
+	out := slices.Clone(st.attempts)
+	st.mu.Unlock()
+	slices.Reverse(out)
+	return out
+}
+
+// Test sends a test event (type store.EventStreamTestEvent, a fresh id) to
+// a stream now, once, outside its cursor and whatever its status, and
+// returns the attempt. ErrNotFound when the stream does not exist.
+func (m *Manager) Test(ctx context.Context, id string) (Attempt, error) {
+	var s store.EventStream
+	var token, secret string
+	var rev uint64
+	err := m.db.View(func(r *store.ReadTx) error {
+		var err error
+		if s, err = r.EventStream(id); err != nil {
+			return err
+		}
+		rev = r.Revision()
+		token, secret, err = r.EventStreamCredentials(id)
+		return err
+	})
+	if err != nil {
+		return Attempt{}, err
+	}
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	e := store.AuditEntry{ID: "test_" + hex.EncodeToString(b[:]), Date: m.opts.Now().UTC(), Type: store.EventStreamTestEvent,
+		Actor: store.Actor{Type: store.ActorSystem, ID: "event_streams"}, Channel: store.ChannelSystem,
+		Target: store.Target{Type: "event_stream", ID: s.ID}, Revision: rev}
+	body, err := json.Marshal(NewCloudEvent(m.opts.Source, e))
+	if err != nil {
+		return Attempt{}, err
+	}
+	a, _ := m.send(ctx, s, token, secret, e.ID, e.Type, body)
+	a.Attempt = 1
+	m.record(m.stream(id), a)
+	return a, nil
+}
+
+// Stats returns every stream's counters on this node, by stream id order.
+func (m *Manager) Stats() []Stats {
+	var list []store.EventStream
+	var head uint64
+	var states []store.EventStreamState
+	_ = m.db.View(func(r *store.ReadTx) error {
+		var err error
+		list, err = r.EventStreams()
+		head = r.AuditHead()
+		return err
+	})
+	for _, s := range list {
+		st, _ := m.db.EventStreamState(s.ID)
+		states = append(states, st)
+	}
+	now := m.opts.Now()
+	out := make([]Stats, 0, len(list))
+	for i, s := range list {
+		st := m.stream(s.ID)
+		st.mu.Lock()
+		x := Stats{StreamID: s.ID, Delivered: st.delivered, Failed: st.failed, Delivering: st.delivering}
+		if !st.pendingSince.IsZero() {
+			x.LagSeconds = now.Sub(st.pendingSince).Seconds()
+		}
+		st.mu.Unlock()
+		if after := states[i].Position.After; head > after {
+			x.LagEvents = head - after
+		}
+		out = append(out, x)
+	}
+	return out
+}

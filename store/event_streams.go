@@ -1,0 +1,548 @@
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Event streams push the audit log to webhooks (Auth0's Event Streams). The
+// audit log, written in each change's own transaction, is the outbox: a
+// stream is a record (what to send where) plus a durable cursor into the
+// log (a FeedPosition, as the change feed uses). The delivery itself lives
+// above the store (package roles/streams); the store keeps:
+//
+//   - the stream records: created, updated, deleted and their secrets
+//     rotated by logical writes (Tx), each a revision with an audit entry
+//     (event_stream.created/updated/deleted) that never shows the bearer
+//     token or the signing secret;
+//   - per stream, the cursor and the time delivery started failing, and a
+//     delivery lease (holder node, expiry) so that on a shared engine one
+//     node at a time delivers a stream. These are bookkeeping, written by
+//     raw engine writes (DB methods below) that bump no revision and write
+//     no audit entry: otherwise every delivery would itself be an event.
+//
+// The bearer token is an outbound credential (Rolecall presents it to the
+// receiver), so it is stored as given, not hashed; the signing secret too,
+// since Rolecall signs with it. Neither leaves the store except through
+// EventStreamCredentials, for the deliverer. Both travel in exports
+// (backups), as the rest of the store's secrets do.
+//
+// Everything lives in one bucket, keyed by a one-byte kind then the id:
+// 's'+id the record, 'c'+id the cursor, 'l'+id the lease.
+
+// PrefixEventStream is the id prefix of event streams (Auth0's "est_").
+const PrefixEventStream = "est"
+
+// Event stream statuses.
+const (
+	EventStreamEnabled  = "enabled"
+	EventStreamDisabled = "disabled"
+)
+
+// Event stream bounds.
+const (
+	MaxEventStreams            = 20
+	MaxEventStreamName         = 128
+	MaxEventStreamEndpoint     = 2048
+	MaxEventStreamToken        = 4096
+	MaxEventStreamStatusReason = 512
+)
+
+// EventStreamTestEvent is the type of the test event a stream can be sent on
+// demand; it is never in the audit log.
+const EventStreamTestEvent = "event_stream.test"
+
+var bucketEventStreams = []byte("event_streams") // 's'|estID → stream, 'c'|estID → cursor, 'l'|estID → lease
+
+// EventStream is a stream's configuration, without its secrets.
+type EventStream struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Subscriptions []string `json:"subscriptions"`
+	Endpoint      string   `json:"endpoint"`
+	// AuthMethod is "bearer" when a token is presented, else "".
+	AuthMethod   string    `json:"auth_method,omitempty"`
+	Status       string    `json:"status"`
+	StatusReason string    `json:"status_reason,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Subscribed reports whether the stream delivers events of type typ.
+func (s EventStream) Subscribed(typ string) bool { return slices.Contains(s.Subscriptions, typ) }
+
+type eventStreamRecord struct {
+	EventStream
+	Token  string `json:"token,omitempty"`
+	Secret string `json:"secret"`
+}
+
+// EventStreamSpec is what a create or update sets. On update, a nil field
+// (an empty Subscriptions) is left as it was; a Token of "" removes the
+// authorization.
+type EventStreamSpec struct {
+	Name          *string
+	Subscriptions []string
+	Endpoint      *string
+	Token         *string
+	Status        *string
+	// StatusReason goes with Status; enabling clears it.
+	StatusReason string
+}
+
+func streamKey(kind byte, id string) []byte { return append([]byte{kind}, id...) }
+
+// ValidateEventStreamEndpoint checks a webhook URL: absolute http(s) with a
+// host, no user information, no fragment, at most MaxEventStreamEndpoint
+// bytes; http only when allowHTTP. The error (ErrInvalid) says which rule.
+func ValidateEventStreamEndpoint(raw string, allowHTTP bool) error {
+	if raw == "" || len(raw) > MaxEventStreamEndpoint {
+		return errorf(ErrInvalid, "the webhook endpoint must be a URL of 1 to %d bytes", MaxEventStreamEndpoint)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return errorf(ErrInvalid, "the webhook endpoint %q is not an absolute URL", raw)
+	}
+	switch {
+	case u.User != nil:
+		return errorf(ErrInvalid, "the webhook endpoint must not hold user information; use webhook_authorization")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return errorf(ErrInvalid, "the webhook endpoint must not have a fragment")
+	case u.Scheme == "https":
+	case u.Scheme == "http" && allowHTTP:
+	case u.Scheme == "http":
+		return errorf(ErrInvalid, "the webhook endpoint must be https:// (http:// only when the server runs with --allow-http-webhooks)")
+	default:
+		return errorf(ErrInvalid, "the webhook endpoint must be https://")
+	}
+	return nil
+}
+
+func validateStreamName(name string) error {
+	if name == "" || len(name) > MaxEventStreamName {
+		return errorf(ErrInvalid, "an event stream name must be 1 to %d bytes", MaxEventStreamName)
+	}
+	return nil
+}
+
+// normaliseSubscriptions checks every type is an audit event type and
+// drops repeats, keeping the order given.
+func normaliseSubscriptions(types []string) ([]string, error) {
+	if len(types) == 0 {
+		return nil, errorf(ErrInvalid, "an event stream needs at least one subscription")
+	}
+	if len(types) > len(EventTypes) {
+		return nil, errorf(ErrInvalid, "an event stream has at most %d subscriptions (one per event type)", len(EventTypes))
+	}
+	out := make([]string, 0, len(types))
+	for _, t := range types {
+		if !slices.Contains(EventTypes, t) {
+			return nil, errorf(ErrInvalid, "unknown event type %q in subscriptions", t)
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func validateToken(tok string) error {
+	if len(tok) > MaxEventStreamToken || strings.ContainsAny(tok, "\r\n") {
+		return errorf(ErrInvalid, "the webhook token must be at most %d bytes, on one line", MaxEventStreamToken)
+	}
+	return nil
+}
+
+// newStreamSecret returns a signing secret: "whsec_" and 32 random bytes.
+func newStreamSecret() string {
+	var raw [secretBytes]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		panic("store: crypto/rand failed: " + err.Error())
+	}
+	return "whsec_" + base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+// CreateEventStream creates an enabled stream and returns it with its
+// signing secret (the only time it is shown). Name, Subscriptions and
+// Endpoint are required; the endpoint is checked with http allowed (the
+// layer above decides whether it is). Its cursor starts after this write:
+// it delivers what happens from now on. Errors: ErrInvalid for a bad field
+// or more than MaxEventStreams streams.
+func (tx *Tx) CreateEventStream(spec EventStreamSpec) (EventStream, string, error) {
+	if spec.Name == nil || spec.Endpoint == nil {
+		return EventStream{}, "", errorf(ErrInvalid, "an event stream needs a name and a webhook endpoint")
+	}
+	if err := validateStreamName(*spec.Name); err != nil {
+		return EventStream{}, "", err
+	}
+	subs, err := normaliseSubscriptions(spec.Subscriptions)
+	if err != nil {
+		return EventStream{}, "", err
+	}
+	if err := ValidateEventStreamEndpoint(*spec.Endpoint, true); err != nil {
+		return EventStream{}, "", err
+	}
+	n := 0
+	tx.scanPrefix(bucketEventStreams, []byte{'s'}, func(_, _ []byte) bool { n++; return true })
+	if n >= MaxEventStreams {
+		return EventStream{}, "", errorf(ErrInvalid, "at most %d event streams may exist", MaxEventStreams)
+	}
+	rec := eventStreamRecord{EventStream: EventStream{
+		Name: *spec.Name, Subscriptions: subs, Endpoint: *spec.Endpoint, Status: EventStreamEnabled,
+		CreatedAt: tx.now, UpdatedAt: tx.now,
+	}, Secret: newStreamSecret()}
+	if spec.Token != nil && *spec.Token != "" {
+		if err := validateToken(*spec.Token); err != nil {
+			return EventStream{}, "", err
+		}
+		rec.Token, rec.AuthMethod = *spec.Token, "bearer"
+	}
+	if spec.Status != nil && *spec.Status != EventStreamEnabled {
+		return EventStream{}, "", errorf(ErrInvalid, "a new event stream is enabled")
+	}
+	for {
+		rec.ID = NewID(PrefixEventStream)
+		if !tx.has(bucketEventStreams, streamKey('s', rec.ID)) {
+			break
+		}
+	}
+	tx.putJSON(bucketEventStreams, streamKey('s', rec.ID), rec)
+	tx.audit(EventEventStreamCreated, Target{"event_stream", rec.ID}, nil, rec.EventStream)
+	// Past this write's entries: the entry just written is the last so far.
+	tx.putJSON(bucketEventStreams, streamKey('c', rec.ID), streamCursor{Position: FeedPosition{Revision: tx.rev, After: tx.nextAudit - 1}})
+	return rec.EventStream, rec.Secret, tx.err
+}
+
+func (r *ReadTx) eventStream(id string) (eventStreamRecord, error) {
+	var rec eventStreamRecord
+	if ValidID(PrefixEventStream, id) {
+		if _, err := r.getJSON(bucketEventStreams, streamKey('s', id), &rec); err != nil {
+			return rec, err
+		}
+	}
+	if rec.ID == "" {
+		return rec, notFound("event stream", id)
+	}
+	return rec, nil
+}
+
+// EventStream returns a stream, without secrets (ErrNotFound).
+func (r *ReadTx) EventStream(id string) (EventStream, error) {
+	rec, err := r.eventStream(id)
+	return rec.EventStream, err
+}
+
+// EventStreams lists every stream in creation order, without secrets.
+func (r *ReadTx) EventStreams() ([]EventStream, error) {
+	var out []EventStream
+	var ferr error
+	r.scanPrefix(bucketEventStreams, []byte{'s'}, func(_, v []byte) bool {
+		var rec eventStreamRecord
+		if ferr = json.Unmarshal(v, &rec); ferr != nil {
+			return false
+		}
+		out = append(out, rec.EventStream)
+		return true
+	})
+	return out, ferr
+}
+
+// EventStreamCredentials returns a stream's bearer token ("" for none) and
+// signing secret: for the deliverer only, never for an answer or a log.
+func (r *ReadTx) EventStreamCredentials(id string) (token, secret string, err error) {
+	rec, err := r.eventStream(id)
+	return rec.Token, rec.Secret, err
+}
+
+// UpdateEventStream changes the fields spec sets. Disabling keeps the
+// cursor; enabling resumes from it and clears the failure bookkeeping.
+// Errors: ErrNotFound, ErrInvalid.
+func (tx *Tx) UpdateEventStream(id string, spec EventStreamSpec) (EventStream, error) {
+	rec, err := tx.eventStream(id)
+	if err != nil {
+		return EventStream{}, err
+	}
+	before := rec.EventStream
+	if spec.Name != nil {
+		if err := validateStreamName(*spec.Name); err != nil {
+			return EventStream{}, err
+		}
+		rec.Name = *spec.Name
+	}
+	if spec.Subscriptions != nil {
+		if rec.Subscriptions, err = normaliseSubscriptions(spec.Subscriptions); err != nil {
+			return EventStream{}, err
+		}
+	}
+	if spec.Endpoint != nil {
+		if err := ValidateEventStreamEndpoint(*spec.Endpoint, true); err != nil {
+			return EventStream{}, err
+		}
+		rec.Endpoint = *spec.Endpoint
+	}
+	if spec.Token != nil {
+		if err := validateToken(*spec.Token); err != nil {
+			return EventStream{}, err
+		}
+		rec.Token, rec.AuthMethod = *spec.Token, ""
+		if rec.Token != "" {
+			rec.AuthMethod = "bearer"
+		}
+	}
+	if spec.Status != nil {
+		switch *spec.Status {
+		case EventStreamEnabled:
+			if rec.Status != EventStreamEnabled {
+				tx.resetStreamFailure(id)
+			}
+			rec.Status, rec.StatusReason = EventStreamEnabled, ""
+		case EventStreamDisabled:
+			if len(spec.StatusReason) > MaxEventStreamStatusReason {
+				spec.StatusReason = spec.StatusReason[:MaxEventStreamStatusReason]
+			}
+			rec.Status, rec.StatusReason = EventStreamDisabled, spec.StatusReason
+		default:
+			return EventStream{}, errorf(ErrInvalid, "status must be %q or %q", EventStreamEnabled, EventStreamDisabled)
+		}
+	}
+	changed := !streamsEqual(before, rec.EventStream) || spec.Token != nil
+	if !changed {
+		return rec.EventStream, tx.err
+	}
+	rec.UpdatedAt = tx.now
+	tx.putJSON(bucketEventStreams, streamKey('s', id), rec)
+	tx.audit(EventEventStreamUpdated, Target{"event_stream", id}, before, rec.EventStream)
+	return rec.EventStream, tx.err
+}
+
+func streamsEqual(a, b EventStream) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
+}
+
+// resetStreamFailure clears when delivery started failing, so that a
+// re-enabled stream gets its whole disable-after time again.
+func (tx *Tx) resetStreamFailure(id string) {
+	var cur streamCursor
+	if _, err := tx.getJSON(bucketEventStreams, streamKey('c', id), &cur); err != nil {
+		tx.err = err
+		return
+	}
+	if !cur.FailingSince.IsZero() {
+		cur.FailingSince = time.Time{}
+		tx.putJSON(bucketEventStreams, streamKey('c', id), cur)
+	}
+}
+
+// RotateEventStreamSecret gives a stream a new signing secret, returned
+// (the only time it is shown); the old one stops signing at once.
+func (tx *Tx) RotateEventStreamSecret(id string) (EventStream, string, error) {
+	rec, err := tx.eventStream(id)
+	if err != nil {
+		return EventStream{}, "", err
+	}
+	before := rec.EventStream
+	rec.Secret = newStreamSecret()
+	rec.UpdatedAt = tx.now
+	tx.putJSON(bucketEventStreams, streamKey('s', id), rec)
+	tx.audit(EventEventStreamUpdated, Target{"event_stream", id}, before, rec.EventStream)
+	return rec.EventStream, rec.Secret, tx.err
+}
+
+// DeleteEventStream deletes a stream with its cursor and lease (ErrNotFound).
+func (tx *Tx) DeleteEventStream(id string) error {
+	rec, err := tx.eventStream(id)
+	if err != nil {
+		return err
+	}
+	tx.del(bucketEventStreams, streamKey('s', id))
+	tx.del(bucketEventStreams, streamKey('c', id))
+	tx.del(bucketEventStreams, streamKey('l', id))
+	tx.audit(EventEventStreamDeleted, Target{"event_stream", id}, rec.EventStream, nil)
+	return tx.err
+}
+
+// AuditHead is the id of the newest audit entry (0: none), for lag metrics.
+func (r *ReadTx) AuditHead() uint64 {
+	if k, v := r.bucket(bucketAudit).Cursor().Last(); k != nil {
+		return readU64(k) + uint64(auditRecordLen(v)) - 1
+	}
+	return 0
+}
+
+// streamCursor is a stream's delivery bookkeeping.
+type streamCursor struct {
+	Position     FeedPosition `json:"position"`
+	FailingSince time.Time    `json:"failing_since,omitzero"`
+}
+
+// streamLease says which node delivers a stream, until when.
+type streamLease struct {
+	Node    string    `json:"node"`
+	Expires time.Time `json:"expires"`
+}
+
+// EventStreamState is a stream's delivery bookkeeping as the deliverer sees it.
+type EventStreamState struct {
+	// Position: every entry up to it was delivered (or was not subscribed).
+	Position FeedPosition
+	// FailingSince is when delivery of the entry after Position started
+	// failing; zero while it succeeds.
+	FailingSince time.Time
+}
+
+// ErrLeaseLost: a node wrote a stream's bookkeeping without holding its
+// delivery lease (another node took it over); it must stop delivering.
+var ErrLeaseLost = errors.New("store: the event stream's delivery lease is held by another node")
+
+// EventStreamState reads a stream's cursor (ErrNotFound when the stream is gone).
+func (db *DB) EventStreamState(id string) (EventStreamState, error) {
+	var cur streamCursor
+	err := db.View(func(r *ReadTx) error {
+		if _, err := r.eventStream(id); err != nil {
+			return err
+		}
+		_, err := r.getJSON(bucketEventStreams, streamKey('c', id), &cur)
+		return err
+	})
+	return EventStreamState(cur), err
+}
+
+// updateStream runs fn on a stream's cursor in a raw write (no revision, no
+// audit entry), when the stream exists and node holds its lease (or no one
+// does).
+func (db *DB) updateStream(id, node string, fn func(*streamCursor)) error {
+	return db.engineUpdate(func(btx EngineTx) error {
+		b := btx.Bucket(bucketEventStreams)
+		if b.Get(streamKey('s', id)) == nil {
+			return notFound("event stream", id)
+		}
+		if raw := b.Get(streamKey('l', id)); raw != nil {
+			var l streamLease
+			if err := json.Unmarshal(raw, &l); err != nil {
+				return err
+			}
+			if l.Node != node {
+				return ErrLeaseLost
+			}
+		}
+		var cur streamCursor
+		if raw := b.Get(streamKey('c', id)); raw != nil {
+			if err := json.Unmarshal(raw, &cur); err != nil {
+				return err
+			}
+		}
+		fn(&cur)
+		raw, err := json.Marshal(cur)
+		if err != nil {
+			return err
+		}
+		return b.Put(streamKey('c', id), raw)
+	})
+}
+
+// AdvanceEventStream moves a stream's cursor to pos (never back) and clears
+// its failure time, as bookkeeping: no revision, no audit entry. node must
+// hold the stream's lease (ErrLeaseLost); ErrNotFound when it was deleted.
+func (db *DB) AdvanceEventStream(id, node string, pos FeedPosition) error {
+	return db.updateStream(id, node, func(c *streamCursor) {
+		if pos.Revision > c.Position.Revision || pos.After > c.Position.After {
+			c.Position = FeedPosition{Revision: max(pos.Revision, c.Position.Revision), After: max(pos.After, c.Position.After)}
+		}
+		c.FailingSince = time.Time{}
+	})
+}
+
+// MarkEventStreamFailing records that delivery has been failing since
+// since, unless an earlier time is recorded (bookkeeping, as above).
+func (db *DB) MarkEventStreamFailing(id, node string, since time.Time) error {
+	return db.updateStream(id, node, func(c *streamCursor) {
+		if c.FailingSince.IsZero() {
+			c.FailingSince = since.UTC()
+		}
+	})
+}
+
+// AcquireEventStreamLease makes node the deliverer of a stream until ttl from
+// now, when no other node holds an unexpired lease, or renews node's own
+// (bookkeeping, as above). It reports whether node holds the lease and, when
+// another does, until when.
+func (db *DB) AcquireEventStreamLease(id, node string, ttl time.Duration) (held bool, until time.Time, err error) {
+	now := db.now().UTC()
+	err = db.engineUpdate(func(btx EngineTx) error {
+		b := btx.Bucket(bucketEventStreams)
+		if b.Get(streamKey('s', id)) == nil {
+			return notFound("event stream", id)
+		}
+		if raw := b.Get(streamKey('l', id)); raw != nil {
+			var l streamLease
+			if err := json.Unmarshal(raw, &l); err != nil {
+				return err
+			}
+			if l.Node != node && now.Before(l.Expires) {
+				until = l.Expires
+				return nil
+			}
+		}
+		raw, err := json.Marshal(streamLease{Node: node, Expires: now.Add(ttl)})
+		if err != nil {
+			return err
+		}
+		held, until = true, now.Add(ttl)
+		return b.Put(streamKey('l', id), raw)
+	})
+	return held, until, err
+}
+
+// ReleaseEventStreamLease gives up node's lease of a stream (on shutdown),
+// so another node takes over without waiting for it to expire.
+func (db *DB) ReleaseEventStreamLease(id, node string) error {
+	return db.engineUpdate(func(btx EngineTx) error {
+		b := btx.Bucket(bucketEventStreams)
+		raw := b.Get(streamKey('l', id))
+		if raw == nil {
+			return nil
+		}
+		var l streamLease
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return err
+		}
+		if l.Node != node {
+			return nil
+		}
+		return b.Delete(streamKey('l', id))
+	})
+}
+
+// verifyEventStreams checks every cursor and lease belongs to a stream and
+// every stream record decodes.
+func verifyEventStreams(r *ReadTx, report func(string, ...any)) {
+	r.scanPrefix(bucketEventStreams, nil, func(k, v []byte) bool {
+		if len(k) != 1+IDLen || !ValidID(PrefixEventStream, string(k[1:])) {
+			report("event stream key %q is malformed", k)
+			return true
+		}
+		switch k[0] {
+		case 's':
+			var rec eventStreamRecord
+			if err := json.Unmarshal(v, &rec); err != nil || rec.ID != string(k[1:]) {
+				report("event stream %s: record does not decode or names another id", k[1:])
+			}
+		case 'c', 'l':
+			if !r.has(bucketEventStreams, streamKey('s', string(k[1:]))) {
+				report("event stream %s: %c key without a stream", k[1:], k[0])
+			}
+		default:
+			report("event stream key %q has an unknown kind", k)
+		}
+		return true
+	})
+}

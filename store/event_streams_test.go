@@ -1,0 +1,244 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/bboltdb"
+	"github.com/rolecall/rolecall/store/storetest"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func mustStream(t testing.TB, db *store.DB, name string, types ...string) (store.EventStream, string) {
+	t.Helper()
+	var s store.EventStream
+	var secret string
+	storetest.MustUpdate(t, db, func(tx *store.Tx) (err error) {
+		s, secret, err = tx.CreateEventStream(store.EventStreamSpec{Name: ptr(name), Subscriptions: types,
+			Endpoint: ptr("https://hooks.example.com/rolecall"), Token: ptr("outbound-token-123")})
+		return err
+	})
+	return s, secret
+}
+
+// A stream's create, update, rotation and deletion are logical changes with
+// audit entries, which never show the token or the signing secret.
+func TestEventStreamLifecycleIsAuditedWithoutSecrets(t *testing.T) {
+	db := storetest.Open(t)
+	s, secret := mustStream(t, db, "sessions", store.EventUserDeleted, store.EventUserDeleted, store.EventGroupMemberDeleted)
+	if !store.ValidID(store.PrefixEventStream, s.ID) || s.Status != store.EventStreamEnabled || s.AuthMethod != "bearer" {
+		t.Fatalf("created %+v", s)
+	}
+	if got := s.Subscriptions; len(got) != 2 {
+		t.Errorf("subscriptions %v, want the repeat dropped", got)
+	}
+	if !strings.HasPrefix(secret, "whsec_") {
+		t.Errorf("secret %q", secret)
+	}
+	var rotated string
+	storetest.MustUpdate(t, db, func(tx *store.Tx) (err error) {
+		if _, err = tx.UpdateEventStream(s.ID, store.EventStreamSpec{Name: ptr("renamed")}); err != nil {
+			return err
+		}
+		_, rotated, err = tx.RotateEventStreamSecret(s.ID)
+		return err
+	})
+	if rotated == secret || rotated == "" {
+		t.Errorf("rotated secret %q, old %q", rotated, secret)
+	}
+	if err := db.View(func(r *store.ReadTx) error {
+		tok, sec, err := r.EventStreamCredentials(s.ID)
+		if tok != "outbound-token-123" || sec != rotated {
+			t.Errorf("credentials %q %q, want the token as given and the rotated secret", tok, sec)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rev := db.Revision()
+	storetest.MustUpdate(t, db, func(tx *store.Tx) error { return tx.DeleteEventStream(s.ID) })
+	if db.Revision() != rev+1 {
+		t.Errorf("delete: revision %d, want %d", db.Revision(), rev+1)
+	}
+	var types []string
+	if err := db.View(func(r *store.ReadTx) error {
+		entries, _, err := r.AuditLog("", 100, false, store.AuditFilter{TargetID: s.ID})
+		for _, e := range entries {
+			types = append(types, e.Type)
+			for _, secretText := range []string{"outbound-token-123", secret, rotated} {
+				if bytes.Contains(e.Before, []byte(secretText)) || bytes.Contains(e.After, []byte(secretText)) {
+					t.Errorf("audit entry %s %s shows a secret", e.ID, e.Type)
+				}
+			}
+		}
+		if _, err := r.EventStream(s.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("deleted stream: err %v, want ErrNotFound", err)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{store.EventEventStreamCreated, store.EventEventStreamUpdated, store.EventEventStreamUpdated, store.EventEventStreamDeleted}
+	if strings.Join(types, " ") != strings.Join(want, " ") {
+		t.Errorf("audit types %v, want %v", types, want)
+	}
+}
+
+func TestEventStreamRejectsBadFields(t *testing.T) {
+	db := storetest.Open(t)
+	long := strings.Repeat("x", 3000)
+	cases := []struct {
+		name string
+		spec store.EventStreamSpec
+		want string
+	}{
+		{"no name", store.EventStreamSpec{Endpoint: ptr("https://a.example"), Subscriptions: []string{store.EventUserCreated}}, "name"},
+		{"long name", store.EventStreamSpec{Name: ptr(long), Endpoint: ptr("https://a.example"), Subscriptions: []string{store.EventUserCreated}}, "1 to 128"},
+		{"no subscription", store.EventStreamSpec{Name: ptr("n"), Endpoint: ptr("https://a.example")}, "at least one subscription"},
+		{"unknown type", store.EventStreamSpec{Name: ptr("n"), Endpoint: ptr("https://a.example"), Subscriptions: []string{"user.exploded"}}, "unknown event type"},
+		{"userinfo", store.EventStreamSpec{Name: ptr("n"), Endpoint: ptr("https://u:p@a.example"), Subscriptions: []string{store.EventUserCreated}}, "user information"},
+		{"ftp", store.EventStreamSpec{Name: ptr("n"), Endpoint: ptr("ftp://a.example"), Subscriptions: []string{store.EventUserCreated}}, "https://"},
+		{"relative", store.EventStreamSpec{Name: ptr("n"), Endpoint: ptr("/hook"), Subscriptions: []string{store.EventUserCreated}}, "absolute"},
+		{"long url", store.EventStreamSpec{Name: ptr("n"), Endpoint: ptr("https://a.example/" + long), Subscriptions: []string{store.EventUserCreated}}, "2048"},
+		{"token with newline", store.EventStreamSpec{Name: ptr("n"), Endpoint: ptr("https://a.example"), Subscriptions: []string{store.EventUserCreated}, Token: ptr("a\nb")}, "one line"},
+	}
+	rev := db.Revision()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := db.Update(context.Background(), store.Origin{}, func(tx *store.Tx) error {
+				_, _, err := tx.CreateEventStream(tc.spec)
+				return err
+			})
+			if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %v, want ErrInvalid mentioning %q", err, tc.want)
+			}
+		})
+	}
+	if db.Revision() != rev {
+		t.Errorf("rejected creates moved the revision %d → %d", rev, db.Revision())
+	}
+	for i := range store.MaxEventStreams {
+		mustStream(t, db, "s"+string(rune('a'+i)), store.EventUserCreated)
+	}
+	_, err := db.Update(context.Background(), store.Origin{}, func(tx *store.Tx) error {
+		_, _, err := tx.CreateEventStream(store.EventStreamSpec{Name: ptr("one too many"), Endpoint: ptr("https://a.example"), Subscriptions: []string{store.EventUserCreated}})
+		return err
+	})
+	if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "at most 20") {
+		t.Errorf("stream %d: err %v, want the limit", store.MaxEventStreams+1, err)
+	}
+}
+
+func TestValidateEventStreamEndpointHTTPOnlyWhenAllowed(t *testing.T) {
+	if err := store.ValidateEventStreamEndpoint("http://127.0.0.1:9/hook", false); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "--allow-http-webhooks") {
+		t.Errorf("http without the flag: %v", err)
+	}
+	if err := store.ValidateEventStreamEndpoint("http://127.0.0.1:9/hook", true); err != nil {
+		t.Errorf("http with the flag: %v", err)
+	}
+}
+
+// The cursor, failure time and lease are bookkeeping: they move no
+// revision and write no audit entry, and only the lease holder moves them.
+func TestEventStreamBookkeepingIsNotAChange(t *testing.T) {
+	clock := newTestClock()
+	db := storetest.Open(t, store.Options{Now: clock.Now})
+	s, _ := mustStream(t, db, "s", store.EventUserCreated)
+	st, err := db.EventStreamState(s.ID)
+	if err != nil || st.Position.Revision != db.Revision() || st.Position.After == 0 {
+		t.Fatalf("new cursor %+v (%v), want past the create at revision %d", st, err, db.Revision())
+	}
+	rev := db.Revision()
+	held, _, err := db.AcquireEventStreamLease(s.ID, "a", time.Minute)
+	if err != nil || !held {
+		t.Fatalf("lease to a: %v %v", held, err)
+	}
+	if held, until, _ := db.AcquireEventStreamLease(s.ID, "b", time.Minute); held || !until.Equal(clock.Now().Add(time.Minute)) {
+		t.Errorf("b took a's live lease (held %v, until %v)", held, until)
+	}
+	if err := db.AdvanceEventStream(s.ID, "b", store.FeedPosition{Revision: rev + 5}); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("b advanced a's stream: %v", err)
+	}
+	if err := db.MarkEventStreamFailing(s.ID, "a", clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AdvanceEventStream(s.ID, "a", store.FeedPosition{Revision: rev + 5, After: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AdvanceEventStream(s.ID, "a", store.FeedPosition{Revision: rev + 1}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = db.EventStreamState(s.ID)
+	if st.Position.Revision != rev+5 || !st.FailingSince.IsZero() {
+		t.Errorf("state %+v, want revision %d kept (never back) and failure cleared", st, rev+5)
+	}
+	clock.Advance(2 * time.Minute)
+	if held, _, _ := db.AcquireEventStreamLease(s.ID, "b", time.Minute); !held {
+		t.Errorf("b could not take over an expired lease")
+	}
+	if db.Revision() != rev {
+		t.Errorf("bookkeeping moved the revision %d → %d", rev, db.Revision())
+	}
+	var n int
+	_ = db.View(func(r *store.ReadTx) error {
+		entries, _, err := r.AuditLog("", 100, false, store.AuditFilter{})
+		n = len(entries)
+		return err
+	})
+	if n != 1 {
+		t.Errorf("%d audit entries, want only the create's", n)
+	}
+}
+
+// Streams and their cursors travel in an export, and the imported store
+// verifies.
+func TestEventStreamsExportAndImport(t *testing.T) {
+	db := storetest.OpenBolt(t)
+	s, _ := mustStream(t, db, "s", store.EventUserCreated)
+	if _, _, err := db.AcquireEventStreamLease(s.ID, "n", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AdvanceEventStream(s.ID, "n", store.FeedPosition{Revision: 9, After: 9}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := db.Export(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	e, err := bboltdb.OpenEngine(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Import(context.Background(), e, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := bboltdb.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if err := db2.Verify(); err != nil {
+		t.Errorf("imported store: %v", err)
+	}
+	st, err := db2.EventStreamState(s.ID)
+	if err != nil || st.Position != (store.FeedPosition{Revision: 9, After: 9}) {
+		t.Errorf("imported cursor %+v (%v)", st, err)
+	}
+	_ = db2.View(func(r *store.ReadTx) error {
+		tok, _, err := r.EventStreamCredentials(s.ID)
+		if err != nil || tok != "outbound-token-123" {
+			t.Errorf("imported token %q (%v)", tok, err)
+		}
+		return nil
+	})
+}
