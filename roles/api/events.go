@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rolecall/rolecall/roles/streams"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/httpconv"
 )
@@ -33,17 +34,6 @@ const (
 	MaxEventTake     = 1000
 	MaxEventWait     = 30 * time.Second
 )
-
-// cloudEvent is one audit entry as a CloudEvents 1.0 JSON event.
-type cloudEvent struct {
-	SpecVersion     string           `json:"specversion"`
-	ID              string           `json:"id"`
-	Type            string           `json:"type"`
-	Source          string           `json:"source"`
-	Time            time.Time        `json:"time"`
-	DataContentType string           `json:"datacontenttype"`
-	Data            store.AuditEntry `json:"data"`
-}
 
 // eventSource is the CloudEvents source of every event: the Management
 // API's public URL when one is configured, else "rolecall". It never comes
@@ -166,8 +156,8 @@ func (a *API) readEvents(ctx context.Context, w http.ResponseWriter, from store.
 		}
 		next = whole
 		for i, e := range entries {
-			ok, err := pg.add(cloudEvent{SpecVersion: "1.0", ID: e.ID, Type: e.Type, Source: source, Time: e.Date,
-				DataContentType: "application/json", Data: e})
+			// The same rendering as event stream deliveries.
+			ok, err := pg.add(streams.NewCloudEvent(source, e))
 			if err != nil {
 				return err
 			}

@@ -416,7 +416,7 @@ func (d *delivery) deliver(ctx context.Context, e store.AuditEntry) error {
 			return err
 		}
 		a, retryAfter := d.m.send(ctx, d.s, d.token, d.secret, e.ID, e.Type, body)
-		if ctx.Err() != nil {
+		if !a.OK && ctx.Err() != nil {
 			return ctx.Err() // cut short by a stop, not the receiver's fault
 		}
 		a.Attempt = n
