@@ -46,6 +46,11 @@ type Options struct {
 	// most MaxEventWait); the composition root keeps it below the server's
 	// WriteTimeout.
 	EventWait time.Duration
+	// Streams, when set, sends event streams' test events and knows their
+	// recent deliveries (event_streams.go); nil: those endpoints say so.
+	Streams StreamDeliverer
+	// AllowHTTPWebhooks lets event streams have http:// endpoints.
+	AllowHTTPWebhooks bool
 }
 
 // RateLimiter decides whether a credential may make one more request now,
@@ -65,6 +70,9 @@ type API struct {
 	pageBytes int
 	limiter   Limiter
 	eventWait time.Duration
+	streams   StreamDeliverer
+
+	allowHTTPWebhooks bool
 }
 
 // New returns the Management API over db. Effective-role answers come from
@@ -72,7 +80,8 @@ type API struct {
 // (db.AddObserver) and loaded (index.Load) before the API serves.
 func New(db *store.DB, index *roles.Index, opts Options) *API {
 	a := &API{db: db, index: index, publicURL: strings.TrimRight(opts.PublicURL, "/"), rateLimit: opts.RateLimit, mux: http.NewServeMux(),
-		pageBytes: opts.ListPageBytes, limiter: opts.Heavy, eventWait: opts.EventWait}
+		pageBytes: opts.ListPageBytes, limiter: opts.Heavy, eventWait: opts.EventWait,
+		streams: opts.Streams, allowHTTPWebhooks: opts.AllowHTTPWebhooks}
 	if a.eventWait <= 0 || a.eventWait > MaxEventWait {
 		a.eventWait = MaxEventWait
 	}

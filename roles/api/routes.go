@@ -145,6 +145,16 @@ func (a *API) routeTable() []route {
 		{"PATCH", "/resource-servers/{id}", ScopeUpdateResourceServers, rs, a.updateResourceServer},
 		{"DELETE", "/resource-servers/{id}", ScopeDeleteResourceServers, rs, a.deleteResourceServer},
 
+		// Event streams to webhooks (event_streams.go).
+		{"POST", "/event-streams", ScopeCreateEventStreams, "event_stream", a.createEventStream},
+		{"GET", "/event-streams", ScopeReadEventStreams, "event_stream", a.listEventStreams},
+		{"GET", "/event-streams/{id}", ScopeReadEventStreams, "event_stream", a.getEventStream},
+		{"PATCH", "/event-streams/{id}", ScopeUpdateEventStreams, "event_stream", a.updateEventStream},
+		{"DELETE", "/event-streams/{id}", ScopeDeleteEventStreams, "event_stream", a.deleteEventStream},
+		{"POST", "/event-streams/{id}/test", ScopeUpdateEventStreams, "event_stream", a.testEventStream},
+		{"POST", "/event-streams/{id}/rotate-secret", ScopeUpdateEventStreams, "event_stream", a.rotateEventStreamSecret},
+		{"GET", "/event-streams/{id}/deliveries", ScopeReadEventStreams, "event_stream", a.eventStreamDeliveries},
+
 		{"POST", "/effective-roles/query", ScopeReadUserEffectiveRoles, "subject", a.queryEffectiveRoles},
 	}
 }

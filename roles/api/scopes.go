@@ -65,6 +65,13 @@ const (
 	ScopeReadRoleMappings   = "read:role_mappings"
 	ScopeCreateRoleMappings = "create:role_mappings"
 	ScopeDeleteRoleMappings = "delete:role_mappings"
+
+	// Event streams (event_streams.go); update also sends test events and
+	// rotates signing secrets.
+	ScopeReadEventStreams   = "read:event_streams"
+	ScopeCreateEventStreams = "create:event_streams"
+	ScopeUpdateEventStreams = "update:event_streams"
+	ScopeDeleteEventStreams = "delete:event_streams"
 )
 
 // AllScopes is every scope the Management API knows; the bootstrap key has them all.
@@ -85,6 +92,7 @@ var AllScopes = []string{
 	ScopeReadResourceServers, ScopeCreateResourceServers, ScopeUpdateResourceServers, ScopeDeleteResourceServers,
 	ScopeCreateRoleMembers, ScopeDeleteRoleMembers,
 	ScopeReadRoleMappings, ScopeCreateRoleMappings, ScopeDeleteRoleMappings,
+	ScopeReadEventStreams, ScopeCreateEventStreams, ScopeUpdateEventStreams, ScopeDeleteEventStreams,
 }
 
 func knownScope(list []string, s string) bool {
