@@ -62,6 +62,10 @@ type DB struct {
 	// regrow its undo log and change list from nothing.
 	scratch Tx
 
+	// opened names this opening of the store (random), for event stream
+	// leases (event_streams.go).
+	opened string
+
 	tokenUse tokenUse
 	creds    credentialCache
 	stats    dbStats
@@ -126,6 +130,7 @@ func New(e Engine, location string, opts Options) (*DB, error) {
 		stopped:   make(chan struct{}),
 	}
 	db.shared, _ = e.(Shared)
+	db.opened = NewID("opn")
 	if db.now == nil {
 		db.now = time.Now
 	}

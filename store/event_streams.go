@@ -384,10 +384,19 @@ type streamCursor struct {
 	FailingSince time.Time    `json:"failing_since,omitzero"`
 }
 
-// streamLease says which node delivers a stream, until when.
+// streamLease says which node delivers a stream, until when. Opened is
+// the opening of the DB that wrote it (see DB.opened): on an engine only
+// one process opens (bbolt), a lease from an earlier opening belongs to a
+// process that is gone (killed, say), so it is not waited for.
 type streamLease struct {
 	Node    string    `json:"node"`
 	Expires time.Time `json:"expires"`
+	Opened  string    `json:"opened,omitempty"`
+}
+
+// live reports whether the lease binds db's callers.
+func (l streamLease) live(db *DB, now time.Time) bool {
+	return now.Before(l.Expires) && (db.shared != nil || l.Opened == db.opened)
 }
 
 // EventStreamState is a stream's delivery bookkeeping as the deliverer sees it.
@@ -430,7 +439,7 @@ func (db *DB) updateStream(id, node string, fn func(*streamCursor)) error {
 			if err := json.Unmarshal(raw, &l); err != nil {
 				return err
 			}
-			if l.Node != node {
+			if l.Node != node && (db.shared != nil || l.Opened == db.opened) {
 				return ErrLeaseLost
 			}
 		}
@@ -487,12 +496,12 @@ func (db *DB) AcquireEventStreamLease(id, node string, ttl time.Duration) (held 
 			if err := json.Unmarshal(raw, &l); err != nil {
 				return err
 			}
-			if l.Node != node && now.Before(l.Expires) {
+			if l.Node != node && l.live(db, now) {
 				until = l.Expires
 				return nil
 			}
 		}
-		raw, err := json.Marshal(streamLease{Node: node, Expires: now.Add(ttl)})
+		raw, err := json.Marshal(streamLease{Node: node, Expires: now.Add(ttl), Opened: db.opened})
 		if err != nil {
 			return err
 		}

@@ -242,3 +242,28 @@ func TestEventStreamsExportAndImport(t *testing.T) {
 		return nil
 	})
 }
+
+// On bbolt only one process opens the store, so a lease left by a process
+// that died (kill -9) is not waited for after a restart.
+func TestEventStreamLeaseOfAnEarlierOpeningIsDead(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bboltdb.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := mustStream(t, db, "s", store.EventUserCreated)
+	if held, _, err := db.AcquireEventStreamLease(s.ID, "before", time.Hour); err != nil || !held {
+		t.Fatalf("lease: %v %v", held, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = bboltdb.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if held, _, err := db.AcquireEventStreamLease(s.ID, "after", time.Minute); err != nil || !held {
+		t.Errorf("after a restart: held %v (%v), want the dead process's lease taken", held, err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rolecall/rolecall/roles/streams"
 	"github.com/rolecall/rolecall/scim"
 )
 
@@ -64,6 +65,12 @@ type config struct {
 	TLSCert, TLSKey string
 	// GOGCSet: the operator chose GOGC, so serve leaves the collector alone.
 	GOGCSet bool
+	// AllowHTTPWebhooks lets event streams deliver to http:// endpoints
+	// (local receivers, tests); otherwise only https:// ones.
+	AllowHTTPWebhooks bool
+	// StreamDisableAfter is how long an event stream's deliveries may keep
+	// failing before the stream is disabled.
+	StreamDisableAfter time.Duration
 }
 
 const defaultMaxBody = 8 << 20
@@ -105,6 +112,9 @@ func (c config) withDefaults() config {
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = defaultMaxConnections()
 	}
+	if c.StreamDisableAfter <= 0 {
+		c.StreamDisableAfter = streams.DefaultDisableAfter
+	}
 	return c
 }
 
@@ -134,6 +144,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	scimBurst := fs.Int("scim-burst", 1000, "requests per SCIM token allowed in a burst (env ROLECALL_SCIM_BURST)")
 	apiRate := fs.Float64("api-rate", 1000, "requests per second per API key, sustained; 0 turns the limit off (env ROLECALL_API_RATE)")
 	apiBurst := fs.Int("api-burst", 5000, "requests per API key allowed in a burst (env ROLECALL_API_BURST)")
+	allowHTTPWebhooks := fs.Bool("allow-http-webhooks", false, "let event streams deliver to http:// endpoints, for local receivers and tests; otherwise https:// only (env ROLECALL_ALLOW_HTTP_WEBHOOKS=true)")
+	streamDisableAfter := fs.Duration("event-stream-disable-after", streams.DefaultDisableAfter, "how long an event stream's deliveries may keep failing before the stream is disabled (env ROLECALL_EVENT_STREAM_DISABLE_AFTER)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -150,7 +162,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	shutdownStr := shutdown.String()
 	durations := map[string]*string{}
-	for name, d := range map[string]*time.Duration{"read-timeout": readTimeout, "write-timeout": writeTimeout, "write-stall-timeout": writeStall, "idle-timeout": idleTimeout, "heavy-wait": heavyWait} {
+	for name, d := range map[string]*time.Duration{"read-timeout": readTimeout, "write-timeout": writeTimeout, "write-stall-timeout": writeStall, "idle-timeout": idleTimeout, "heavy-wait": heavyWait, "event-stream-disable-after": streamDisableAfter} {
 		v := d.String()
 		durations[name] = &v
 		fromEnv(name, &v)
@@ -174,6 +186,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fromEnv("shutdown-timeout", &shutdownStr)
 	fromEnv("tls-cert", tlsCert)
 	fromEnv("tls-key", tlsKey)
+	allowHTTPStr := strconv.FormatBool(*allowHTTPWebhooks)
+	fromEnv("allow-http-webhooks", &allowHTTPStr)
 
 	cfg := config{Addr: *addr, Data: *data, PublicURL: strings.TrimRight(*publicURL, "/"), LogFormat: *logFormat, AdminToken: getenv("ROLECALL_ADMIN_TOKEN"), GOGCSet: getenv("GOGC") != ""}
 	var problems []error
@@ -213,7 +227,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	for _, d := range []struct {
 		name string
 		into *time.Duration
-	}{{"read-timeout", &cfg.ReadTimeout}, {"write-timeout", &cfg.WriteTimeout}, {"write-stall-timeout", &cfg.WriteStall}, {"idle-timeout", &cfg.IdleTimeout}, {"heavy-wait", &cfg.HeavyWait}} {
+	}{{"read-timeout", &cfg.ReadTimeout}, {"write-timeout", &cfg.WriteTimeout}, {"write-stall-timeout", &cfg.WriteStall}, {"idle-timeout", &cfg.IdleTimeout}, {"heavy-wait", &cfg.HeavyWait}, {"event-stream-disable-after", &cfg.StreamDisableAfter}} {
 		v, err := time.ParseDuration(*durations[d.name])
 		if err != nil || v <= 0 {
 			problems = append(problems, fmt.Errorf("%s %q: want a positive duration like 60s", d.name, *durations[d.name]))
@@ -245,6 +259,11 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		} else {
 			*l.b = b
 		}
+	}
+	if b, err := strconv.ParseBool(allowHTTPStr); err != nil {
+		problems = append(problems, fmt.Errorf("allow-http-webhooks %q: want true or false", allowHTTPStr))
+	} else {
+		cfg.AllowHTTPWebhooks = b
 	}
 	cfg.TLSCert, cfg.TLSKey = *tlsCert, *tlsKey
 	switch {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rolecall/rolecall/roles/streams"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/bboltdb"
 )
@@ -74,7 +75,7 @@ func (m *requestMetrics) record(surface, status int, d time.Duration) {
 // (version 0.0.4): request counters and latencies, the store's write path,
 // and a few process figures. Nothing in it names a connection, a user or a
 // credential, so it needs no token, like /healthz.
-func metricsHandler(m *requestMetrics, g *guards, db *store.DB, dataDir string) http.Handler {
+func metricsHandler(m *requestMetrics, g *guards, db *store.DB, dataDir string, deliveries *streams.Manager) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		bw := bufio.NewWriter(w)
@@ -82,11 +83,36 @@ func metricsHandler(m *requestMetrics, g *guards, db *store.DB, dataDir string) 
 		m.write(&e)
 		g.write(&e)
 		writeStoreMetrics(&e, db.Stats(), dataDir)
+		if deliveries != nil {
+			writeStreamMetrics(&e, deliveries.Stats())
+		}
 		writeProcessMetrics(&e)
 		e.header("rolecall_build_info", "gauge", "The running version; always 1.")
 		e.sample("rolecall_build_info", `version="`+escapeLabel(version)+`"`, 1)
 		_ = bw.Flush()
 	})
+}
+
+// writeStreamMetrics writes each event stream's delivery counters on this
+// node (the node holding a stream's lease delivers it; the others report
+// zeros and lag only). Streams are few (store.MaxEventStreams), so the
+// stream label's cardinality is bounded.
+func writeStreamMetrics(e *exposition, stats []streams.Stats) {
+	metrics := []struct {
+		name, kind, help string
+		value            func(streams.Stats) float64
+	}{
+		{"rolecall_event_stream_delivered_total", "counter", "Events the stream's receiver accepted, from this node.", func(s streams.Stats) float64 { return float64(s.Delivered) }},
+		{"rolecall_event_stream_failed_total", "counter", "Failed delivery attempts (each retry counts), from this node.", func(s streams.Stats) float64 { return float64(s.Failed) }},
+		{"rolecall_event_stream_lag_events", "gauge", "Audit entries past the stream's cursor, subscribed or not.", func(s streams.Stats) float64 { return float64(s.LagEvents) }},
+		{"rolecall_event_stream_lag_seconds", "gauge", "Age of the event this node is delivering to the stream; 0 when caught up.", func(s streams.Stats) float64 { return s.LagSeconds }},
+	}
+	for _, m := range metrics {
+		e.header(m.name, m.kind, m.help)
+		for _, s := range stats {
+			e.sample(m.name, `stream="`+escapeLabel(s.StreamID)+`"`, m.value(s))
+		}
+	}
 }
 
 func (m *requestMetrics) write(e *exposition) {

@@ -8,6 +8,7 @@ import (
 	"github.com/rolecall/rolecall/roles"
 	"github.com/rolecall/rolecall/roles/api"
 	"github.com/rolecall/rolecall/roles/dashboard"
+	"github.com/rolecall/rolecall/roles/streams"
 	"github.com/rolecall/rolecall/scim"
 	"github.com/rolecall/rolecall/store"
 )
@@ -35,13 +36,14 @@ func limiter(l *rateLimiter) interface {
 }
 
 // routes is the whole URL surface of the server.
-func routes(db *store.DB, index *roles.Index, cfg config, ready func() bool, requests *requestMetrics, g *guards) http.Handler {
+func routes(db *store.DB, index *roles.Index, cfg config, ready func() bool, requests *requestMetrics, g *guards, deliveries *streams.Manager) http.Handler {
 	// One limit on heavy requests (lists, searches, Bulk, large writes) for
 	// both surfaces: together they hold a bounded amount of memory.
 	heavy := scim.NewLimiter(cfg.HeavyRequests, cfg.HeavyWait)
 	mgmt := api.New(db, index, api.Options{AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, RateLimit: limiter(g.apiRate), Heavy: heavy,
 		// A change-feed long poll answers well within the server's WriteTimeout.
-		EventWait: cfg.WriteTimeout / 2})
+		EventWait: cfg.WriteTimeout / 2,
+		Streams:   deliveries, AllowHTTPWebhooks: cfg.AllowHTTPWebhooks})
 	mux := http.NewServeMux()
 	// A bulk request is a request body first: its advertised limit must not
 	// promise more than the server's body limit lets through.
@@ -53,7 +55,7 @@ func routes(db *store.DB, index *roles.Index, cfg config, ready func() bool, req
 	// A person who types the host name lands on the dashboard.
 	mux.Handle("GET /{$}", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusFound))
 
-	mux.Handle("GET /metrics", metricsHandler(requests, g, db, cfg.Data))
+	mux.Handle("GET /metrics", metricsHandler(requests, g, db, cfg.Data, deliveries))
 
 	// healthz: the process is up. readyz: it accepts work (false while draining).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rolecall/rolecall/roles"
 	"github.com/rolecall/rolecall/roles/api"
+	"github.com/rolecall/rolecall/roles/streams"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/bboltdb"
 	"github.com/rolecall/rolecall/store/postgres"
@@ -157,7 +158,20 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	var following atomic.Bool // see follow
 	following.Store(true)
 	isReady := func() bool { return ready.Load() && following.Load() }
-	handler := routes(db, index, cfg, isReady, requests, g)
+	// Event streams: delivered from the audit log after commit, woken by
+	// the role index, each stream on its own goroutine; stopped (and their
+	// leases released) before the store closes.
+	source := "rolecall"
+	if cfg.PublicURL != "" {
+		source = cfg.PublicURL + api.Prefix
+	}
+	deliveries := streams.New(db, index, streams.Options{Source: source, AllowHTTP: cfg.AllowHTTPWebhooks,
+		DisableAfter: cfg.StreamDisableAfter, Log: log.With().Str("source", "event_streams").Logger()})
+	streamsCtx, stopStreams := context.WithCancel(ctx)
+	streamsDone := make(chan struct{})
+	go func() { defer close(streamsDone); deliveries.Run(streamsCtx) }()
+	defer func() { stopStreams(); <-streamsDone }()
+	handler := routes(db, index, cfg, isReady, requests, g, deliveries)
 	if !cfg.GOGCSet {
 		// Started once the role index is loaded: loading is the one time the
 		// live heap grows fast, and Go's default suits it.
@@ -222,6 +236,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancelShutdown()
 	shutdownErr := srv.Shutdown(shutdownCtx)
+	stopStreams()
+	<-streamsDone
 	st := db.Stats()
 	log.Info().Uint64("commits", st.Commits).Uint64("writes", st.Writes).Uint64("failed_writes", st.FailedWrites).
 		Dur("commit_time", st.CommitTime).Dur("apply_time", st.ApplyTime).Dur("gather_time", st.GatherTime).Int64("pages_written", st.PagesWritten).Uint64("revision", st.Revision).Msg("store write statistics")
