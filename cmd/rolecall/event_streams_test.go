@@ -198,7 +198,7 @@ func TestEventStreamSurvivesKill9(t *testing.T) {
 	if delivered >= len(want) {
 		t.Fatalf("all %d delivered before the kill: the test did not exercise a crash", delivered)
 	}
-	p = startProcess(t, dir, "--allow-http-webhooks", "--scim-rate", "0")
+	startProcess(t, dir, "--allow-http-webhooks", "--scim-rate", "0")
 	eventually(t, "every event after the restart", 20*time.Second, func() bool { return len(firstSeen(t, rc.accepted())) >= len(want) })
 	if got := firstSeen(t, rc.accepted()); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("delivered %v, want %v", got, want)
@@ -226,5 +226,24 @@ func TestEventStreamTwoNodesDeliverOnce(t *testing.T) {
 	evs := rc.accepted()
 	if got := firstSeen(t, evs); strings.Join(got, ",") != strings.Join(want, ",") || len(evs) != len(want) {
 		t.Errorf("%d deliveries for %d events; order %v, want %v", len(evs), len(want), got, want)
+	}
+}
+
+func TestEventStreamFlagsAndEnvTwins(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	cfg, err := parseServeConfig(nil, env(map[string]string{"ROLECALL_ALLOW_HTTP_WEBHOOKS": "true", "ROLECALL_EVENT_STREAM_DISABLE_AFTER": "2h"}), io.Discard)
+	if err != nil || !cfg.AllowHTTPWebhooks || cfg.StreamDisableAfter != 2*time.Hour {
+		t.Errorf("from env: %+v %v", cfg, err)
+	}
+	cfg, err = parseServeConfig([]string{"--allow-http-webhooks=false", "--event-stream-disable-after", "30m"}, env(map[string]string{"ROLECALL_ALLOW_HTTP_WEBHOOKS": "true"}), io.Discard)
+	if err != nil || cfg.AllowHTTPWebhooks || cfg.StreamDisableAfter != 30*time.Minute {
+		t.Errorf("flags over env: allow %v, after %v, %v", cfg.AllowHTTPWebhooks, cfg.StreamDisableAfter, err)
+	}
+	if cfg, _ := parseServeConfig(nil, env(nil), io.Discard); cfg.AllowHTTPWebhooks || cfg.StreamDisableAfter != 24*time.Hour {
+		t.Errorf("defaults: allow %v, after %v; want https only and 24h", cfg.AllowHTTPWebhooks, cfg.StreamDisableAfter)
+	}
+	_, err = parseServeConfig([]string{"--event-stream-disable-after", "0s"}, env(map[string]string{"ROLECALL_ALLOW_HTTP_WEBHOOKS": "maybe"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "event-stream-disable-after") || !strings.Contains(err.Error(), "allow-http-webhooks") {
+		t.Errorf("bad values: %v, want both named", err)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -102,7 +102,9 @@ func TestEventStreamsRejectBadBodies(t *testing.T) {
 		{"no subscriptions", with(func(b map[string]any) { b["subscriptions"] = []any{} }), "at least one subscription"},
 		{"unknown event type", with(func(b map[string]any) { b["subscriptions"] = []any{map[string]any{"event_type": "user.exploded"}} }), "unknown event type"},
 		{"not a webhook", with(func(b map[string]any) { b["destination"].(map[string]any)["type"] = "eventbridge" }), "webhook"},
-		{"basic auth", with(func(b map[string]any) { config(b)["webhook_authorization"] = map[string]any{"method": "basic", "token": "x"} }), "bearer"},
+		{"basic auth", with(func(b map[string]any) {
+			config(b)["webhook_authorization"] = map[string]any{"method": "basic", "token": "x"}
+		}), "bearer"},
 		{"token too long", with(func(b map[string]any) {
 			config(b)["webhook_authorization"] = map[string]any{"method": "bearer", "token": strings.Repeat("t", 4097)}
 		}), "4096"},
@@ -124,7 +126,9 @@ func TestEventStreamsRejectBadBodies(t *testing.T) {
 	for i := range store.MaxEventStreams {
 		m.do("POST", "/event-streams", with(func(b map[string]any) { b["name"] = fmt.Sprint("s", i) }), http.StatusCreated)
 	}
-	m.unchanged(func() { m.fails("POST", "/event-streams", streamBody("https://hooks.example.com/x"), http.StatusBadRequest, "invalid_body") })
+	m.unchanged(func() {
+		m.fails("POST", "/event-streams", streamBody("https://hooks.example.com/x"), http.StatusBadRequest, "invalid_body")
+	})
 }
 
 func TestEventStreamsNeedTheirScopes(t *testing.T) {
