@@ -43,6 +43,10 @@ const (
 	EventRolePermissionDeleted = "role.permission.deleted"
 	EventRoleUpdated           = "role.updated"
 
+	EventRoleRuleCreated = "role_rule.created"
+	EventRoleRuleDeleted = "role_rule.deleted"
+	EventRoleRuleUpdated = "role_rule.updated"
+
 	EventSCIMConfigurationCreated = "scim_configuration.created"
 	EventSCIMConfigurationDeleted = "scim_configuration.deleted"
 	EventSCIMConfigurationUpdated = "scim_configuration.updated"
@@ -99,6 +103,9 @@ var EventTypes = []string{
 	EventRoleDeleted,
 	EventRolePermissionDeleted,
 	EventRoleUpdated,
+	EventRoleRuleCreated,
+	EventRoleRuleDeleted,
+	EventRoleRuleUpdated,
 	EventSCIMConfigurationCreated,
 	EventSCIMConfigurationDeleted,
 	EventSCIMConfigurationUpdated,

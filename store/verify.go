@@ -129,6 +129,7 @@ func (db *DB) verify(r *ReadTx, report func(string, ...any)) {
 	verifyResourceServers(r, report)
 	verifySessions(r, report)
 	verifyRoleMappings(r, report)
+	verifyRoleRules(r, report)
 	r.scanPrefix(bucketSCIMTokensByCon, nil, func(k, _ []byte) bool {
 		if !r.has(bucketSCIMTokens, k[IDLen:]) {
 			report("token index %q points at a missing token", k)
