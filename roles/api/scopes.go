@@ -65,6 +65,12 @@ const (
 	ScopeReadRoleMappings   = "read:role_mappings"
 	ScopeCreateRoleMappings = "create:role_mappings"
 	ScopeDeleteRoleMappings = "delete:role_mappings"
+
+	// Attribute rules (role_rules.go).
+	ScopeReadRoleRules   = "read:role_rules"
+	ScopeCreateRoleRules = "create:role_rules"
+	ScopeUpdateRoleRules = "update:role_rules"
+	ScopeDeleteRoleRules = "delete:role_rules"
 )
 
 // AllScopes is every scope the Management API knows; the bootstrap key has them all.
@@ -85,6 +91,7 @@ var AllScopes = []string{
 	ScopeReadResourceServers, ScopeCreateResourceServers, ScopeUpdateResourceServers, ScopeDeleteResourceServers,
 	ScopeCreateRoleMembers, ScopeDeleteRoleMembers,
 	ScopeReadRoleMappings, ScopeCreateRoleMappings, ScopeDeleteRoleMappings,
+	ScopeReadRoleRules, ScopeCreateRoleRules, ScopeUpdateRoleRules, ScopeDeleteRoleRules,
 }
 
 func knownScope(list []string, s string) bool {
