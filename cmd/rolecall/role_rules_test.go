@@ -95,7 +95,9 @@ func TestRoleRulesEndpoints(t *testing.T) {
 	if inOrg["organization_id"] != org || inOrg["connection_id"] != con {
 		t.Errorf("rule %v, want organization %s and connection %s", inOrg, org, con)
 	}
-	ok := func(f string) map[string]any { return map[string]any{"name": "n", "filter": f, "roles": []string{role}} }
+	ok := func(f string) map[string]any {
+		return map[string]any{"name": "n", "filter": f, "roles": []string{role}}
+	}
 	for _, tc := range []struct {
 		name   string
 		body   map[string]any
