@@ -191,7 +191,7 @@ type source struct {
 	// RuleID and RuleName (rule): the attribute rule the user matches.
 	RuleID   string `json:"rule_id"`
 	RuleName string `json:"rule_name"`
-	Scope        string `json:"scope"` // tenant or organization
+	Scope    string `json:"scope"` // tenant or organization
 	// Via is the path from the user's own group up to, not including, the
 	// group above (nested group roles on): the user is in Via[0], which is
 	// in Via[1], …, which is in the group the role is bound to.
