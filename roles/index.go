@@ -71,8 +71,11 @@ type Index struct {
 	// filters read. db is the store Load read, which pending rules are
 	// evaluated against; applying is the revision Committed is applying.
 	rules        map[string]*indexRule
-	rulesByRead  map[string][]*indexRule
+	rulesByRead  map[string][]*indexRule            // unguarded rules
+	guarded      map[string]map[string][]*indexRule // guard attribute → guard key → rules
+	guardsByRead map[string]map[string]int          // attribute → guard attributes of rules reading it (counted)
 	pendingRules int
+	ruleMark     uint64 // see indexRule.mark
 	evaluating   bool
 	ruleEvals    atomic.Uint64
 	db           *store.DB
@@ -135,6 +138,7 @@ func NewIndex() *Index {
 		permRank: map[store.Permission]int{},
 		mappings: map[string]*indexMapping{}, mappingsByValue: map[string]map[string][]*indexMapping{},
 		rules: map[string]*indexRule{}, rulesByRead: map[string][]*indexRule{},
+		guarded: map[string]map[string][]*indexRule{}, guardsByRead: map[string]map[string]int{},
 	}
 }
 

@@ -3,7 +3,6 @@ package roles
 import (
 	"bytes"
 	"encoding/json"
-	"maps"
 	"slices"
 
 	filter "github.com/scim2/filter-parser/v2"
@@ -55,6 +54,13 @@ type indexRule struct {
 	org          *indexOrg // nil: tenant scope
 	connectionID string    // "": users of every connection
 	matches      map[*indexUser]struct{}
+	mark         uint64 // Index.ruleMark when last picked as a candidate
+	// guard, when the filter has one (an equality it cannot match
+	// without), files the rule under Index.guarded instead of
+	// Index.rulesByRead: a user change evaluates only the rules whose
+	// guard value the user's value equals (index_rules.go).
+	guard    *document.Guard
+	guardKey string
 
 	// While pending, the rule's match set waits for a background
 	// evaluation (index_rules.go); gen tells an evaluation whether the rule
@@ -107,9 +113,7 @@ func (ix *Index) putRule(rule *store.RoleRule, rev uint64) {
 	ix.unreadRule(r)
 	r.filter, r.connectionID = rule.Filter, ix.intern(rule.ConnectionID)
 	r.expr, r.reads = parseRule(rule.Filter)
-	for _, a := range r.reads {
-		ix.rulesByRead[a] = append(ix.rulesByRead[a], r)
-	}
+	ix.readRule(r)
 	if !r.pending {
 		ix.pendingRules++
 	}
@@ -118,14 +122,72 @@ func (ix *Index) putRule(rule *store.RoleRule, rev uint64) {
 	ix.startEvaluation()
 }
 
-func (ix *Index) unreadRule(r *indexRule) {
-	for _, a := range r.reads {
-		if list := remove(ix.rulesByRead[a], r); len(list) > 0 {
-			ix.rulesByRead[a] = list
-		} else {
-			delete(ix.rulesByRead, a)
+// readRule files a rule under what it reads: its guard's bucket when it
+// has a guard, else each attribute it reads.
+func (ix *Index) readRule(r *indexRule) {
+	r.guard = nil
+	if r.expr != nil {
+		if g, ok := document.User.GuardOf(r.expr); ok {
+			r.guard, r.guardKey = &g, guardKey(g.CaseExact, g.Value)
 		}
 	}
+	if r.guard == nil {
+		for _, a := range r.reads {
+			ix.rulesByRead[a] = append(ix.rulesByRead[a], r)
+		}
+		return
+	}
+	byKey := ix.guarded[r.guard.Attr]
+	if byKey == nil {
+		byKey = map[string][]*indexRule{}
+		ix.guarded[r.guard.Attr] = byKey
+	}
+	byKey[r.guardKey] = append(byKey[r.guardKey], r)
+	for _, a := range r.reads {
+		if ix.guardsByRead[a] == nil {
+			ix.guardsByRead[a] = map[string]int{}
+		}
+		ix.guardsByRead[a][r.guard.Attr]++
+	}
+}
+
+func (ix *Index) unreadRule(r *indexRule) {
+	if r.guard == nil {
+		for _, a := range r.reads {
+			if list := remove(ix.rulesByRead[a], r); len(list) > 0 {
+				ix.rulesByRead[a] = list
+			} else {
+				delete(ix.rulesByRead, a)
+			}
+		}
+		return
+	}
+	byKey := ix.guarded[r.guard.Attr]
+	if list := remove(byKey[r.guardKey], r); len(list) > 0 {
+		byKey[r.guardKey] = list
+	} else {
+		delete(byKey, r.guardKey)
+	}
+	if len(byKey) == 0 {
+		delete(ix.guarded, r.guard.Attr)
+	}
+	for _, a := range r.reads {
+		if ix.guardsByRead[a][r.guard.Attr]--; ix.guardsByRead[a][r.guard.Attr] == 0 {
+			delete(ix.guardsByRead[a], r.guard.Attr)
+			if len(ix.guardsByRead[a]) == 0 {
+				delete(ix.guardsByRead, a)
+			}
+		}
+	}
+}
+
+// guardKey is the bucket of a guard value: values Match holds equal share
+// one (store.Fold is exactly strings.EqualFold).
+func guardKey(caseExact bool, v string) string {
+	if caseExact {
+		return v
+	}
+	return store.Fold(v)
 }
 
 func (ix *Index) deleteRule(id string) {
@@ -151,9 +213,11 @@ func (ix *Index) dropRoleFromRules(role *indexRole) {
 	}
 }
 
-// setMatch records whether rule r matches user u.
+// setMatch records whether rule r matches user u. Whether it did is read
+// from u.rules, a few entries, not from r.matches, which may hold most
+// users.
 func setMatch(r *indexRule, u *indexUser, match bool) {
-	_, had := r.matches[u]
+	had := slices.Contains(u.rules, r)
 	switch {
 	case match && !had:
 		r.matches[u] = struct{}{}
@@ -166,41 +230,97 @@ func setMatch(r *indexRule, u *indexUser, match bool) {
 
 // evaluateUser re-evaluates, for a user change c already applied to u, the
 // rules it may affect: all of them for a new user, those reading a changed
-// attribute for an update.
+// attribute for an update. Of the guarded rules only those whose guard
+// value is the user's are evaluated; the others cannot match.
 func (ix *Index) evaluateUser(u *indexUser, c *store.Change) {
 	if len(ix.rules) == 0 || len(c.Doc) == 0 {
 		return
 	}
 	var cands []*indexRule
-	all := c.Kind == store.UserCreated
-	for _, a := range c.ChangedAttrs {
-		if a == "*" {
-			all = true
-			break
-		}
-		for _, r := range ix.rulesByRead[a] {
-			if !slices.Contains(cands, r) {
+	var guards []string // guard attributes whose rules read a changed attribute
+	all := c.Kind == store.UserCreated || slices.Contains(c.ChangedAttrs, "*")
+	ix.ruleMark++
+	if all {
+		for _, r := range ix.rules {
+			if r.guard == nil {
 				cands = append(cands, r)
 			}
 		}
-	}
-	if all {
-		cands = slices.Collect(maps.Values(ix.rules))
-	}
-	var doc map[string]any
-	for _, r := range cands {
-		if r.connectionID != "" && r.connectionID != u.connectionID {
-			continue
+		for g := range ix.guarded {
+			guards = append(guards, g)
 		}
-		if doc == nil {
-			if doc = decodeUserDoc(u.id, c.Doc); doc == nil {
-				return
+	} else {
+		for _, a := range c.ChangedAttrs {
+			for _, r := range ix.rulesByRead[a] {
+				if r.mark != ix.ruleMark { // a rule reading two changed attributes is evaluated once
+					r.mark = ix.ruleMark
+					cands = append(cands, r)
+				}
 			}
+			for g := range ix.guardsByRead[a] {
+				if !slices.Contains(guards, g) {
+					guards = append(guards, g)
+				}
+			}
+		}
+	}
+	if len(cands) == 0 && len(guards) == 0 {
+		return
+	}
+	doc := decodeUserDoc(u.id, c.Doc)
+	if doc == nil {
+		return
+	}
+	eval := func(r *indexRule) {
+		if r.connectionID != "" && r.connectionID != u.connectionID {
+			return
 		}
 		ix.ruleEvals.Add(1)
 		setMatch(r, u, r.expr != nil && document.User.Match(r.expr, doc))
 		if r.pending {
 			r.touched[u] = struct{}{}
+		}
+	}
+	for _, r := range cands {
+		eval(r)
+	}
+	for _, g := range guards {
+		byKey := ix.guarded[g]
+		var bucket []*indexRule
+		var guard *document.Guard
+		for _, list := range byKey { // any rule's guard reads the attribute
+			guard = list[0].guard
+			break
+		}
+		key, has := "", false
+		if guard != nil {
+			var v string
+			if v, has = guard.Get(doc); has {
+				key = v
+				bucket = byKey[guardKey(guard.CaseExact, v)]
+			}
+		}
+		for _, r := range bucket {
+			eval(r)
+		}
+		// The user's other rules guarded by g cannot match any more.
+		for i := 0; i < len(u.rules); i++ {
+			r := u.rules[i]
+			if r.guard != nil && r.guard.Attr == g && (!has || r.guardKey != guardKey(r.guard.CaseExact, key)) {
+				setMatch(r, u, false)
+				i--
+			}
+		}
+		// Pending rules learn this user's answer from this change, matching
+		// or not, so an older snapshot's does not replace it.
+		if ix.pendingRules > 0 {
+			for _, list := range byKey {
+				for _, r := range list {
+					if r.pending && (r.connectionID == "" || r.connectionID == u.connectionID) {
+						r.touched[u] = struct{}{}
+					}
+				}
+			}
 		}
 	}
 }

@@ -150,7 +150,9 @@ func TestAttributeRulesGrantRolesWithProvenance(t *testing.T) {
 }
 
 // A user write re-evaluates only the rules reading an attribute it
-// changed: not every rule, and none when it changes nothing a rule reads.
+// changed: not every rule, and none when it changes nothing a rule reads;
+// of the rules guarded by an equality (department eq "Sales"), only those
+// whose value is the user's.
 func TestRulesReEvaluateOnlyForChangedAttributes(t *testing.T) {
 	w := newWorld(t)
 	c := storetest.MustConnection(t, w.db, "okta")
@@ -166,7 +168,11 @@ func TestRulesReEvaluateOnlyForChangedAttributes(t *testing.T) {
 	}{
 		{"title changes", map[string]any{"department": "Sales", "title": "Director"}, 1},
 		{"nothing a rule reads", map[string]any{"department": "Sales", "title": "Director", "displayName": "Alice"}, 0},
-		{"department and title", map[string]any{"department": "Eng", "title": "VP", "displayName": "Alice"}, 2},
+		// department eq "Sales" has a guard: leaving Sales needs no
+		// evaluation (the rule cannot match), joining it one.
+		{"department leaves Sales, title changes", map[string]any{"department": "Eng", "title": "VP", "displayName": "Alice"}, 1},
+		{"department back to sales", map[string]any{"department": "sales", "title": "VP", "displayName": "Alice"}, 1},
+		{"department to Eng again", map[string]any{"department": "Eng", "title": "VP", "displayName": "Alice"}, 0},
 		{"emails appear", map[string]any{"department": "Eng", "title": "VP", "displayName": "Alice", "emails": []any{map[string]any{"value": "a@x", "type": "work"}}}, 1},
 	} {
 		before := w.ix.RuleEvaluations()
