@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/rolecall/rolecall/store/postgres/pgtest"
 )
 
 const enterpriseUser = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -172,5 +174,29 @@ func TestRoleRulesEndpoints(t *testing.T) {
 	s.api(t, "DELETE", "/roles/"+role, nil, 204)
 	if list := s.api(t, "GET", "/role-rules", nil, 200)["role_rules"].([]any); len(list) != 0 {
 		t.Errorf("after its only role is deleted GET lists %v", list)
+	}
+}
+
+// Two `rolecall serve` processes on one PostgreSQL database (skipped
+// without ROLECALL_TEST_POSTGRES): a rule created on node 1 and a SCIM
+// PATCH of the department on node 2 reach node 1's index through the
+// changes log, and its login query at the PATCH's revision shows the role.
+func TestAttributeRuleAcrossNodes(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	one := startProcess(t, t.TempDir(), "--store", dsn, "--scim-rate", "0")
+	two := startProcess(t, t.TempDir(), "--store", dsn, "--scim-rate", "0")
+	admin := &testServer{URL: one.URL}
+	con, _ := admin.connection(t, "nodes")
+	idp := scimClient{t, two.URL + "/scim/v2/connections/" + con, admin.scimToken(t, con)}
+	alice := idp.activeUser("alice@example.test", "Engineering")
+	role := admin.api(t, "POST", "/roles", map[string]any{"name": "crm-user"}, 201)["id"].(string)
+	admin.api(t, "POST", "/role-rules", map[string]any{"name": "sales", "filter": `department eq "Sales"`, "roles": []string{role}}, 201)
+	resp, _ := call(t, "PATCH", idp.base+"/Users/"+alice, idp.token, patchOp(map[string]any{"op": "replace", "path": enterpriseUser + ":department", "value": "Sales"}))
+	if resp.StatusCode != 204 && resp.StatusCode != 200 {
+		t.Fatalf("SCIM PATCH on node 2: %d", resp.StatusCode)
+	}
+	roles := admin.queryAt(t, alice, resp)["roles"].([]any)
+	if len(roles) != 1 || roles[0].(map[string]any)["sources"].([]any)[0].(map[string]any)["type"] != "rule" {
+		t.Errorf("node 1 answers %v, want crm-user from the rule", roles)
 	}
 }
