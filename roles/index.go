@@ -36,7 +36,7 @@ type Index struct {
 	// tenantInOrgs: answers inside an organization also carry tenant
 	// roles (the tenant setting tenant_roles_in_organizations).
 	tenantInOrgs bool
-	advanced     chan struct{} // closed and replaced whenever revision moves
+	advanced     chan struct{} // closed and replaced whenever revision moves or a pending rule is installed
 
 	users  map[string]*indexUser
 	byName map[userKey]*indexUser // folded userName
