@@ -275,6 +275,8 @@ func appendRoles(b []byte, roles []EffectiveRole, withDescription, withSources b
 				b = append(b, s.Group.jsonSource...)
 			case s.Mapping != nil:
 				b = append(b, s.Mapping.jsonSource...)
+			case s.Rule != nil:
+				b = append(b, s.Rule.jsonSource...)
 			default:
 				b = append(b, `{"type":"direct"`...)
 			}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rolecall/rolecall/store"
@@ -35,7 +36,7 @@ type Index struct {
 	// tenantInOrgs: answers inside an organization also carry tenant
 	// roles (the tenant setting tenant_roles_in_organizations).
 	tenantInOrgs bool
-	advanced     chan struct{} // closed and replaced whenever revision moves
+	advanced     chan struct{} // closed and replaced whenever revision moves or a pending rule is installed
 
 	users  map[string]*indexUser
 	byName map[userKey]*indexUser // folded userName
@@ -65,6 +66,20 @@ type Index struct {
 	// folded idp_value, the way resolution looks them up.
 	mappings        map[string]*indexMapping
 	mappingsByValue map[string]map[string][]*indexMapping
+
+	// Attribute rules (index_rules.go): by id, and by each attribute their
+	// filters read. db is the store Load read, which pending rules are
+	// evaluated against; applying is the revision Committed is applying.
+	rules        map[string]*indexRule
+	rulesByRead  map[string][]*indexRule            // unguarded rules
+	guarded      map[string]map[string][]*indexRule // guard attribute → guard key → rules
+	guardsByRead map[string]map[string]int          // attribute → guard attributes of rules reading it (counted)
+	pendingRules int
+	ruleMark     uint64 // see indexRule.mark
+	evaluating   bool
+	ruleEvals    atomic.Uint64
+	db           *store.DB
+	applying     uint64
 }
 
 type indexPermission struct {
@@ -89,6 +104,8 @@ type indexUser struct {
 	// idpValues: the user's SCIM roles and entitlements values, folded,
 	// each once; nil for most users.
 	idpValues []string
+	// rules: the attribute rules matching the user (index_rules.go).
+	rules []*indexRule
 }
 
 type indexGroup struct {
@@ -120,6 +137,8 @@ func NewIndex() *Index {
 		groups: map[string]*indexGroup{}, roles: map[string]*indexRole{}, orgs: map[string]*indexOrg{},
 		permRank: map[store.Permission]int{},
 		mappings: map[string]*indexMapping{}, mappingsByValue: map[string]map[string][]*indexMapping{},
+		rules: map[string]*indexRule{}, rulesByRead: map[string][]*indexRule{},
+		guarded: map[string]map[string][]*indexRule{}, guardsByRead: map[string]map[string]int{},
 	}
 }
 
@@ -133,7 +152,8 @@ func (ix *Index) Revision() uint64 {
 // ErrRevisionNotReached: WaitFor gave up before the index reached a revision.
 var ErrRevisionNotReached = errors.New("revision not reached")
 
-// WaitFor returns once the index reflects at least revision rev, or
+// WaitFor returns once the index reflects at least revision rev, attribute
+// rules changed up to rev evaluated over the users included, or
 // ErrRevisionNotReached after timeout (or when ctx ends).
 func (ix *Index) WaitFor(ctx context.Context, rev uint64, timeout time.Duration) error {
 	deadline := time.NewTimer(timeout)
@@ -141,8 +161,9 @@ func (ix *Index) WaitFor(ctx context.Context, rev uint64, timeout time.Duration)
 	for {
 		ix.mu.RLock()
 		current, advanced := ix.revision, ix.advanced
+		pending := current >= rev && ix.rulesPendingUpTo(rev)
 		ix.mu.RUnlock()
-		if current >= rev {
+		if current >= rev && !pending {
 			return nil
 		}
 		select {
@@ -213,6 +234,12 @@ func (ix *Index) Load(db *store.DB) error {
 		if err := r.EachRoleMapping(ix.addMapping); err != nil {
 			return err
 		}
+		// Rules are evaluated in the background (index_rules.go), once the
+		// lock is released: WaitFor holds answers that ask for them.
+		ix.db = db
+		if err := r.EachRoleRule(func(rule store.RoleRule) { ix.putRule(&rule, ix.revision) }); err != nil {
+			return err
+		}
 		// Membership lists grew by appending; trim their slack for good.
 		for _, u := range ix.users {
 			if cap(u.groups) > len(u.groups) {
@@ -231,6 +258,7 @@ func (ix *Index) Committed(revision uint64, changes []store.Change) {
 	if !ix.loaded || revision <= ix.revision {
 		return // Load's snapshot holds it, or Load will
 	}
+	ix.applying = revision
 	for i := range changes {
 		ix.apply(&changes[i])
 	}

@@ -31,6 +31,9 @@ func (ix *Index) apply(c *store.Change) {
 	case store.RoleChanged:
 		ix.putRole(*c.Role)
 	case store.RoleDeleted:
+		if r := ix.roles[c.RoleID]; r != nil {
+			ix.dropRoleFromRules(r)
+		}
 		delete(ix.roles, c.RoleID)
 		ix.rank()
 	case store.GroupRoleBound:
@@ -65,6 +68,14 @@ func (ix *Index) apply(c *store.Change) {
 		ix.addMapping(store.RoleMapping{ID: c.MappingID, ConnectionID: c.ConnectionID, IdPValue: c.Name, RoleID: c.RoleID, OrganizationID: c.OrganizationID})
 	case store.RoleMappingRemoved:
 		ix.removeMapping(c.MappingID)
+	case store.RoleRuleChanged:
+		if c.Rule != nil {
+			ix.putRule(c.Rule, ix.applying)
+		}
+	case store.RoleRuleDeleted:
+		if c.Rule != nil {
+			ix.deleteRule(c.Rule.ID)
+		}
 	}
 }
 
@@ -81,10 +92,14 @@ func (ix *Index) putUser(c *store.Change) {
 	u.active, u.foldedName, u.externalID = c.Active, store.Fold(c.UserName), c.ExternalID
 	u.idpValues = foldValues(c.IdPValues)
 	ix.indexNames(u)
+	ix.evaluateUser(u, c)
 }
 
 func (ix *Index) deleteUser(id string) {
 	if u := ix.users[id]; u != nil {
+		for _, r := range u.rules {
+			delete(r.matches, u)
+		}
 		ix.unindexNames(u)
 		delete(ix.users, id)
 	}

@@ -81,6 +81,9 @@ func roleSummary(res roles.Resolution) []string {
 			if src.Mapping != nil {
 				s += "/" + src.Mapping.Value
 			}
+			if src.Rule != nil {
+				s += "/" + src.Rule.Name
+			}
 			srcs = append(srcs, s)
 		}
 		slices.Sort(srcs)
@@ -105,6 +108,9 @@ func answer(res roles.Resolution) string {
 			if s.Mapping != nil {
 				fmt.Fprintf(&b, "/%s/%s/%s", s.Mapping.ID, s.Mapping.ConnectionID, s.Mapping.Value)
 			}
+			if s.Rule != nil {
+				fmt.Fprintf(&b, "/%s/%s", s.Rule.ID, s.Rule.Name)
+			}
 			for _, via := range s.Via() {
 				fmt.Fprintf(&b, "<%s", via.ID)
 			}
@@ -128,6 +134,9 @@ func canonicalOrder(res roles.Resolution) error {
 		}
 		if s.Mapping != nil {
 			k += "2" + s.Mapping.Value + "\x00" + s.Mapping.ID
+		}
+		if s.Rule != nil {
+			k += "3" + s.Rule.Name + "\x00" + s.Rule.ID
 		}
 		return k
 	}

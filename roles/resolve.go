@@ -69,13 +69,15 @@ func newGroupInfo(id, connectionID, name string) *GroupInfo {
 	return g
 }
 
-// Source is why a user has a role: a direct assignment (Group and Mapping
-// nil), membership of a group the role is bound to, or a value of the
+// Source is why a user has a role: a direct assignment (Group, Mapping and
+// Rule nil), membership of a group the role is bound to, a value of the
 // user's SCIM roles or entitlements an IdP role mapping maps to it
-// (Mapping), at tenant or organization scope.
+// (Mapping), or an attribute rule the user matches (Rule), at tenant or
+// organization scope.
 type Source struct {
 	Group        *GroupInfo
 	Mapping      *MappingInfo
+	Rule         *RuleInfo
 	Organization bool // organization scope; tenant scope otherwise
 }
 
@@ -100,13 +102,15 @@ func (s Source) ViaLength() int {
 	return s.Group.viaLength
 }
 
-// Type is "direct", "group" or "idp_role".
+// Type is "direct", "group", "idp_role" or "rule".
 func (s Source) Type() string {
 	switch {
 	case s.Group != nil:
 		return "group"
 	case s.Mapping != nil:
 		return "idp_role"
+	case s.Rule != nil:
+		return "rule"
 	}
 	return "direct"
 }
@@ -227,24 +231,34 @@ type grant struct {
 	group *indexGroup // nil for a direct assignment or an IdP role mapping
 	next  int32       // the next grant of the same role, -1 at the end
 	// how packs the rest into the word left (grants are copied a lot): bit
-	// 0 is organization scope; above it, 1 + the resolveScratch.reach
-	// entry of a group reached through member groups, or (group nil) 1 +
-	// the resolveScratch.maps entry of an IdP role mapping, or 0.
+	// 0 is organization scope, bit 1 an attribute rule; above them, 1 +
+	// the resolveScratch.reach entry of a group reached through member
+	// groups, or (group nil) 1 + the resolveScratch.maps entry of an IdP
+	// role mapping or the resolveScratch.rules entry of a rule, or 0.
 	how int32
 }
 
 func newGrant(role *indexRole, group *indexGroup, org bool, reach int32) grant {
-	g := grant{role: role, group: group, how: (reach + 1) << 1}
+	g := grant{role: role, group: group, how: (reach + 1) << 2}
 	if org {
 		g.how |= 1
 	}
 	return g
 }
 
+// newRuleGrant is a grant by the resolveScratch.rules entry i.
+func newRuleGrant(role *indexRole, org bool, i int32) grant {
+	g := newGrant(role, nil, org, i)
+	g.how |= 2
+	return g
+}
+
 func (g grant) org() bool { return g.how&1 != 0 }
 
-// reach is the grant's resolveScratch.reach entry, or -1.
-func (g grant) reach() int32 { return g.how>>1 - 1 }
+func (g grant) rule() bool { return g.how&2 != 0 }
+
+// reach is the grant's resolveScratch.reach (or maps, or rules) entry, or -1.
+func (g grant) reach() int32 { return g.how>>2 - 1 }
 
 // reached is a group a user is in through member groups, and the entry of
 // reach for the group below it on the way (-1: a group the user is in).
@@ -268,6 +282,7 @@ type resolveScratch struct {
 	reach  []reached                // nested group roles: every group the user is in, each once
 	seen   map[*indexGroup]struct{} // of reach, when it grows past a linear scan
 	maps   []*MappingInfo           // the IdP role mappings grants name
+	rules  []*RuleInfo              // the attribute rules grants name
 }
 
 var scratchPool = sync.Pool{New: func() any { return &resolveScratch{} }}
@@ -276,6 +291,7 @@ func (sc *resolveScratch) reset(ranks int) {
 	sc.grants = sc.grants[:0]
 	sc.reach = sc.reach[:0]
 	sc.maps = sc.maps[:0]
+	sc.rules = sc.rules[:0]
 	if len(sc.head) < ranks {
 		sc.head = make([]int32, ranks)
 		sc.tail = make([]int32, ranks)
@@ -367,6 +383,9 @@ func (ix *Index) grant(sc *resolveScratch, u *indexUser, o *indexOrg, effectiveI
 	}
 	if len(u.idpValues) > 0 {
 		ix.grantMapped(sc, u, o, tenant, effectiveInOrg)
+	}
+	if len(u.rules) > 0 {
+		ix.grantRules(sc, u, o, tenant, effectiveInOrg)
 	}
 	if o != nil {
 		for _, r := range o.memberRoles[u.id] {
@@ -470,7 +489,9 @@ func (sc *resolveScratch) source(g grant) Source {
 		if i := g.reach(); i >= 0 {
 			s.Group = sc.nested(s.Group, i)
 		}
-	} else if i := g.reach(); i >= 0 {
+	} else if i := g.reach(); i >= 0 && g.rule() {
+		s.Rule = sc.rules[i]
+	} else if i >= 0 {
 		s.Mapping = sc.maps[i]
 	}
 	return s
@@ -544,7 +565,8 @@ func (sc *resolveScratch) reachAncestors(direct []*indexGroup) {
 }
 
 // sortSources orders one role's sources: tenant before organization, then
-// direct, groups by id, IdP role mappings by value then id. A role has few
+// direct, groups by id, IdP role mappings by value then id, rules by name
+// then id. A role has few
 // sources; insertion sort it is.
 func sortSources(s []Source) {
 	for i := 1; i < len(s); i++ {
@@ -569,17 +591,24 @@ func sourceLess(a, b Source) bool {
 			return a.Mapping.Value < b.Mapping.Value
 		}
 		return a.Mapping.ID < b.Mapping.ID
+	case a.Rule != nil:
+		if a.Rule.Name != b.Rule.Name {
+			return a.Rule.Name < b.Rule.Name
+		}
+		return a.Rule.ID < b.Rule.ID
 	}
 	return false
 }
 
-// kind orders source types: direct, group, idp_role.
+// kind orders source types: direct, group, idp_role, rule.
 func (s Source) kind() int {
 	switch {
 	case s.Group != nil:
 		return 1
 	case s.Mapping != nil:
 		return 2
+	case s.Rule != nil:
+		return 3
 	}
 	return 0
 }

@@ -1,5 +1,7 @@
 package store
 
+import "encoding/json"
+
 // ChangeKind names what a Change is about.
 type ChangeKind uint8
 
@@ -40,6 +42,9 @@ const (
 
 	RoleMappingAdded   // MappingID: ConnectionID's users with the value Name have RoleID (in OrganizationID when set)
 	RoleMappingRemoved // MappingID, with the fields it was added with
+
+	RoleRuleChanged // Rule holds the attribute rule after its creation or update
+	RoleRuleDeleted // Rule holds the attribute rule before its deletion
 )
 
 // Change is one committed change, as seen by observers.
@@ -69,4 +74,12 @@ type Change struct {
 	// none, and change records stay as they were.
 	IdPValues []string `json:",omitempty"`
 	MappingID string   `json:",omitempty"` // RoleMapping*: the mapping's id (Name is its idp_value)
+
+	// Doc (UserCreated/Updated) is the user's SCIM document after the
+	// change, and ChangedAttrs (UserUpdated) the attributes the change
+	// touched (ChangedAttributes): attribute rules re-evaluate a user only
+	// for the rules that read one of them, parsing Doc only then.
+	Doc          json.RawMessage `json:",omitempty"`
+	ChangedAttrs []string        `json:",omitempty"`
+	Rule         *RoleRule       `json:",omitempty"` // RoleRuleChanged/Deleted
 }

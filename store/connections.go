@@ -185,6 +185,7 @@ func (tx *Tx) DeleteConnection(id string) error {
 	}
 	tx.dropConnectionFromOrganizations(id)
 	tx.dropRoleMappingsBy(bucketConnectionRoleMappings, id)
+	tx.dropRoleRulesBy(bucketConnectionRoleRules, id)
 	users, groups := 0, 0
 	for _, o := range []struct {
 		ord   ordinal

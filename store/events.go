@@ -47,6 +47,10 @@ const (
 	EventRolePermissionDeleted = "role.permission.deleted"
 	EventRoleUpdated           = "role.updated"
 
+	EventRoleRuleCreated = "role_rule.created"
+	EventRoleRuleDeleted = "role_rule.deleted"
+	EventRoleRuleUpdated = "role_rule.updated"
+
 	EventSCIMConfigurationCreated = "scim_configuration.created"
 	EventSCIMConfigurationDeleted = "scim_configuration.deleted"
 	EventSCIMConfigurationUpdated = "scim_configuration.updated"
@@ -106,6 +110,9 @@ var EventTypes = []string{
 	EventRoleDeleted,
 	EventRolePermissionDeleted,
 	EventRoleUpdated,
+	EventRoleRuleCreated,
+	EventRoleRuleDeleted,
+	EventRoleRuleUpdated,
 	EventSCIMConfigurationCreated,
 	EventSCIMConfigurationDeleted,
 	EventSCIMConfigurationUpdated,

@@ -66,6 +66,12 @@ var (
 	bucketConnectionRoleMappings = []byte("connection_role_mappings")   // conID|rmpID → ∅
 	bucketRoleRoleMappings       = []byte("role_role_mappings")         // rolID|rmpID → ∅
 	bucketOrgRoleMappings        = []byte("organization_role_mappings") // orgID|rmpID → ∅
+
+	// Attribute rules (role_rules.go).
+	bucketRoleRules           = []byte("role_rules")              // rulID → rule
+	bucketRoleRoleRules       = []byte("role_role_rules")         // rolID|rulID → ∅
+	bucketOrgRoleRules        = []byte("organization_role_rules") // orgID|rulID → ∅
+	bucketConnectionRoleRules = []byte("connection_role_rules")   // conID|rulID → ∅
 )
 
 var allBuckets = [][]byte{
@@ -84,6 +90,7 @@ var allBuckets = [][]byte{
 	bucketSessions, bucketSessionsByKey,
 	bucketRoleMappings, bucketRoleMappingKeys, bucketConnectionRoleMappings, bucketRoleRoleMappings, bucketOrgRoleMappings,
 	bucketEventStreams,
+	bucketRoleRules, bucketRoleRoleRules, bucketOrgRoleRules, bucketConnectionRoleRules,
 }
 
 // Keys of bucketMeta.

@@ -129,6 +129,7 @@ func (tx *Tx) DeleteOrganization(id string) error {
 		tx.removeOrgConnection(id, string(k[IDLen:]), true)
 	})
 	tx.dropRoleMappingsBy(bucketOrgRoleMappings, id)
+	tx.dropRoleRulesBy(bucketOrgRoleRules, id)
 	tx.del(bucketOrgNames, []byte(Fold(o.Name)))
 	tx.del(bucketOrgs, []byte(id))
 	tx.audit(EventOrganizationDeleted, orgTarget(id), o, nil)

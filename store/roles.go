@@ -183,6 +183,7 @@ func (tx *Tx) DeleteRole(id string) error {
 		tx.unbindRole(orgGroupRoles, string(k[IDLen:2*IDLen]), string(k[2*IDLen:]), id, true)
 	})
 	tx.dropRoleMappingsBy(bucketRoleRoleMappings, id)
+	tx.dropRoleFromRules(id)
 	tx.syncRoleResourceServers(id, role.Permissions, nil)
 	tx.del(bucketRoleNames, []byte(Fold(role.Name)))
 	tx.del(bucketRoles, []byte(id))

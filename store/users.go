@@ -230,7 +230,7 @@ func (tx *Tx) CreateUser(u User) (User, error) {
 	}
 	tx.putRecord(bucketUsers, u.ID, u.ConnectionID, u.record())
 	tx.audit(EventUserCreated, Target{"user", u.ID}, nil, u.audit())
-	tx.emit(Change{Kind: UserCreated, ConnectionID: u.ConnectionID, UserID: u.ID, Active: u.Active, UserName: u.UserName, ExternalID: u.ExternalID, IdPValues: IdPValues(u.Doc)})
+	tx.emit(Change{Kind: UserCreated, ConnectionID: u.ConnectionID, UserID: u.ID, Active: u.Active, UserName: u.UserName, ExternalID: u.ExternalID, IdPValues: IdPValues(u.Doc), Doc: u.Doc})
 	return u, tx.err
 }
 
@@ -280,7 +280,8 @@ func (tx *Tx) UpdateUser(connectionID, id string, fn func(*User) error) (User, e
 	u.Modified, u.Revision = tx.now, tx.rev
 	tx.putRecord(bucketUsers, u.ID, u.ConnectionID, u.record())
 	tx.audit(EventUserUpdated, Target{"user", u.ID}, old.audit(), u.audit())
-	tx.emit(Change{Kind: UserUpdated, ConnectionID: connectionID, UserID: u.ID, Active: u.Active, UserName: u.UserName, ExternalID: u.ExternalID, IdPValues: IdPValues(u.Doc)})
+	tx.emit(Change{Kind: UserUpdated, ConnectionID: connectionID, UserID: u.ID, Active: u.Active, UserName: u.UserName, ExternalID: u.ExternalID, IdPValues: IdPValues(u.Doc),
+		Doc: u.Doc, ChangedAttrs: ChangedAttributes(old.Doc, u.Doc)})
 	return u, tx.err
 }
 

@@ -130,6 +130,7 @@ func (db *DB) verify(r *ReadTx, report func(string, ...any)) {
 	verifySessions(r, report)
 	verifyRoleMappings(r, report)
 	verifyEventStreams(r, report)
+	verifyRoleRules(r, report)
 	r.scanPrefix(bucketSCIMTokensByCon, nil, func(k, _ []byte) bool {
 		if !r.has(bucketSCIMTokens, k[IDLen:]) {
 			report("token index %q points at a missing token", k)

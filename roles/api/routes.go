@@ -53,6 +53,14 @@ func (a *API) routeTable() []route {
 		{"POST", "/connections/{id}/role-mappings", ScopeCreateRoleMappings, conn, a.createRoleMapping},
 		{"DELETE", "/connections/{id}/role-mappings/{mapping_id}", ScopeDeleteRoleMappings, conn, a.deleteRoleMapping},
 
+		// Attribute rules (role_rules.go); a preview reads every user in scope.
+		{"GET", "/role-rules", ScopeReadRoleRules, "role_rule", a.listRoleRules},
+		{"POST", "/role-rules", ScopeCreateRoleRules, "role_rule", a.createRoleRule},
+		{"POST", "/role-rules/preview", ScopeReadRoleRules, "role_rule", a.heavy(a.previewRoleRule)},
+		{"GET", "/role-rules/{id}", ScopeReadRoleRules, "role_rule", a.getRoleRule},
+		{"PATCH", "/role-rules/{id}", ScopeUpdateRoleRules, "role_rule", a.updateRoleRule},
+		{"DELETE", "/role-rules/{id}", ScopeDeleteRoleRules, "role_rule", a.deleteRoleRule},
+
 		{"POST", "/api-keys", ScopeCreateAPIKeys, key, a.createAPIKey},
 		{"GET", "/api-keys", ScopeReadAPIKeys, key, a.listAPIKeys},
 		{"GET", "/api-keys/self", anyKey, key, a.apiKeySelf},

@@ -72,6 +72,11 @@ const (
 	ScopeCreateEventStreams = "create:event_streams"
 	ScopeUpdateEventStreams = "update:event_streams"
 	ScopeDeleteEventStreams = "delete:event_streams"
+	// Attribute rules (role_rules.go).
+	ScopeReadRoleRules   = "read:role_rules"
+	ScopeCreateRoleRules = "create:role_rules"
+	ScopeUpdateRoleRules = "update:role_rules"
+	ScopeDeleteRoleRules = "delete:role_rules"
 )
 
 // AllScopes is every scope the Management API knows; the bootstrap key has them all.
@@ -93,6 +98,7 @@ var AllScopes = []string{
 	ScopeCreateRoleMembers, ScopeDeleteRoleMembers,
 	ScopeReadRoleMappings, ScopeCreateRoleMappings, ScopeDeleteRoleMappings,
 	ScopeReadEventStreams, ScopeCreateEventStreams, ScopeUpdateEventStreams, ScopeDeleteEventStreams,
+	ScopeReadRoleRules, ScopeCreateRoleRules, ScopeUpdateRoleRules, ScopeDeleteRoleRules,
 }
 
 func knownScope(list []string, s string) bool {

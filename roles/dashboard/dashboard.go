@@ -395,6 +395,13 @@ func (d *Dashboard) routes() {
 	d.handle("POST", "/roles/{id}/users/remove", d.removeRoleUser)
 	d.handle("GET", "/roles/{id}/organizations", d.roleOrganizations)
 
+	d.handle("GET", "/role-rules", d.roleRules)
+	d.handle("GET", "/role-rules/new", d.roleRuleEditor)
+	d.handle("POST", "/role-rules", d.saveRoleRule)
+	d.handle("GET", "/role-rules/{id}", d.roleRuleEditor)
+	d.handle("POST", "/role-rules/{id}", d.saveRoleRule)
+	d.handle("POST", "/role-rules/{id}/delete", d.deleteRoleRule)
+
 	d.handle("GET", "/apis", d.apis)
 	d.handle("POST", "/apis", d.createAPI)
 	d.handle("GET", "/apis/{id}", d.apiPage)

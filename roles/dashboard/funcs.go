@@ -23,6 +23,7 @@ var sections = []struct {
 	{"groups", "Enterprise Groups", "User Management", "/groups", api.ScopeReadGroups},
 	{"users", "Users", "User Management", "/users", api.ScopeReadUsers},
 	{"roles", "Roles", "", "/roles", api.ScopeReadRoles},
+	{"role-rules", "Role rules", "", "/role-rules", api.ScopeReadRoleRules},
 	{"apis", "APIs", "", "/apis", api.ScopeReadResourceServers},
 	{"organizations", "Organizations", "", "/organizations", api.ScopeReadOrganizations},
 	{"api-keys", "API keys", "", "/api-keys", api.ScopeReadAPIKeys},

@@ -181,14 +181,17 @@ type userList struct {
 }
 
 type source struct {
-	Type      string `json:"type"` // direct, group or idp_role
+	Type      string `json:"type"` // direct, group, idp_role or rule
 	GroupID   string `json:"group_id"`
 	GroupName string `json:"group_name"`
 	// Value and ConnectionID (idp_role): the user's SCIM roles or
 	// entitlements value a role mapping of the connection maps.
 	Value        string `json:"value"`
 	ConnectionID string `json:"connection_id"`
-	Scope        string `json:"scope"` // tenant or organization
+	// RuleID and RuleName (rule): the attribute rule the user matches.
+	RuleID   string `json:"rule_id"`
+	RuleName string `json:"rule_name"`
+	Scope    string `json:"scope"` // tenant or organization
 	// Via is the path from the user's own group up to, not including, the
 	// group above (nested group roles on): the user is in Via[0], which is
 	// in Via[1], …, which is in the group the role is bound to.

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"PagingLosesNothingUnderConcurrentInserts", pagingLosesNothingUnderConcurrentInserts},
 		{"HashedCredentials", hashedCredentials},
 		{"LargeWriteAndItsUndo", largeWriteAndItsUndo},
+		{"RoleRules", roleRules},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := open(t)
