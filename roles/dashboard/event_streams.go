@@ -79,19 +79,25 @@ type delivery struct {
 
 // Latency is the attempt's latency for people: "12 ms", "1.2 s".
 func (a delivery) Latency() string {
-	if a.LatencyMS >= 1000 {
+	switch {
+	case a.LatencyMS >= 1000:
 		return fmt.Sprintf("%.1f s", a.LatencyMS/1000)
+	case a.LatencyMS < 1:
+		return "under 1 ms"
 	}
 	return fmt.Sprintf("%.0f ms", a.LatencyMS)
 }
 
 // outcome says how the receiver answered an attempt, in a sentence's end.
 func (a delivery) outcome() string {
+	if a.Error == fmt.Sprintf("HTTP %d", a.StatusCode) {
+		a.Error = "" // the deliverer's error only restates the status
+	}
 	switch {
 	case a.StatusCode != 0 && a.Error != "":
-		return fmt.Sprintf("the receiver answered HTTP %d after %s: %s", a.StatusCode, a.Latency(), a.Error)
+		return fmt.Sprintf("the receiver answered HTTP %d in %s: %s", a.StatusCode, a.Latency(), a.Error)
 	case a.StatusCode != 0:
-		return fmt.Sprintf("the receiver answered HTTP %d after %s", a.StatusCode, a.Latency())
+		return fmt.Sprintf("the receiver answered HTTP %d in %s", a.StatusCode, a.Latency())
 	case a.Error != "":
 		return fmt.Sprintf("no answer after %s: %s", a.Latency(), a.Error)
 	}
