@@ -729,3 +729,94 @@ func (b *e2e) noWrappedIDs(what string) {
 		b.t.Errorf("%s: ids wrapped over lines: %v", what, wrapped)
 	}
 }
+
+// TestDashboardEventStreamsInABrowser drives the event streams pages in
+// Chromium against `rolecall serve --allow-http-webhooks` and a real
+// receiver that checks the bearer token and the signature: create a stream
+// (the signing secret shown once, handed to the receiver), send a test
+// event and see the receiver's answer, see a real change delivered in the
+// deliveries table, disable and enable it, rotate the secret through the
+// dialog (the old one stops verifying), and delete it. The bearer token is
+// on no page.
+func TestDashboardEventStreamsInABrowser(t *testing.T) {
+	s := startServer(t, func(c *config) { c.AllowHTTPWebhooks = true })
+	h := newHookReceiver(t, 0)
+	types := func() []string {
+		var out []string
+		for _, ev := range h.accepted() {
+			out = append(out, ev.Type)
+		}
+		return out
+	}
+
+	b := newE2E(t, s)
+	start := time.Now()
+	b.open("/dashboard/login")
+	b.do("type the key", chromedp.SendKeys(chromedp.ID("api_key"), testAdminToken))
+	b.load("sign in", chromedp.Submit(chromedp.ID("api_key")))
+
+	b.load("Event streams", chromedp.Click(chromedp.Search(`//nav[@aria-label="Sections"]//a[.="Event streams"]`)))
+	b.see("empty streams page", "No event streams yet", "Create event stream", "role.created")
+	b.do("stream form",
+		chromedp.SendKeys(chromedp.ID("name"), "billing-app"),
+		chromedp.SendKeys(chromedp.ID("endpoint"), h.srv.URL+"/hook"),
+		chromedp.SendKeys(chromedp.ID("webhook_token"), hookToken),
+		chromedp.Click(chromedp.CSS(`input[name="subscriptions"][value="role.created"]`)))
+	b.shot("event-stream-create")
+	b.load("create the stream", chromedp.Click(chromedp.Search(`//button[normalize-space()="Create event stream"]`)))
+	b.see("one-time secret page", "Copy this signing secret now", "shown only once", "Rolecall-Signature", "role.created")
+	secret := b.value("#signing-secret")
+	if !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("the new stream's page shows no signing secret: %q", secret)
+	}
+	h.secret.Store(secret)
+	b.shot("event-stream-secret")
+
+	b.load("back to the stream", chromedp.Click(chromedp.Search(`//a[starts-with(normalize-space(), "I have copied it")]`)))
+	b.see("stream page", "billing-app", "Enabled", h.srv.URL+"/hook", "Bearer token (never shown)", "No delivery attempts yet")
+	b.load("send a test event", chromedp.Click(chromedp.Search(`//button[normalize-space()="Send test event"]`)))
+	b.see("test outcome", "delivered: the receiver answered HTTP 200", "event_stream.test")
+	if got := types(); !slices.Equal(got, []string{"event_stream.test"}) {
+		t.Errorf("the receiver accepted %v, want the test event", got)
+	}
+
+	// A real change is delivered by the server's deliverer.
+	s.api(t, "POST", "/roles", map[string]any{"name": "auditor"}, http.StatusCreated)
+	eventually(t, "role.created delivered", 10*time.Second, func() bool { return slices.Contains(types(), "role.created") })
+	b.load("reload", chromedp.Reload())
+	b.see("deliveries", "role.created", "event_stream.test")
+	b.shot("event-stream-deliveries")
+
+	b.load("disable", chromedp.Click(chromedp.Search(`//button[normalize-space()="Disable"]`)))
+	b.see("disabled", "Event stream billing-app is disabled", "This stream delivers nothing")
+	b.shot("event-stream-disabled")
+	b.load("enable", chromedp.Click(chromedp.Search(`//button[normalize-space()="Enable"]`)))
+	b.see("enabled", "Event stream billing-app is enabled")
+
+	// Rotate through the dialog: the old secret stops verifying.
+	b.do("rotate", chromedp.Click(chromedp.Search(`//button[normalize-space()="Rotate signing secret"]`)))
+	b.confirmDialog("Rotate the signing secret of billing-app? The old secret stops signing at once: the receiver rejects every event until it has the new one.", "event-stream-rotate-dialog")
+	b.see("rotated", "New signing secret for billing-app", "The old secret no longer signs")
+	rotated := b.value("#signing-secret")
+	if rotated == secret || !strings.HasPrefix(rotated, "whsec_") {
+		t.Fatalf("the rotate page shows %q, want a new secret", rotated)
+	}
+	b.load("back to the stream", chromedp.Click(chromedp.Search(`//a[starts-with(normalize-space(), "I have copied it")]`)))
+	b.load("test with the old secret", chromedp.Click(chromedp.Search(`//button[normalize-space()="Send test event"]`)))
+	b.see("refused by the receiver", "Test event not delivered", "the receiver answered HTTP 401")
+	h.secret.Store(rotated)
+	b.load("test with the new secret", chromedp.Click(chromedp.Search(`//button[normalize-space()="Send test event"]`)))
+	b.see("accepted again", "delivered: the receiver answered HTTP 200")
+	b.shot("event-stream-tested")
+	if text := b.text(); strings.Contains(text, hookToken) || strings.Contains(text, secret) || strings.Contains(text, rotated) {
+		t.Error("the stream page shows the bearer token or a signing secret")
+	}
+
+	b.do("delete", chromedp.Click(chromedp.Search(`//button[normalize-space()="Delete event stream"]`)))
+	b.confirmDialog("Delete event stream billing-app? It stops delivering at once, and the events it has not delivered are never sent. This cannot be undone.", "event-stream-delete-dialog")
+	b.see("deleted", "Event stream billing-app deleted.", "No event streams yet")
+	if list := s.api(t, "GET", "/event-streams", nil, http.StatusOK)["event_streams"].([]any); len(list) != 0 {
+		t.Errorf("streams after the delete: %v", list)
+	}
+	t.Logf("browser flow took %s; screenshots in %s", time.Since(start).Round(time.Millisecond), b.shots)
+}

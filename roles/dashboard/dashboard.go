@@ -279,6 +279,7 @@ func (p pageData) TargetURL(typ, id string) string {
 	section := map[string]string{
 		"connection": "/connections/", "group": "/groups/", "user": "/users/",
 		"role": "/roles/", "organization": "/organizations/", "resource_server": "/apis/",
+		"event_stream": "/event-streams/",
 	}[typ]
 	switch typ {
 	case "tenant":
@@ -295,7 +296,7 @@ func (p pageData) TargetURL(typ, id string) string {
 // IDURL is the dashboard page of an object named only by its id (its
 // prefix tells its kind), or "".
 func (p pageData) IDURL(id string) string {
-	kind := map[string]string{"usr": "user", "grp": "group", "rol": "role", "org": "organization", "con": "connection", "rsv": "resource_server"}[idKind(id)]
+	kind := map[string]string{"usr": "user", "grp": "group", "rol": "role", "org": "organization", "con": "connection", "rsv": "resource_server", "est": "event_stream"}[idKind(id)]
 	return p.TargetURL(kind, id)
 }
 
@@ -438,6 +439,8 @@ func (d *Dashboard) routes() {
 	d.handle("POST", "/api-keys/{id}/revoke", d.revokeAPIKey)
 
 	d.handle("GET", "/logs", d.logs)
+
+	d.eventStreamRoutes()
 
 	d.handle("GET", "/settings", d.settings)
 	d.handle("POST", "/settings", d.updateSettings)

@@ -6,7 +6,9 @@
 // organization bindings; a delete confirmation listing every binding it
 // removes), APIs (resource servers) whose scopes are the permissions the
 // forms pick from, organizations with their members (explicit or auto) and
-// groups' roles, Management API keys, the tenant's settings and the audit
+// groups' roles, Management API keys, event streams to webhooks (a test
+// event, their recent deliveries, a signing secret shown once on create and
+// on rotation), the tenant's settings and the audit
 // log (ids named, paged both ways), plus the signed-in session that drives
 // them. A page that does not exist, or whose object the API does not have,
 // is a 404 page with a way back.

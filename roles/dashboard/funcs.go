@@ -27,6 +27,7 @@ var sections = []struct {
 	{"apis", "APIs", "", "/apis", api.ScopeReadResourceServers},
 	{"organizations", "Organizations", "", "/organizations", api.ScopeReadOrganizations},
 	{"api-keys", "API keys", "", "/api-keys", api.ScopeReadAPIKeys},
+	{"event-streams", "Event streams", "", "/event-streams", api.ScopeReadEventStreams},
 	{"logs", "Audit log", "", "/logs", api.ScopeReadLogs},
 	{"settings", "Settings", "", "/settings", api.ScopeReadTenantSettings},
 }

@@ -95,6 +95,7 @@ var idKinds = map[string]struct{ path, scope, field string }{
 	"org": {"/organizations/", api.ScopeReadOrganizations, "name"},
 	"con": {"/connections/", api.ScopeReadConnections, "name"},
 	"rsv": {"/resource-servers/", api.ScopeReadResourceServers, "name"},
+	"est": {"/event-streams/", api.ScopeReadEventStreams, "name"},
 }
 
 func idKind(id string) string {
