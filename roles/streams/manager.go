@@ -35,6 +35,8 @@ const (
 	MaxResponseBytes = 64 << 10
 	// DeliveriesKept is how many recent attempts a stream keeps in memory.
 	DeliveriesKept = 100
+	// stopGrace is how long a stop waits for an attempt in flight.
+	stopGrace = 2 * time.Second
 	// pageSize is how many audit entries a stream reads at a time.
 	pageSize = 100
 )
@@ -82,14 +84,14 @@ type Attempt struct {
 
 // Stats are a stream's delivery counters on this node.
 type Stats struct {
-	StreamID  string
-	Delivered uint64 // events the receiver accepted
-	Failed    uint64 // failed attempts
+	StreamID  string `json:"-"`
+	Delivered uint64 `json:"delivered"` // events the receiver accepted
+	Failed    uint64 `json:"failed"`    // failed attempts
 	// LagEvents: audit entries past the cursor (subscribed or not).
-	LagEvents uint64
+	LagEvents uint64 `json:"lag_events"`
 	// LagSeconds: age of the oldest event not yet delivered, 0 when caught up.
-	LagSeconds float64
-	Delivering bool // this node holds the lease and delivers the stream
+	LagSeconds float64 `json:"lag_seconds"`
+	Delivering bool    `json:"delivering"` // this node holds the lease and delivers the stream
 }
 
 // Manager delivers every enabled stream. Its methods are safe for
@@ -502,8 +504,13 @@ func (m *Manager) send(ctx context.Context, s store.EventStream, token, secret, 
 		a.Error = err.Error()
 		return a, 0
 	}
-	actx, cancel := context.WithTimeout(ctx, m.opts.AttemptTimeout)
+	// A stop lets an attempt already on the wire finish for a moment: cut
+	// off after the receiver has accepted, the event would be sent again
+	// by whichever node delivers next.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.opts.AttemptTimeout)
 	defer cancel()
+	stopAfter := context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, cancel) })
+	defer stopAfter()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, s.Endpoint, bytes.NewReader(body))
 	if err != nil {
 		a.Error = "cannot build the request"
@@ -639,31 +646,39 @@ func (m *Manager) Test(ctx context.Context, id string) (Attempt, error) {
 func (m *Manager) Stats() []Stats {
 	var list []store.EventStream
 	var head uint64
-	var states []store.EventStreamState
 	_ = m.db.View(func(r *store.ReadTx) error {
 		var err error
 		list, err = r.EventStreams()
 		head = r.AuditHead()
 		return err
 	})
-	for _, s := range list {
-		st, _ := m.db.EventStreamState(s.ID)
-		states = append(states, st)
-	}
-	now := m.opts.Now()
 	out := make([]Stats, 0, len(list))
-	for i, s := range list {
-		st := m.stream(s.ID)
-		st.mu.Lock()
-		x := Stats{StreamID: s.ID, Delivered: st.delivered, Failed: st.failed, Delivering: st.delivering}
-		if !st.pendingSince.IsZero() {
-			x.LagSeconds = now.Sub(st.pendingSince).Seconds()
-		}
-		st.mu.Unlock()
-		if after := states[i].Position.After; head > after {
-			x.LagEvents = head - after
-		}
-		out = append(out, x)
+	for _, s := range list {
+		out = append(out, m.stats(s.ID, head))
 	}
 	return out
+}
+
+// StreamStats returns one stream's counters on this node; the lag in
+// events comes from the durable cursor, so every node answers it alike.
+func (m *Manager) StreamStats(id string) Stats {
+	var head uint64
+	_ = m.db.View(func(r *store.ReadTx) error { head = r.AuditHead(); return nil })
+	return m.stats(id, head)
+}
+
+func (m *Manager) stats(id string, head uint64) Stats {
+	state, _ := m.db.EventStreamState(id)
+	now := m.opts.Now()
+	st := m.stream(id)
+	st.mu.Lock()
+	x := Stats{StreamID: id, Delivered: st.delivered, Failed: st.failed, Delivering: st.delivering}
+	if !st.pendingSince.IsZero() {
+		x.LagSeconds = now.Sub(st.pendingSince).Seconds()
+	}
+	st.mu.Unlock()
+	if after := state.Position.After; head > after {
+		x.LagEvents = head - after
+	}
+	return x
 }
