@@ -156,6 +156,25 @@ func TestEventStreamDeliversSCIMWrites(t *testing.T) {
 	if att["ok"] != false || att["status_code"] != float64(http.StatusUnauthorized) {
 		t.Errorf("test event with the receiver expecting another secret: %v", att)
 	}
+	// While the receiver refuses, the stream lags and counts failures;
+	// once it accepts again, the lag drains to zero.
+	stats := func() map[string]any {
+		_, d := call(t, "GET", s.URL+"/api/v2/event-streams/"+idSecret[0]+"/deliveries", testAdminToken, nil)
+		st, _ := d["stats"].(map[string]any)
+		return st
+	}
+	scimUsers(t, s.URL, conID, token, "late", 3)
+	eventually(t, "a lag of 3 events", 10*time.Second, func() bool {
+		st := stats()
+		lag, _ := st["lag_events"].(float64)
+		failed, _ := st["failed"].(float64)
+		return lag >= 3 && failed >= 2 && st["delivering"] == true
+	})
+	rc.secret.Store(idSecret[1])
+	eventually(t, "the lag drained", 15*time.Second, func() bool {
+		st := stats()
+		return st["lag_events"] == float64(0) && st["lag_seconds"] == float64(0) && st["delivered"] == float64(18)
+	})
 	_, got := call(t, "GET", s.URL+"/api/v2/event-streams/"+idSecret[0], testAdminToken, nil)
 	_, logs := call(t, "GET", s.URL+"/api/v2/logs?take=100", testAdminToken, nil)
 	for _, text := range []string{fmt.Sprint(got), fmt.Sprint(logs), s.logs.String()} {

@@ -21,6 +21,7 @@ import (
 type StreamDeliverer interface {
 	Test(ctx context.Context, id string) (streams.Attempt, error)
 	Deliveries(id string) []streams.Attempt
+	StreamStats(id string) streams.Stats
 }
 
 type streamSubscription struct {
@@ -233,9 +234,12 @@ func (a *API) eventStreamDeliveries(w http.ResponseWriter, r *http.Request, _ ca
 	}
 	out := struct {
 		Deliveries []streams.Attempt `json:"deliveries"`
+		Stats      *streams.Stats    `json:"stats,omitempty"` // absent while delivery is off
 	}{Deliveries: []streams.Attempt{}}
 	if a.streams != nil {
 		out.Deliveries = append(out.Deliveries, a.streams.Deliveries(id)...)
+		stats := a.streams.StreamStats(id)
+		out.Stats = &stats
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

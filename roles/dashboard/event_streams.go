@@ -169,10 +169,20 @@ func (d *Dashboard) createEventStream(w http.ResponseWriter, r *http.Request, s 
 	return nil
 }
 
+// streamStats are a stream's counters as GET …/deliveries answers them.
+type streamStats struct {
+	Delivered  uint64  `json:"delivered"`
+	Failed     uint64  `json:"failed"`
+	LagEvents  uint64  `json:"lag_events"`
+	LagSeconds float64 `json:"lag_seconds"`
+	Delivering bool    `json:"delivering"`
+}
+
 type eventStreamPage struct {
 	Stream        eventStream
 	Deliveries    []delivery
-	DeliveriesErr error // the attempts could not be read (shown in their place)
+	Stats         *streamStats // this server's counters; nil while delivery is off
+	DeliveriesErr error        // the attempts could not be read (shown in their place)
 	// The questions the rotate and delete forms ask first.
 	RotateQuestion, DeleteQuestion string
 }
@@ -186,7 +196,8 @@ func (d *Dashboard) eventStream(w http.ResponseWriter, r *http.Request, s *sessi
 		return err
 	}
 	var list struct {
-		Deliveries []delivery `json:"deliveries"`
+		Deliveries []delivery   `json:"deliveries"`
+		Stats      *streamStats `json:"stats"`
 	}
 	if err := d.call(r, s, "GET", "/event-streams/"+seg(id)+"/deliveries", nil, &list); err != nil {
 		if isSessionEnd(err) {
@@ -194,7 +205,7 @@ func (d *Dashboard) eventStream(w http.ResponseWriter, r *http.Request, s *sessi
 		}
 		p.DeliveriesErr = err
 	}
-	p.Deliveries = list.Deliveries
+	p.Deliveries, p.Stats = list.Deliveries, list.Stats
 	p.RotateQuestion, p.DeleteQuestion = rotateQuestion(p.Stream.Name), deleteStreamQuestion(p.Stream.Name)
 	d.render(w, r, s, http.StatusOK, "event_stream", pageData{Title: p.Stream.Name, Section: "event-streams", Data: p})
 	return nil

@@ -154,6 +154,7 @@ func TestEventStreamsAreCreatedTestedRotatedAndDeleted(t *testing.T) {
 	// shown and the attempt is in the deliveries table.
 	p = b.submit("/dashboard/event-streams/"+id+"/test", nil)
 	mustContain(t, "test sent", p.body, "Test event test_", "delivered: the receiver answered HTTP 200 in", "Recent deliveries", "event_stream.test", `<span class="badge ok">200</span>`)
+	mustContain(t, "stream counters", p.body, "Behind by <strong>", "delivered,", "failed attempts")
 	if got := h.accepted(); len(got) != 1 || got[0] != "event_stream.test" {
 		t.Errorf("the receiver accepted %v, want one event_stream.test", got)
 	}
