@@ -78,6 +78,9 @@ func TestCheckCleanupDeletesWhatItCreated(t *testing.T) {
 			t.Errorf("connection %s keeps %d users and %d groups after cleanup", id, len(con.users), len(con.groups))
 		}
 	}
+	if n := len(ref.api.rules) + len(ref.api.mappings); n > 0 {
+		t.Errorf("the Management API keeps %d rules and %d role mappings after cleanup", len(ref.api.rules), len(ref.api.mappings))
+	}
 	if n := len(ref.api.roles) + len(ref.api.orgs) + len(ref.api.apis); n > 0 {
 		t.Errorf("the Management API keeps %d roles, %d organizations and %d resource servers after cleanup", len(ref.api.roles), len(ref.api.orgs), len(ref.api.apis))
 	}
@@ -109,6 +112,12 @@ func TestCheckCatchesDefects(t *testing.T) {
 		{defectNestedAlwaysOn, "roles/nested-group-roles-flow-when-enabled", "off: only the direct group's role"},
 		{defectTenantRolesInEveryOrganization, "roles/organization-logins-carry-organization-roles-only", "one batch: tenant roles without an organization, organization roles only inside each"},
 		{defectTenantRolesInEveryOrganization, "roles/tenant-roles-apply-in-organizations-when-enabled", "off: organization roles only"},
+		{defectMappingCaseSensitive, "roles/idp-role-mapping-grants-entra-app-role", "the login answer carries the mapped role with the IdP value as its source"},
+		{defectMappingCaseSensitive, "roles/idp-role-mapping-entitlement-value", "alice has the mapped role"},
+		{defectOrgRulesWithoutAutoMembership, "roles/idp-role-mapping-in-organization-needs-auto-membership", "an explicit member gets nothing from the mapping"},
+		{defectOrgRulesWithoutAutoMembership, "roles/rule-in-organization-follows-auto-membership", "an explicit member gets nothing from the rule"},
+		{defectRuleEditKeepsFilter, "roles/rule-edit-read-your-writes", "at the edit's revision alice has lost it"},
+		{defectRoleDeleteKeepsEmptyRules, "roles/role-deletion-drops-it-from-rules", "the rule left without roles is deleted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.defect+"/"+tt.scenario, func(t *testing.T) {

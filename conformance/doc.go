@@ -27,8 +27,10 @@
 // create carries the per-run variable {{run}}, and they assert on filtered lookups of those names,
 // never on global totals. Role scenarios do the same with role and organization names, and filter
 // the audit log by the ids they created. [Target.Cleanup] deletes what a run created, for live
-// servers: users and groups over SCIM, and roles, organizations and API keys over the Management
-// API.
+// servers: users and groups over SCIM, and roles, organizations, API keys, attribute rules and
+// role mappings over the Management API. Rules are tenant-wide, so rule filters and IdP values
+// carry {{run}} too (userName sw "{{run}}."), and queries after a rule write pass its revision
+// as min_revision, since rules are evaluated in the background.
 //
 // # Scenario files
 //
@@ -89,7 +91,8 @@
 // A step with "base": "api" is sent to Target.ManagementURL (e.g. http://host/api/v2), the
 // Auth0-shaped Management API described in Rolecall's DESIGN.md §3: roles and their permissions,
 // bindings of roles to groups and users at tenant scope and inside organizations, organizations
-// and their enabled connections (assign_membership_on_login), API keys, the audit log, and the
+// and their enabled connections (assign_membership_on_login), IdP role mappings per connection
+// and attribute rules (SCIM filters over the user), API keys, the audit log, and the
 // effective-role answers (GET /users/{id}/effective-roles, POST /effective-roles/query). Its
 // errors are not SCIM errors, so the scimError shorthand is refused on that base; scenarios
 // assert the API's own shape {"statusCode","error","message","errorCode"} with body matchers.

@@ -48,6 +48,8 @@ type refAPI struct {
 	apis     map[string]*refResourceServer // resource servers by id
 	// tenantInOrgs: the tenant setting tenant_roles_in_organizations.
 	tenantInOrgs bool
+	mappings     map[string]*refMapping // IdP role mappings by id (refserver_rules_test.go)
+	rules        map[string]*refRule    // attribute rules by id
 }
 
 type apiKey struct {
@@ -79,7 +81,8 @@ func (s set) sorted() []string { return slices.Sorted(maps.Keys(s)) }
 
 func newRefAPI(s *refServer) *refAPI {
 	a := &refAPI{s: s, mux: http.NewServeMux(), keys: map[string]*apiKey{}, roles: map[string]*refRole{}, orgs: map[string]*refOrg{},
-		groupRol: map[string]set{}, userRol: map[string]set{}, apis: map[string]*refResourceServer{}}
+		groupRol: map[string]set{}, userRol: map[string]set{}, apis: map[string]*refResourceServer{},
+		mappings: map[string]*refMapping{}, rules: map[string]*refRule{}}
 	a.routes()
 	return a
 }
@@ -344,6 +347,7 @@ func (a *refAPI) routes() {
 	a.handle("DELETE "+p+"/api-keys/{id}", "delete:api_keys", a.deleteAPIKey)
 	a.handle("GET "+p+"/logs", "read:logs", a.listLogs)
 	a.resourceServerRoutes(p)
+	a.ruleRoutes(p)
 	a.handle(p+"/", "", func(c *apiCall) (int, any, error) {
 		return 0, nil, apiFail(404, "not_found", "no endpoint %s %s", c.r.Method, c.r.URL.Path)
 	})
@@ -454,6 +458,7 @@ func (a *refAPI) deleteRole(c *apiCall) (int, any, error) {
 			}
 		}
 	}
+	a.roleDeletedFromRules(id)
 	delete(a.roles, id)
 	a.audit("api", "role.deleted", "role", id, map[string]any{"id": id}, nil)
 	return 204, nil, nil
@@ -667,6 +672,7 @@ func (a *refAPI) resolve(s subject) (*resolution, error) {
 		for _, r := range reached {
 			add(a.groupRol[r.group.id], groupSource(r, "tenant"))
 		}
+		a.grantMappedAndRuled(u, con, nil, add)
 	}
 	if o != nil {
 		add(o.memberRoles[u.id], map[string]any{"type": "direct", "scope": "organization"})
@@ -674,6 +680,9 @@ func (a *refAPI) resolve(s subject) (*resolution, error) {
 			for _, r := range reached {
 				add(o.groupRoles[r.group.id], groupSource(r, "organization"))
 			}
+		}
+		if auto || a.s.defects[defectOrgRulesWithoutAutoMembership] {
+			a.grantMappedAndRuled(u, con, o, add)
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(sources)) {
@@ -885,6 +894,7 @@ func (a *refAPI) deleteOrganization(c *apiCall) (int, any, error) {
 			a.audit("cascade", "organization.member.role.deleted", "organization", o.id, map[string]any{"user_id": u, "role_id": r}, nil)
 		}
 	}
+	a.organizationDeletedFromRules(o.id)
 	delete(a.orgs, o.id)
 	return 204, nil, nil
 }

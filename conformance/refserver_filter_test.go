@@ -16,6 +16,7 @@ var errBadFilter = errors.New("invalid filter")
 type token struct {
 	kind string // "(", ")", "[", "]", "str", "word"
 	text string
+	at   int // byte offset in the filter, for error messages
 }
 
 func tokenize(s string) ([]token, error) {
@@ -26,7 +27,7 @@ func tokenize(s string) ([]token, error) {
 		case c == ' ' || c == '\t':
 			i++
 		case strings.IndexByte("()[]", c) >= 0:
-			toks = append(toks, token{kind: string(c)})
+			toks = append(toks, token{kind: string(c), at: i})
 			i++
 		case c == '"':
 			j := i + 1
@@ -37,20 +38,20 @@ func tokenize(s string) ([]token, error) {
 				j++
 			}
 			if j >= len(s) {
-				return nil, fmt.Errorf("%w: unterminated string", errBadFilter)
+				return nil, fmt.Errorf("%w: unterminated string at byte %d", errBadFilter, i)
 			}
 			v, err := strconv.Unquote(s[i : j+1])
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", errBadFilter, err)
+				return nil, fmt.Errorf("%w: %v at byte %d", errBadFilter, err, i)
 			}
-			toks = append(toks, token{kind: "str", text: v})
+			toks = append(toks, token{kind: "str", text: v, at: i})
 			i = j + 1
 		default:
 			j := i
 			for j < len(s) && strings.IndexByte(" \t()[]\"", s[j]) < 0 {
 				j++
 			}
-			toks = append(toks, token{kind: "word", text: s[i:j]})
+			toks = append(toks, token{kind: "word", text: s[i:j], at: i})
 			i = j
 		}
 	}
@@ -293,20 +294,41 @@ type filterParser struct {
 	toks  []token
 	pos   int
 	scope scope
+	end   int  // the filter's length: the position of an unexpected end
+	rule  bool // an attribute rule's filter: unknown attributes are errors, not "no match"
+}
+
+// errorf is a filter error naming the byte offset of the token where parsing stopped.
+func (p *filterParser) errorf(format string, args ...any) error {
+	at := p.end
+	if p.pos < len(p.toks) {
+		at = p.toks[p.pos].at
+	}
+	return fmt.Errorf("%w: %s at byte %d", errBadFilter, fmt.Sprintf(format, args...), at)
 }
 
 func parseFilter(s string, sc scope) (filter, error) {
+	return parseFilterAs(s, sc, false)
+}
+
+// parseRuleFilter parses an attribute rule's filter over User attributes: like a list filter,
+// except that an attribute the schema lacks is an error.
+func parseRuleFilter(s string) (filter, error) {
+	return parseFilterAs(s, resourceScope(userType), true)
+}
+
+func parseFilterAs(s string, sc scope, rule bool) (filter, error) {
 	toks, err := tokenize(s)
 	if err != nil {
 		return nil, err
 	}
-	p := &filterParser{toks: toks, scope: sc}
+	p := &filterParser{toks: toks, scope: sc, end: len(s), rule: rule}
 	f, err := p.or()
 	if err != nil {
 		return nil, err
 	}
 	if p.pos != len(p.toks) {
-		return nil, fmt.Errorf("%w: unexpected %q", errBadFilter, p.toks[p.pos].kind+p.toks[p.pos].text)
+		return nil, p.errorf("unexpected %q", p.toks[p.pos].kind+p.toks[p.pos].text)
 	}
 	return f, nil
 }
@@ -330,7 +352,7 @@ func (p *filterParser) keyword(word string) bool {
 func (p *filterParser) expect(kind string) error {
 	t, ok := p.peek()
 	if !ok || t.kind != kind {
-		return fmt.Errorf("%w: want %q", errBadFilter, kind)
+		return p.errorf("want %q", kind)
 	}
 	p.pos++
 	return nil
@@ -377,7 +399,7 @@ var compareOps = []string{"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"}
 func (p *filterParser) atom() (filter, error) {
 	t, ok := p.peek()
 	if !ok {
-		return nil, fmt.Errorf("%w: unexpected end", errBadFilter)
+		return nil, p.errorf("unexpected end")
 	}
 	if t.kind == "(" {
 		p.pos++
@@ -388,10 +410,19 @@ func (p *filterParser) atom() (filter, error) {
 		return f, p.expect(")")
 	}
 	if t.kind != "word" {
-		return nil, fmt.Errorf("%w: want an attribute", errBadFilter)
+		return nil, p.errorf("want an attribute")
+	}
+	ref, known := p.scope.resolve(t.text)
+	if p.rule {
+		// A rule reads the user's own attributes: not what the server keeps about it.
+		if !known {
+			return nil, p.errorf("unknown attribute %q", t.text)
+		}
+		if n := ref.attr.name; n == "groups" || n == "meta" {
+			return nil, p.errorf("a rule may not read %s", n)
+		}
 	}
 	p.pos++
-	ref, known := p.scope.resolve(t.text)
 	if next, ok := p.peek(); ok && next.kind == "[" {
 		return p.valuePath(ref, known)
 	}
@@ -420,16 +451,16 @@ func (nothing) match(map[string]any) bool { return false }
 func (p *filterParser) comparison() (string, any, error) {
 	t, ok := p.peek()
 	if !ok || t.kind != "word" {
-		return "", nil, fmt.Errorf("%w: want an operator", errBadFilter)
+		return "", nil, p.errorf("want an operator")
 	}
 	op := strings.ToLower(t.text)
 	if !contains(compareOps, op) {
-		return "", nil, fmt.Errorf("%w: unknown operator %q", errBadFilter, t.text)
+		return "", nil, p.errorf("unknown operator %q", t.text)
 	}
 	p.pos++
 	v, ok := p.peek()
 	if !ok || (v.kind != "str" && v.kind != "word") {
-		return "", nil, fmt.Errorf("%w: %s needs a value", errBadFilter, op)
+		return "", nil, p.errorf("%s needs a value", op)
 	}
 	p.pos++
 	if v.kind == "str" {
@@ -446,14 +477,14 @@ func (p *filterParser) comparison() (string, any, error) {
 	if n, err := strconv.ParseFloat(v.text, 64); err == nil {
 		return op, n, nil
 	}
-	return "", nil, fmt.Errorf("%w: bad value %q", errBadFilter, v.text)
+	return "", nil, p.errorf("bad value %q", v.text)
 }
 
 func (p *filterParser) valuePath(ref attrRef, known bool) (filter, error) {
 	p.pos++ // [
 	var inner filter = nothing{}
 	if known {
-		sub := &filterParser{toks: p.toks, pos: p.pos, scope: scope{attrs: ref.attr.sub}}
+		sub := &filterParser{toks: p.toks, pos: p.pos, scope: scope{attrs: ref.attr.sub}, end: p.end, rule: p.rule}
 		f, err := sub.or()
 		if err != nil {
 			return nil, err
@@ -462,7 +493,7 @@ func (p *filterParser) valuePath(ref attrRef, known bool) (filter, error) {
 	} else {
 		for depth := 1; depth > 0; p.pos++ {
 			if p.pos >= len(p.toks) {
-				return nil, fmt.Errorf("%w: unclosed [", errBadFilter)
+				return nil, p.errorf("unclosed [")
 			}
 			switch p.toks[p.pos].kind {
 			case "[":

@@ -39,8 +39,9 @@ type Target struct {
 	MayChangeTenantSettings bool
 
 	// Cleanup deletes, best effort, what a scenario created once it ends: the users and groups
-	// it POSTed over SCIM and the roles, organizations and API keys it POSTed to the Management
-	// API. Set it for a live server whose connection is shared; leave it off for a fresh
+	// it POSTed over SCIM and the roles, organizations, API keys, APIs, attribute rules and IdP
+	// role mappings it POSTed to the Management API (rules are tenant-wide: one left behind
+	// would grant roles to users of later runs). Set it for a live server whose connection is shared; leave it off for a fresh
 	// connection per run.
 	Cleanup bool
 }
@@ -594,7 +595,15 @@ func queryEscape(s string) string {
 var cleanedUp = map[string][]string{
 	BaseSelf:    {"/Users", "/Groups"},
 	BaseForeign: {"/Users", "/Groups"},
-	BaseAPI:     {"/roles", "/organizations", "/api-keys", "/resource-servers"},
+	BaseAPI:     {"/roles", "/organizations", "/api-keys", "/resource-servers", "/role-rules"},
+}
+
+// isRoleMappings reports whether an API path is a connection's role mappings collection,
+// /connections/{id}/role-mappings, whose POSTs Target.Cleanup deletes too.
+func isRoleMappings(collection string) bool {
+	id, ok := strings.CutPrefix(collection, "/connections/")
+	id, ok2 := strings.CutSuffix(id, "/role-mappings")
+	return ok && ok2 && id != "" && !strings.Contains(id, "/")
 }
 
 // recordCreated remembers a resource created by a POST to a collection, for Target.Cleanup.
@@ -606,7 +615,7 @@ func (r *scenarioRun) recordCreated(base, baseURL, reqPath string, raw []byte) {
 		base = BaseSelf
 	}
 	collection, _, _ := strings.Cut(reqPath, "?")
-	if !slices.Contains(cleanedUp[base], collection) {
+	if !slices.Contains(cleanedUp[base], collection) && !(base == BaseAPI && isRoleMappings(collection)) {
 		return
 	}
 	var created struct {

@@ -366,6 +366,37 @@ func TestAPIBase(t *testing.T) {
 	}
 }
 
+// Cleanup deletes the attribute rules and IdP role mappings a scenario created, newest first;
+// a POST to another nested collection is not taken for a creation.
+func TestCleanupDeletesRulesAndMappings(t *testing.T) {
+	var deleted []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			deleted = append(deleted, r.URL.Path)
+			w.WriteHeader(204)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		w.Write([]byte(`{"id":"x_1"}`))
+	}))
+	t.Cleanup(srv.Close)
+	post := func(path string) Step {
+		return Step{Name: path, Base: BaseAPI, Request: Request{Method: "POST", Path: path, Body: json.RawMessage(`{}`)}, Expect: Expect{Status: StatusSet{201}}}
+	}
+	s := Scenario{Name: "roles/fake", Steps: []Step{
+		post("/role-rules"), post("/connections/{{connectionID}}/role-mappings"), post("/connections/{{connectionID}}/scim-tokens"), post("/role-rules/preview"),
+	}}
+	target := Target{BaseURL: srv.URL + "/scim", Token: "t", Client: srv.Client(), ManagementURL: srv.URL + "/api/v2", APIKey: "k", ConnectionID: "con_1", Cleanup: true}
+	if r := runScenario(t.Context(), target, s, newCapabilities(target)); !r.Passed {
+		t.Fatalf("result %+v", r)
+	}
+	want := []string{"/api/v2/connections/con_1/role-mappings/x_1", "/api/v2/role-rules/x_1"}
+	if !slices.Equal(deleted, want) {
+		t.Errorf("cleanup deleted %q, want %q", deleted, want)
+	}
+}
+
 // The loader knows the api base and its needs: the SCIM error shorthand does not apply to it, and
 // a variable captured from a step that used {{connectionID}} carries that need.
 func TestLoadAPIBase(t *testing.T) {
