@@ -12,7 +12,7 @@ import (
 
 // schemaVersion is the layout version this binary writes. Bump it with a
 // migration in migrations when the key layout changes.
-const schemaVersion = 5
+const schemaVersion = 6
 
 // maxBatch caps how many queued writes one group commit takes, so a flood of
 // writers cannot make a single transaction (and its latency) unbounded.
@@ -185,6 +185,8 @@ var migrations = map[uint64]func(EngineTx) error{
 	3: createMissingBuckets,
 	// 4 → 5: IdP role mappings (role_mappings.go).
 	4: createMissingBuckets,
+	// 5 → 6: derived effective roles (effective.go).
+	5: createMissingBuckets,
 }
 
 func createMissingBuckets(btx EngineTx) error {

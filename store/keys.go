@@ -66,6 +66,9 @@ var (
 	bucketConnectionRoleMappings = []byte("connection_role_mappings")   // conID|rmpID → ∅
 	bucketRoleRoleMappings       = []byte("role_role_mappings")         // rolID|rmpID → ∅
 	bucketOrgRoleMappings        = []byte("organization_role_mappings") // orgID|rmpID → ∅
+
+	// Derived effective roles (effective.go).
+	bucketEffectiveRoles = []byte("effective_roles") // usrID|orgID or usrID alone (tenant) → last recorded state
 )
 
 var allBuckets = [][]byte{
@@ -83,6 +86,7 @@ var allBuckets = [][]byte{
 	bucketChanges,
 	bucketSessions, bucketSessionsByKey,
 	bucketRoleMappings, bucketRoleMappingKeys, bucketConnectionRoleMappings, bucketRoleRoleMappings, bucketOrgRoleMappings,
+	bucketEffectiveRoles,
 }
 
 // Keys of bucketMeta.
