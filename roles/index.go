@@ -65,6 +65,12 @@ type Index struct {
 	// folded idp_value, the way resolution looks them up.
 	mappings        map[string]*indexMapping
 	mappingsByValue map[string]map[string][]*indexMapping
+
+	// dirty collects the users whose answer the changes applied since the
+	// deriver last took it may have changed (index_dirty.go); nil until a
+	// deriver tracks them.
+	dirty     *dirtySet
+	dirtyWake chan struct{}
 }
 
 type indexPermission struct {
