@@ -38,7 +38,7 @@ type RoleRef struct {
 type EffectiveRoles struct {
 	UserID         string `json:"-"`
 	OrganizationID string `json:"-"` // "" for the tenant scope
-	// UserName and ConnectionID: set by RecordEffectiveRoles.
+	// UserName and ConnectionID name the user in events (UserName).
 	UserName     string `json:"user_name,omitempty"`
 	ConnectionID string `json:"connection_id,omitempty"`
 	// Revision is the role index revision the state was computed at.
@@ -137,8 +137,8 @@ func (r *ReadTx) EffectiveRolesThrough() (uint64, bool) {
 // ignored: a node whose role index lags never writes an older answer over a
 // newer one, and two nodes deriving the same change write it once (the
 // second finds the state equal). A state that becomes empty is kept as a
-// tombstone. UserName and ConnectionID are filled in here: the user's
-// current ones, or a deleted user's as last recorded.
+// tombstone. A state without a UserName (a deleted user's) keeps the
+// recorded UserName and ConnectionID.
 func (tx *Tx) RecordEffectiveRoles(state EffectiveRoles, emit bool) (bool, error) {
 	key := effectiveKey(state.UserID, state.OrganizationID)
 	var old EffectiveRoles
@@ -154,16 +154,7 @@ func (tx *Tx) RecordEffectiveRoles(state EffectiveRoles, emit bool) (bool, error
 	if old.sameGrants(&state) {
 		return false, nil
 	}
-	// The user's names as they are now; a deleted user's as last recorded.
-	if raw := tx.get(bucketUsers, []byte(state.UserID)); len(raw) >= IDLen {
-		var rec struct {
-			UserName string `json:"un"`
-		}
-		if err := json.Unmarshal(raw[IDLen:], &rec); err != nil {
-			return false, fmt.Errorf("store: decode user: %w", err)
-		}
-		state.UserName, state.ConnectionID = rec.UserName, string(raw[:IDLen])
-	} else {
+	if state.UserName == "" {
 		state.UserName, state.ConnectionID = old.UserName, old.ConnectionID
 	}
 	if emit {
@@ -225,4 +216,35 @@ func (db *DB) MarkEffectiveRolesThrough(rev uint64) error {
 		}
 		return meta.Put(metaEffectiveThrough, u64(rev))
 	})
+}
+
+// UserName returns a user's userName and connection, reading no more of its
+// record than that: the deriver names thousands of users per batch.
+func (r *ReadTx) UserName(id string) (userName, connectionID string, ok bool) {
+	raw := r.get(bucketUsers, []byte(id))
+	if len(raw) < IDLen {
+		return "", "", false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw[IDLen:]))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", string(raw[:IDLen]), true
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			break
+		}
+		if key == "un" {
+			var name string
+			if dec.Decode(&name) == nil {
+				return name, string(raw[:IDLen]), true
+			}
+			break
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			break
+		}
+	}
+	return "", string(raw[:IDLen]), true
 }

@@ -40,8 +40,8 @@ func lastEffectiveEvent(t *testing.T, db *store.DB) (string, int) {
 
 // RecordEffectiveRoles writes a state and its event only when the grants
 // differ and the state is newer than the recorded one: a lagging node's
-// older answer is ignored, an equal one is no change. The event names the
-// user as it is now, or as last recorded once deleted.
+// older answer is ignored, an equal one is no change. A deleted user's
+// event names it as last recorded.
 func TestRecordEffectiveRoles(t *testing.T) {
 	db := storetest.Open(t)
 	c := storetest.MustConnection(t, db, "acme")
@@ -51,7 +51,7 @@ func TestRecordEffectiveRoles(t *testing.T) {
 	viewer := store.RoleRef{ID: "rol_00000000000000b2", Name: "viewer"}
 	read := store.Permission{ResourceServerIdentifier: "https://api", PermissionName: "read"}
 	state := func(rev uint64, org string, roles ...store.RoleRef) store.EffectiveRoles {
-		s := store.EffectiveRoles{UserID: alice.ID, OrganizationID: org, Revision: rev, Roles: roles}
+		s := store.EffectiveRoles{UserID: alice.ID, OrganizationID: org, Revision: rev, Roles: roles, UserName: "alice", ConnectionID: c.ID}
 		if len(roles) > 0 {
 			s.Permissions = []store.Permission{read}
 		}
@@ -102,6 +102,12 @@ func TestRecordEffectiveRoles(t *testing.T) {
 	}
 
 	// A deleted user's event carries the name last recorded.
+	if name, con, ok := func() (n, c string, ok bool) {
+		_ = db.View(func(r *store.ReadTx) error { n, c, ok = r.UserName(alice.ID); return nil })
+		return
+	}(); name != "alice" || con != c.ID || !ok {
+		t.Errorf("UserName = %q, %q, %v; want alice, %s", name, con, ok, c.ID)
+	}
 	storetest.MustUpdate(t, db, func(tx *store.Tx) error { return tx.DeleteUser(c.ID, alice.ID) })
 	if !record(t, db, store.EffectiveRoles{UserID: alice.ID, OrganizationID: org.ID, Revision: 20}) {
 		t.Fatal("a deleted user's organization state was not emptied")
