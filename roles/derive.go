@@ -99,8 +99,7 @@ func StartDeriver(db *store.DB, ix *Index, opt DeriverOptions) *Deriver {
 	stopping, stop := context.WithCancel(context.Background())
 	work, cancelWork := context.WithCancel(context.Background())
 	d := &Deriver{db: db, ix: ix, opt: opt, stop: stop, cancelWork: cancelWork, done: make(chan struct{})}
-	from, wake := ix.trackDirty()
-	go d.run(stopping, work, from, wake)
+	go d.run(stopping, work)
 	return d
 }
 
@@ -129,7 +128,7 @@ func (d *Deriver) report(err error) {
 }
 
 // run derives until stopping ends; work bounds the writing.
-func (d *Deriver) run(stopping, ctx context.Context, from uint64, wake <-chan struct{}) {
+func (d *Deriver) run(stopping, ctx context.Context) {
 	defer close(d.done)
 	var through uint64
 	var derived bool
@@ -146,9 +145,13 @@ func (d *Deriver) run(stopping, ctx context.Context, from uint64, wake <-chan st
 			return
 		}
 	}
+	// Changes are collected from revision from on. The first start takes
+	// its baseline at exactly that revision, so that no change after it
+	// goes unannounced.
+	from, wake, baseline := d.ix.trackDirty(!derived)
 	switch {
 	case !derived:
-		if err := d.baseline(ctx, from); err != nil {
+		if err := d.baseline(ctx, from, baseline); err != nil {
 			if errors.Is(err, errBaselineTaken) {
 				d.ix.redirty(true, nil)
 			} else {
@@ -207,25 +210,16 @@ func sleep(ctx context.Context, dt time.Duration) bool {
 	}
 }
 
-// baseline records every user's current states silently, unless another
-// node has already done so.
-func (d *Deriver) baseline(ctx context.Context, from uint64) error {
-	d.ix.mu.RLock()
-	ids := make([]string, 0, len(d.ix.users))
-	for id := range d.ix.users {
-		ids = append(ids, id)
-	}
-	d.ix.mu.RUnlock()
-	slices.Sort(ids)
-	for batch := range slices.Chunk(ids, d.opt.Batch) {
+// baseline records the states taken when tracking began (all non-empty),
+// silently, unless another node has already recorded a baseline.
+func (d *Deriver) baseline(ctx context.Context, from uint64, states []store.EffectiveRoles) error {
+	for batch := range slices.Chunk(states, d.opt.Batch) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		states, _ := d.ix.effectiveStates(batch, nil)
-		states = slices.DeleteFunc(states, func(s store.EffectiveRoles) bool { return s.Empty() })
 		if err := d.db.View(func(r *store.ReadTx) error {
-			for i := range states {
-				states[i].UserName, states[i].ConnectionID, _ = r.UserName(states[i].UserID)
+			for i := range batch {
+				batch[i].UserName, batch[i].ConnectionID, _ = r.UserName(batch[i].UserID)
 			}
 			return nil
 		}); err != nil {
@@ -235,7 +229,7 @@ func (d *Deriver) baseline(ctx context.Context, from uint64) error {
 			if _, taken := tx.EffectiveRolesThrough(); taken {
 				return errBaselineTaken
 			}
-			for _, s := range states {
+			for _, s := range batch {
 				if _, err := tx.RecordEffectiveRoles(s, false); err != nil {
 					return err
 				}
@@ -371,6 +365,11 @@ func differs(s store.EffectiveRoles, recorded []store.EffectiveRoles) bool {
 func (ix *Index) effectiveStates(ids []string, extra map[string][]string) ([]store.EffectiveRoles, uint64) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	return ix.effectiveStatesLocked(ids, extra), ix.revision
+}
+
+// effectiveStatesLocked is effectiveStates under a lock the caller holds.
+func (ix *Index) effectiveStatesLocked(ids []string, extra map[string][]string) []store.EffectiveRoles {
 	orgsOf := ix.memberOrgs(ids)
 	out := make([]store.EffectiveRoles, 0, len(ids))
 	for _, id := range ids {
@@ -388,7 +387,7 @@ func (ix *Index) effectiveStates(ids []string, extra map[string][]string) ([]sto
 			out = append(out, ix.effectiveState(u, org))
 		}
 	}
-	return out, ix.revision
+	return out
 }
 
 // effectiveState is u's state in one scope, under the read lock.

@@ -541,6 +541,7 @@ func TestEffectiveRolesAfterACrashAreEmittedOnce(t *testing.T) {
 func TestEffectiveRolesDerivingDoesNotFeedItself(t *testing.T) {
 	f := newEffectiveFixture(t)
 	d := startDeriver(f.world)
+	settle(t, f.db, d) // the baseline: what exists before derivation begins
 	f.bindGroup(f.eng, f.admin)
 	settle(t, f.db, d)
 	rev, stats := f.db.Revision(), d.Stats()
@@ -550,5 +551,61 @@ func TestEffectiveRolesDerivingDoesNotFeedItself(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if got := d.Stats(); f.db.Revision() != rev || got.Writes != stats.Writes || got.Compared != stats.Compared {
 		t.Errorf("idle deriver moved: revision %d→%d, stats %+v→%+v", rev, f.db.Revision(), stats, got)
+	}
+}
+
+// Two nodes deriving the same changes (two indexes and derivers over one
+// store) write each event once: the second finds the state recorded.
+func TestEffectiveRolesTwoDeriversWriteEachEventOnce(t *testing.T) {
+	f := newEffectiveFixture(t)
+	second := roles.NewIndex()
+	f.db.AddObserver(second)
+	if err := second.Load(f.db); err != nil {
+		t.Fatal(err)
+	}
+	d1 := startDeriver(f.world)
+	d2 := startDeriver(&world{t: t, db: f.db, ix: second})
+	settle(t, f.db, d1)
+	settle(t, f.db, d2)
+	_, last := effectiveEvents(t, f.db, "", f.orgNames)
+	for range 3 {
+		f.bindGroup(f.eng, f.admin)
+		f.addMember(f.eng, f.bob.ID)
+		f.unbindGrp(f.eng, f.admin)
+		f.do(func(tx *store.Tx) error {
+			_, err := tx.RemoveMembers(f.acme.ID, f.eng.ID, []string{f.bob.ID})
+			return err
+		})
+		settle(t, f.db, d1)
+		settle(t, f.db, d2)
+	}
+	got, _ := effectiveEvents(t, f.db, last, f.orgNames)
+	// Each round: alice (and maybe bob) gain admin and lose it again, but
+	// never twice in a row for the same user: every event is a real change.
+	seen := map[string]string{}
+	var n int
+	if err := f.db.View(func(r *store.ReadTx) error {
+		entries, _, err := r.AuditLog(last, 1<<20, false, store.AuditFilter{Type: store.EventUserEffectiveRolesChanged})
+		for _, e := range entries {
+			var c store.EffectiveRolesChange
+			if err := json.Unmarshal(e.After, &c); err != nil {
+				return err
+			}
+			dir := "+"
+			if len(c.RolesRemoved) > 0 {
+				dir = "-"
+			}
+			if seen[c.UserName] == dir {
+				t.Errorf("entry %s repeats %s%s: a duplicate", e.ID, dir, c.UserName)
+			}
+			seen[c.UserName] = dir
+			n++
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || seen["alice"] != "-" {
+		t.Errorf("events %v: want alice's gains and losses, ending with a loss", got)
 	}
 }

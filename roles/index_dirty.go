@@ -71,14 +71,26 @@ func (ix *Index) markDirty(c *store.Change) {
 
 // trackDirty starts collecting dirty users, if not yet, and returns the
 // revision from which on every change is collected and the channel that is
-// signalled when some are.
-func (ix *Index) trackDirty() (uint64, <-chan struct{}) {
+// signalled when some are. With baseline it also returns every user's
+// non-empty states at that very revision: computed under the write lock,
+// so no change falls between them and the collecting (it holds up commits
+// for the time it takes, once, on the first start with derivation).
+func (ix *Index) trackDirty(baseline bool) (uint64, <-chan struct{}, []store.EffectiveRoles) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.dirty == nil {
 		ix.dirty, ix.dirtyWake = newDirtySet(), make(chan struct{}, 1)
 	}
-	return ix.revision, ix.dirtyWake
+	var states []store.EffectiveRoles
+	if baseline {
+		ids := make([]string, 0, len(ix.users))
+		for id := range ix.users {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		states = slices.DeleteFunc(ix.effectiveStatesLocked(ids, nil), func(s store.EffectiveRoles) bool { return s.Empty() })
+	}
+	return ix.revision, ix.dirtyWake, states
 }
 
 // takeDirty returns what is dirty and starts a new set: everything changed
