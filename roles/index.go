@@ -80,6 +80,11 @@ type Index struct {
 	ruleEvals    atomic.Uint64
 	db           *store.DB
 	applying     uint64
+	// dirty collects the users whose answer the changes applied since the
+	// deriver last took it may have changed (index_dirty.go); nil until a
+	// deriver tracks them.
+	dirty     *dirtySet
+	dirtyWake chan struct{}
 }
 
 type indexPermission struct {

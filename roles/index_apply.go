@@ -11,6 +11,9 @@ import (
 // Every change names ids; one whose user, group or role the index does not
 // hold (deleted later in the same batch, say) changes nothing.
 func (ix *Index) apply(c *store.Change) {
+	if ix.dirty != nil {
+		ix.markDirty(c) // before the change: it reads what the change replaces
+	}
 	switch c.Kind {
 	case store.UserCreated, store.UserUpdated:
 		ix.putUser(c)

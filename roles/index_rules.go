@@ -2,6 +2,7 @@ package roles
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"slices"
 
@@ -216,7 +217,8 @@ func (ix *Index) dropRoleFromRules(role *indexRole) {
 // setMatch records whether rule r matches user u. Whether it did is read
 // from u.rules, a few entries, not from r.matches, which may hold most
 // users.
-func setMatch(r *indexRule, u *indexUser, match bool) {
+// It reports whether that changed.
+func setMatch(r *indexRule, u *indexUser, match bool) bool {
 	had := slices.Contains(u.rules, r)
 	switch {
 	case match && !had:
@@ -225,7 +227,10 @@ func setMatch(r *indexRule, u *indexUser, match bool) {
 	case !match && had:
 		delete(r.matches, u)
 		u.rules = remove(u.rules, r)
+	default:
+		return false
 	}
+	return true
 }
 
 // evaluateUser re-evaluates, for a user change c already applied to u, the
@@ -427,7 +432,35 @@ func (ix *Index) evaluatePending() {
 		}
 		close(ix.advanced)
 		ix.advanced = make(chan struct{})
+		if ix.dirty != nil {
+			ix.wakeDeriver()
+		}
 		ix.mu.Unlock()
+	}
+}
+
+// rulesSettled reports whether no attribute rule is being evaluated.
+func (ix *Index) rulesSettled() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.pendingRules == 0
+}
+
+// waitRulesSettled returns once no rule is pending, or ctx ends: until then
+// answers may still change at the current revision.
+func (ix *Index) waitRulesSettled(ctx context.Context) {
+	for {
+		ix.mu.RLock()
+		pending, advanced := ix.pendingRules, ix.advanced
+		ix.mu.RUnlock()
+		if pending == 0 {
+			return
+		}
+		select {
+		case <-advanced:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -437,19 +470,28 @@ func (ix *Index) installRule(r *indexRule, set map[string]struct{}) {
 	for u := range r.matches {
 		if _, keep := r.touched[u]; !keep {
 			if _, ok := set[u.id]; !ok {
-				setMatch(r, u, false)
+				ix.matchInstalled(r, u, false)
 			}
 		}
 	}
 	for id := range set {
 		if u := ix.users[id]; u != nil {
 			if _, keep := r.touched[u]; !keep {
-				setMatch(r, u, true)
+				ix.matchInstalled(r, u, true)
 			}
 		}
 	}
 	r.pending, r.touched = false, nil
 	ix.pendingRules--
+}
+
+// matchInstalled sets a match found by a background evaluation; a user it
+// changes is one whose effective roles the deriver must compare again
+// (the users' own changes mark them already).
+func (ix *Index) matchInstalled(r *indexRule, u *indexUser, match bool) {
+	if setMatch(r, u, match) && ix.dirty != nil {
+		ix.dirty.users[u.id] = struct{}{}
+	}
 }
 
 // rulesPendingUpTo reports whether a rule changed at a revision ≤ rev is

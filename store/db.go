@@ -190,7 +190,8 @@ var migrations = map[uint64]func(EngineTx) error{
 	3: createMissingBuckets,
 	// 4 → 5: IdP role mappings (role_mappings.go).
 	4: createMissingBuckets,
-	// 5 → 6: event streams (event_streams.go) and attribute rules (role_rules.go).
+	// 5 → 6: event streams (event_streams.go), attribute rules (role_rules.go)
+	// and derived effective roles (effective.go).
 	5: createMissingBuckets,
 }
 

@@ -62,13 +62,17 @@ const (
 
 	EventTenantSettingsUpdated = "tenant.settings.updated"
 
-	EventUserCreated            = "user.created"
-	EventUserDeleted            = "user.deleted"
-	EventUserPermissionAssigned = "user.permission.assigned"
-	EventUserPermissionDeleted  = "user.permission.deleted"
-	EventUserRoleAssigned       = "user.role.assigned"
-	EventUserRoleDeleted        = "user.role.deleted"
-	EventUserUpdated            = "user.updated"
+	EventUserCreated = "user.created"
+	EventUserDeleted = "user.deleted"
+	// EventUserEffectiveRolesChanged is derived, not written by a change:
+	// the roles and permissions a user has in one scope changed, whatever
+	// the cause (EffectiveRolesChange is its data).
+	EventUserEffectiveRolesChanged = "user.effective_roles.changed"
+	EventUserPermissionAssigned    = "user.permission.assigned"
+	EventUserPermissionDeleted     = "user.permission.deleted"
+	EventUserRoleAssigned          = "user.role.assigned"
+	EventUserRoleDeleted           = "user.role.deleted"
+	EventUserUpdated               = "user.updated"
 )
 
 // EventTypes are all the audit event types, sorted: what an audit log filter
@@ -123,6 +127,7 @@ var EventTypes = []string{
 	EventTenantSettingsUpdated,
 	EventUserCreated,
 	EventUserDeleted,
+	EventUserEffectiveRolesChanged,
 	EventUserPermissionAssigned,
 	EventUserPermissionDeleted,
 	EventUserRoleAssigned,

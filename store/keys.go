@@ -72,6 +72,8 @@ var (
 	bucketRoleRoleRules       = []byte("role_role_rules")         // rolID|rulID → ∅
 	bucketOrgRoleRules        = []byte("organization_role_rules") // orgID|rulID → ∅
 	bucketConnectionRoleRules = []byte("connection_role_rules")   // conID|rulID → ∅
+	// Derived effective roles (effective.go).
+	bucketEffectiveRoles = []byte("effective_roles") // usrID|orgID or usrID alone (tenant) → last recorded state
 )
 
 var allBuckets = [][]byte{
@@ -91,6 +93,7 @@ var allBuckets = [][]byte{
 	bucketRoleMappings, bucketRoleMappingKeys, bucketConnectionRoleMappings, bucketRoleRoleMappings, bucketOrgRoleMappings,
 	bucketEventStreams,
 	bucketRoleRules, bucketRoleRoleRules, bucketOrgRoleRules, bucketConnectionRoleRules,
+	bucketEffectiveRoles,
 }
 
 // Keys of bucketMeta.

@@ -115,6 +115,7 @@ func TestAuth0ClientsPageEveryListingEitherWay(t *testing.T) {
 	tn := newAuth0Tenant(t)
 	s := tn.s
 	explicit := slices.Sorted(slices.Values(tn.acmeUsers[:3]))
+	s.settleDerived(t) // derived audit entries follow the writes
 	logs := answerIDs(s.api(t, "GET", "/logs?take=100", nil, 200), "logs", "id")
 	for _, tc := range []struct {
 		name, path, list, key string

@@ -406,8 +406,9 @@ func TestDashboardAssignsGroupRolesInABrowser(t *testing.T) {
 	b.see("delete confirmation", "Delete role admin?", "Engineering")
 	b.shot("role-delete-confirmation")
 
-	// The audit log, newest first, filtered by type.
-	b.open("/dashboard/logs")
+	// The audit log, newest first, filtered by type (the newest entries
+	// overall are the user.effective_roles.changed ones it caused).
+	b.open("/dashboard/logs?type=organization.connection.updated")
 	b.see("audit log", "organization.connection.updated", "API key ROLECALL_ADMIN_TOKEN bootstrap")
 	b.do("open the newest entry's before/after", chromedp.Click(chromedp.CSS("table.log summary")))
 	if got := strings.Fields(b.textOf("table.changes tr.changed")); !slices.Equal(got, []string{"assign_membership_on_login", "false", "true"}) {

@@ -207,6 +207,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 		return fmt.Errorf("catch up with the store: %w", err)
 	}
 	go follow(ctx, db, log, &following, stop)
+	// user.effective_roles.changed: derived from the loaded index, stopped
+	// once requests have drained and before the store closes.
+	deriver := roles.StartDeriver(db, index, roles.DeriverOptions{OnError: func(err error) {
+		log.Warn().Err(err).Msg("deriving effective-role changes failed; retrying")
+	}})
+	defer deriver.Stop() // on an early return; Stop is idempotent
 	serveErr := make(chan error, 1)
 	go func() {
 		if useTLS {
@@ -238,6 +244,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	shutdownErr := srv.Shutdown(shutdownCtx)
 	stopStreams()
 	<-streamsDone
+	deriver.Stop()
 	st := db.Stats()
 	log.Info().Uint64("commits", st.Commits).Uint64("writes", st.Writes).Uint64("failed_writes", st.FailedWrites).
 		Dur("commit_time", st.CommitTime).Dur("apply_time", st.ApplyTime).Dur("gather_time", st.GatherTime).Int64("pages_written", st.PagesWritten).Uint64("revision", st.Revision).Msg("store write statistics")
