@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -74,6 +76,20 @@ func TestEffectiveRolesChangedReachesTheChangeFeed(t *testing.T) {
 	if logs := s.api(t, "GET", "/logs?type=user.effective_roles.changed&target_id="+alice, nil, 200)["logs"].([]any); len(logs) != 2 {
 		t.Errorf("GET /logs?type=user.effective_roles.changed for alice: %d entries, want 2", len(logs))
 	}
+	// The deriver counts its events, and catches up with its own writes.
+	metrics := func() string {
+		resp, err := http.Get(s.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return string(raw)
+	}
+	eventually(t, "the deriver's metrics", 5*time.Second, func() bool {
+		m := metrics()
+		return strings.Contains(m, "rolecall_effective_roles_events_total 4\n") && strings.Contains(m, "rolecall_effective_roles_lag_revisions 0\n")
+	})
 }
 
 // settleDerived waits until the effective-role deriver has derived the

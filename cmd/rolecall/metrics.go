@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rolecall/rolecall/roles"
 	"github.com/rolecall/rolecall/roles/streams"
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/bboltdb"
@@ -75,7 +76,7 @@ func (m *requestMetrics) record(surface, status int, d time.Duration) {
 // (version 0.0.4): request counters and latencies, the store's write path,
 // and a few process figures. Nothing in it names a connection, a user or a
 // credential, so it needs no token, like /healthz.
-func metricsHandler(m *requestMetrics, g *guards, db *store.DB, dataDir string, deliveries *streams.Manager) http.Handler {
+func metricsHandler(m *requestMetrics, g *guards, db *store.DB, dataDir string, deliveries *streams.Manager, deriver *atomic.Pointer[roles.Deriver]) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		bw := bufio.NewWriter(w)
@@ -85,6 +86,9 @@ func metricsHandler(m *requestMetrics, g *guards, db *store.DB, dataDir string, 
 		writeStoreMetrics(&e, db.Stats(), dataDir)
 		if deliveries != nil {
 			writeStreamMetrics(&e, deliveries.Stats())
+		}
+		if d := deriver.Load(); d != nil {
+			writeDeriverMetrics(&e, d.Stats(), db.Revision())
 		}
 		writeProcessMetrics(&e)
 		e.header("rolecall_build_info", "gauge", "The running version; always 1.")
@@ -113,6 +117,17 @@ func writeStreamMetrics(e *exposition, stats []streams.Stats) {
 			e.sample(m.name, `stream="`+escapeLabel(s.StreamID)+`"`, m.value(s))
 		}
 	}
+}
+
+// writeDeriverMetrics writes how far user.effective_roles.changed
+// derivation has come: a lag that grows means events arrive late.
+func writeDeriverMetrics(e *exposition, st roles.DeriverStats, revision uint64) {
+	e.header("rolecall_effective_roles_events_total", "counter", "user.effective_roles.changed entries this node wrote.")
+	e.sample("rolecall_effective_roles_events_total", "", float64(st.Events))
+	e.header("rolecall_effective_roles_compared_total", "counter", "Users whose effective roles this node compared with the recorded ones.")
+	e.sample("rolecall_effective_roles_compared_total", "", float64(st.Compared))
+	e.header("rolecall_effective_roles_lag_revisions", "gauge", "Revisions committed but not yet derived by this node.")
+	e.sample("rolecall_effective_roles_lag_revisions", "", float64(revision-min(revision, st.Through)))
 }
 
 func (m *requestMetrics) write(e *exposition) {

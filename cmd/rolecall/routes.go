@@ -36,7 +36,7 @@ func limiter(l *rateLimiter) interface {
 }
 
 // routes is the whole URL surface of the server.
-func routes(db *store.DB, index *roles.Index, cfg config, ready func() bool, requests *requestMetrics, g *guards, deliveries *streams.Manager) http.Handler {
+func routes(db *store.DB, index *roles.Index, cfg config, ready func() bool, requests *requestMetrics, g *guards, deliveries *streams.Manager, deriver *atomic.Pointer[roles.Deriver]) http.Handler {
 	// One limit on heavy requests (lists, searches, Bulk, large writes) for
 	// both surfaces: together they hold a bounded amount of memory.
 	heavy := scim.NewLimiter(cfg.HeavyRequests, cfg.HeavyWait)
@@ -55,7 +55,7 @@ func routes(db *store.DB, index *roles.Index, cfg config, ready func() bool, req
 	// A person who types the host name lands on the dashboard.
 	mux.Handle("GET /{$}", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusFound))
 
-	mux.Handle("GET /metrics", metricsHandler(requests, g, db, cfg.Data, deliveries))
+	mux.Handle("GET /metrics", metricsHandler(requests, g, db, cfg.Data, deliveries, deriver))
 
 	// healthz: the process is up. readyz: it accepts work (false while draining).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -171,7 +171,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 	streamsDone := make(chan struct{})
 	go func() { defer close(streamsDone); deliveries.Run(streamsCtx) }()
 	defer func() { stopStreams(); <-streamsDone }()
-	handler := routes(db, index, cfg, isReady, requests, g, deliveries)
+	var deriving atomic.Pointer[roles.Deriver] // for /metrics, once started
+	handler := routes(db, index, cfg, isReady, requests, g, deliveries, &deriving)
 	if !cfg.GOGCSet {
 		// Started once the role index is loaded: loading is the one time the
 		// live heap grows fast, and Go's default suits it.
@@ -213,6 +214,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 		log.Warn().Err(err).Msg("deriving effective-role changes failed; retrying")
 	}})
 	defer deriver.Stop() // on an early return; Stop is idempotent
+	deriving.Store(deriver)
 	serveErr := make(chan error, 1)
 	go func() {
 		if useTLS {
