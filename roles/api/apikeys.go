@@ -62,27 +62,12 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, view)
+	writeSecret(w, http.StatusCreated, view)
 	return nil
 }
 
 func (a *API) listAPIKeys(w http.ResponseWriter, _ *http.Request, _ caller) error {
-	out := struct {
-		APIKeys []apiKeyView `json:"api_keys"`
-	}{APIKeys: []apiKeyView{}}
-	err := a.view(w, func(tx *store.ReadTx) error {
-		keys, err := tx.APIKeys()
-		for _, k := range keys {
-			out.APIKeys = append(out.APIKeys, viewAPIKey(k))
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return listAll(a, w, "api_keys", (*store.ReadTx).APIKeys, viewAPIKey)
 }
 
 func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request, c caller) error {

@@ -380,8 +380,7 @@ func (a *API) createSCIMToken(w http.ResponseWriter, r *http.Request, c caller) 
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store") // the secret must not be cached anywhere
-	writeJSON(w, http.StatusCreated, view)
+	writeSecret(w, http.StatusCreated, view)
 	return nil
 }
 

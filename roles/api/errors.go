@@ -78,6 +78,13 @@ func writeError(w http.ResponseWriter, r *http.Request, err error, resource stri
 	writeJSON(w, ae.StatusCode, ae)
 }
 
+// writeSecret answers v, which holds a secret shown this once: no cache on
+// the way may keep it.
+func writeSecret(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, v)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

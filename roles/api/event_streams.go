@@ -133,27 +133,12 @@ func (a *API) createEventStream(w http.ResponseWriter, r *http.Request, c caller
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, view)
+	writeSecret(w, http.StatusCreated, view)
 	return nil
 }
 
 func (a *API) listEventStreams(w http.ResponseWriter, _ *http.Request, _ caller) error {
-	out := struct {
-		EventStreams []eventStreamView `json:"event_streams"`
-	}{EventStreams: []eventStreamView{}}
-	err := a.view(w, func(tx *store.ReadTx) error {
-		list, err := tx.EventStreams()
-		for _, s := range list {
-			out.EventStreams = append(out.EventStreams, viewEventStream(s))
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return listAll(a, w, "event_streams", (*store.ReadTx).EventStreams, viewEventStream)
 }
 
 func (a *API) getEventStream(w http.ResponseWriter, r *http.Request, _ caller) error {
@@ -204,8 +189,7 @@ func (a *API) rotateEventStreamSecret(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, view)
+	writeSecret(w, http.StatusOK, view)
 	return nil
 }
 

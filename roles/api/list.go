@@ -394,3 +394,21 @@ func (p *pageItems) writeFields(w http.ResponseWriter, key string, fields []json
 	}
 	_, _ = w.Write(append(tail, '}', '\n'))
 }
+
+// listAll answers, under key, every item read returns, each through view:
+// for the short lists (API keys, event streams) that are never paged.
+func listAll[T, V any](a *API, w http.ResponseWriter, key string, read func(*store.ReadTx) ([]T, error), view func(T) V) error {
+	items := []V{}
+	err := a.view(w, func(tx *store.ReadTx) error {
+		list, err := read(tx)
+		for _, it := range list {
+			items = append(items, view(it))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string][]V{key: items})
+	return nil
+}

@@ -140,8 +140,7 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, view)
+	writeSecret(w, http.StatusCreated, view)
 	return nil
 }
 
