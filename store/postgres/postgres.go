@@ -63,6 +63,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -158,6 +159,8 @@ type Engine struct {
 
 	cache writeCache // the last committed write transaction's reads and writes
 
+	roundTrips atomic.Int64 // see RoundTrips
+
 	// buckets caches bucket ids by name. The store never deletes a bucket,
 	// so an id once committed stays valid for good.
 	mu      sync.RWMutex
@@ -168,6 +171,12 @@ var _ store.Shared = (*Engine)(nil)
 
 // Location is the database, without its password.
 func (e *Engine) Location() string { return e.location }
+
+// RoundTrips is how many round trips to the server the engine's
+// transactions have made so far (batches sent; a ROLLBACK is one too). What
+// a store operation costs on a network engine is mostly its round trips,
+// so tests and benchmarks count them.
+func (e *Engine) RoundTrips() int64 { return e.roundTrips.Load() }
 
 // Close closes the connection pool and stops the listeners.
 func (e *Engine) Close() error {

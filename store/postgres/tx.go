@@ -26,6 +26,7 @@ var (
 const (
 	sqlGet     = "SELECT v FROM kv WHERE bucket = $1 AND k = $2"
 	sqlLastKey = "SELECT k FROM kv WHERE bucket = $1 ORDER BY k DESC LIMIT 1"
+	sqlGetMany = "SELECT k, v FROM kv WHERE bucket = $1 AND k = ANY($2::bytea[])"
 	sqlUpsert  = `INSERT INTO kv (bucket, k, v) SELECT * FROM unnest($1::smallint[], $2::bytea[], $3::bytea[])
 		ON CONFLICT (bucket, k) DO UPDATE SET v = excluded.v`
 	sqlDelete = `DELETE FROM kv WHERE (bucket, k) IN (SELECT * FROM unnest($1::smallint[], $2::bytea[]))`
@@ -122,7 +123,10 @@ type saved struct {
 // savepointName is the one savepoint's name; they are never nested.
 const savepointName = "rolecall_write"
 
-var _ store.Savepointer = (*tx)(nil)
+var (
+	_ store.Savepointer = (*tx)(nil)
+	_ store.MultiGetter = (*bucket)(nil)
+)
 
 // bound is the greatest key of a bucket on the server when it was read. It
 // is not raised by Puts (buf answers for those keys), so an id generated
@@ -168,6 +172,7 @@ func (t *tx) roundTrip(flush bool, queue func(*pgx.Batch)) (pgx.BatchResults, er
 	}
 	prefix := b.Len()
 	queue(&b)
+	t.e.roundTrips.Add(1)
 	br := t.conn.SendBatch(t.ctx, &b)
 	for i := range prefix {
 		var err error
@@ -487,6 +492,7 @@ func (t *tx) Rollback() error {
 		t.release(false) // BEGIN never went out
 		return nil
 	}
+	t.e.roundTrips.Add(1)
 	_, err := t.conn.Exec(context.WithoutCancel(t.ctx), "ROLLBACK")
 	t.release(err != nil)
 	return err
@@ -571,6 +577,96 @@ func (b *bucket) Get(key []byte) []byte {
 		t.buf[k] = &entry{value: v}
 	}
 	return v
+}
+
+// getManyChunk bounds the keys of one query of GetMany; a larger read sends
+// several queries, still in one round trip.
+const getManyChunk = 8192
+
+// GetMany implements store.MultiGetter: what the write buffer cannot answer
+// is read with one query per getManyChunk keys, all in one round trip,
+// without a flush (the buffer answers for the unsent writes, as for Get).
+// In a write transaction every key read joins the buffer, as with Get.
+func (b *bucket) GetMany(keys [][]byte) [][]byte {
+	t := b.t
+	vals := make([][]byte, len(keys))
+	var (
+		ask   [][]byte       // keys to read from the server, each once
+		asked map[string]int // key → its index in ask
+		at    []int          // for each key of keys: its index in ask, or -1
+	)
+	for i, key := range keys {
+		k := bkey{b.id, string(key)}
+		if en, ok := t.buf[k]; ok {
+			vals[i] = en.value
+			continue
+		}
+		if b.absent(key) {
+			t.buf[k] = &entry{}
+			continue
+		}
+		if at == nil {
+			at = make([]int, len(keys))
+			for j := range at {
+				at[j] = -1
+			}
+			asked = make(map[string]int)
+		}
+		j, ok := asked[k.key]
+		if !ok {
+			j = len(ask)
+			asked[k.key] = j
+			ask = append(ask, key)
+		}
+		at[i] = j
+	}
+	if len(ask) == 0 {
+		return vals
+	}
+	found := make([][]byte, len(ask))
+	br, err := t.roundTrip(false, func(q *pgx.Batch) {
+		for from := 0; from < len(ask); from += getManyChunk {
+			q.Queue(sqlGetMany, b.id, ask[from:min(from+getManyChunk, len(ask))])
+		}
+	})
+	if err != nil {
+		return make([][]byte, len(keys))
+	}
+	for from := 0; from < len(ask) && err == nil; from += getManyChunk {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err != nil {
+			break
+		}
+		for rows.Next() {
+			var k, v []byte
+			if err = rows.Scan(&k, &v); err != nil {
+				break
+			}
+			if v == nil {
+				v = []byte{} // an empty value is a present key
+			}
+			found[asked[string(k)]] = v
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	err = errors.Join(err, br.Close())
+	if err != nil {
+		t.fail(err)
+		return make([][]byte, len(keys))
+	}
+	for i, j := range at {
+		if j < 0 {
+			continue
+		}
+		vals[i] = found[j]
+		if t.buf != nil {
+			t.buf[bkey{b.id, string(keys[i])}] = &entry{value: found[j]}
+		}
+	}
+	return vals
 }
 
 func (b *bucket) Put(key, value []byte) error {

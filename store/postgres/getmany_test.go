@@ -1,0 +1,186 @@
+package postgres_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/postgres/pgtest"
+	"github.com/rolecall/rolecall/store/storetest"
+)
+
+// GetMany (store.MultiGetter) answers exactly as a Get of each key would:
+// committed values, the transaction's own buffered and sent writes, deletes,
+// empty values, absent and repeated keys, writes a savepoint took back, and
+// more keys than one query carries.
+func TestGetManyAnswersLikeGet(t *testing.T) {
+	e := newEngine(t, pgtest.DSN(t))
+	name := []byte("b")
+	etx, err := e.Begin(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := etx.CreateBucketIfNotExists(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Put([]byte("a"), []byte("a0"))
+	b.Put([]byte("c"), []byte("c0"))
+	b.Put([]byte("e"), []byte{})
+	b.Put([]byte("s"), []byte("s0"))
+	for i := range 9000 {
+		b.Put(fmt.Appendf(nil, "n%05d", i), fmt.Appendf(nil, "v%d", i))
+	}
+	if err := etx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	etx, err = e.Begin(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer etx.Rollback()
+	b = etx.Bucket(name)
+	b.Put([]byte("a"), []byte("a1")) // buffered
+	b.Delete([]byte("c"))
+	b.Put([]byte("f"), []byte("f1"))
+	b.Cursor().First() // sends them
+	b.Put([]byte("g"), []byte("g1"))
+	sp := etx.(store.Savepointer)
+	if err := sp.Savepoint(); err != nil {
+		t.Fatal(err)
+	}
+	b.Put([]byte("s"), []byte("s1"))
+	b.Put([]byte("t"), []byte("t1"))
+	b.Cursor().First() // sends them, and the savepoint
+	if err := sp.RollbackToSavepoint(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "a1", "e": "", "f": "f1", "g": "g1", "s": "s0"}
+	keys := [][]byte{[]byte("a"), []byte("c"), []byte("e"), []byte("f"), []byte("g"), []byte("s"), []byte("t"), []byte("x"), []byte("a")}
+	for i := range 9000 {
+		k := fmt.Sprintf("n%05d", i)
+		keys, want[k] = append(keys, []byte(k)), fmt.Sprintf("v%d", i)
+	}
+	check := func(b store.Bucket) {
+		t.Helper()
+		got := b.(store.MultiGetter).GetMany(keys)
+		if len(got) != len(keys) {
+			t.Fatalf("GetMany returned %d values for %d keys", len(got), len(keys))
+		}
+		for i, k := range keys {
+			w, present := want[string(k)]
+			if (got[i] != nil) != present || string(got[i]) != w {
+				t.Errorf("GetMany %q = %q (present %v), want %q (present %v)", k, got[i], got[i] != nil, w, present)
+			}
+		}
+	}
+	check(b)
+	check(b) // now from the buffer
+	if err := etx.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := etx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	rtx, err := e.Begin(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtx.Rollback()
+	check(rtx.Bucket(name))
+	if err := rtx.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Membership writes and list pages read what they need in a few round
+// trips, however many members or users they touch, on a node that has none
+// of it cached: one query per bucket, not one per key.
+func TestMembershipWritesAndPagesCostRoundTripsNotPerKey(t *testing.T) {
+	const n = 1000
+	dsn := pgtest.DSN(t)
+	seeder := open(t, dsn)
+	con := storetest.MustConnection(t, seeder, "acme")
+	ids := storetest.SeedUsers(t, seeder, con.ID, n)
+	g := storetest.MustGroup(t, seeder, con.ID, "big")
+
+	// Another node, whose write cache is empty.
+	e := newEngine(t, dsn)
+	db, err := store.New(e, e.Location(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	members := func(ids []string) []store.Member {
+		ms := make([]store.Member, len(ids))
+		for i, id := range ids {
+			ms[i] = store.Member{ID: id}
+		}
+		return ms
+	}
+	// BEGIN with the revision, the audit log's tail, a lookup per bucket,
+	// cursor batches, the flush and COMMIT; the node's first write also
+	// looks its buckets up by name.
+	const most = 16
+	tests := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"add 1,000 members", func(t *testing.T) {
+			storetest.MustUpdate(t, db, func(tx *store.Tx) error {
+				added, err := tx.AddMembers(con.ID, g.ID, members(ids))
+				if added != n {
+					t.Errorf("added %d, want %d", added, n)
+				}
+				return err
+			})
+		}},
+		{"replace them with half", func(t *testing.T) {
+			storetest.MustUpdate(t, db, func(tx *store.Tx) error {
+				return tx.ReplaceMembers(con.ID, g.ID, members(ids[:n/2]))
+			})
+		}},
+		{"remove 1,000 ids, half of them members", func(t *testing.T) {
+			storetest.MustUpdate(t, db, func(tx *store.Tx) error {
+				removed, err := tx.RemoveMembers(con.ID, g.ID, ids)
+				if removed != n/2 {
+					t.Errorf("removed %d, want %d", removed, n/2)
+				}
+				return err
+			})
+		}},
+		{"page of 100 users by position", func(t *testing.T) {
+			if err := db.View(func(r *store.ReadTx) error {
+				page, _, err := r.UserPage(con.ID, n-100, 100)
+				if len(page) != 100 {
+					t.Errorf("page has %d users, want 100", len(page))
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"page of 100 users of a connection", func(t *testing.T) {
+			if err := db.View(func(r *store.ReadTx) error {
+				page, next, err := r.QueryUsers(store.UserQuery{ConnectionID: con.ID}, "", 100)
+				if len(page) != 100 || next == "" {
+					t.Errorf("page has %d users (next %q), want 100 and a next page", len(page), next)
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.RoundTrips()
+			tt.run(t)
+			if got := e.RoundTrips() - before; got > most {
+				t.Errorf("%d round trips, want at most %d", got, most)
+			}
+		})
+	}
+}
