@@ -184,3 +184,88 @@ func TestMembershipWritesAndPagesCostRoundTripsNotPerKey(t *testing.T) {
 		})
 	}
 }
+
+// A write transaction sends a key it knows the server lacks as a plain
+// insert, and a delete of such a key not at all. Whatever reads, flushes and
+// savepoints come between, that knowledge must hold: a wrong insert fails
+// the commit (duplicate key), a skipped delete leaves a row behind.
+func TestWritesOfKeysKnownAbsentCommitWhateverCameBetween(t *testing.T) {
+	e := newEngine(t, pgtest.DSN(t))
+	type step func(t *testing.T, etx store.EngineTx, b store.Bucket)
+	var (
+		get  = func(t *testing.T, _ store.EngineTx, b store.Bucket) { b.Get([]byte("k")) }
+		many = func(t *testing.T, _ store.EngineTx, b store.Bucket) {
+			b.(store.MultiGetter).GetMany([][]byte{[]byte("k"), []byte("o")})
+		}
+		flush = func(t *testing.T, _ store.EngineTx, b store.Bucket) { b.Cursor().First() }
+		put   = func(v string) step {
+			return func(t *testing.T, _ store.EngineTx, b store.Bucket) { b.Put([]byte("k"), []byte(v)) }
+		}
+		del = func(t *testing.T, _ store.EngineTx, b store.Bucket) { b.Delete([]byte("k")) }
+		sp  = func(t *testing.T, etx store.EngineTx, _ store.Bucket) {
+			if err := etx.(store.Savepointer).Savepoint(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		undo = func(t *testing.T, etx store.EngineTx, _ store.Bucket) {
+			if err := etx.(store.Savepointer).RollbackToSavepoint(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		keep = func(t *testing.T, etx store.EngineTx, _ store.Bucket) {
+			if err := etx.(store.Savepointer).ReleaseSavepoint(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	)
+	tests := []struct {
+		name  string
+		steps []step
+		want  string // committed; "" absent
+	}{
+		{"read absent, put", []step{get, put("1")}, "1"},
+		{"read absent by GetMany, put", []step{many, put("1")}, "1"},
+		{"put, flush, put again", []step{get, put("1"), flush, put("2")}, "2"},
+		{"put, flush, delete", []step{get, put("1"), flush, del}, ""},
+		{"put, flush, delete, flush, put", []step{get, put("1"), flush, del, flush, put("3")}, "3"},
+		{"put, delete, never sent", []step{get, put("1"), del}, ""},
+		{"put under a sent savepoint rolled back, put again", []step{get, sp, put("1"), flush, undo, put("2")}, "2"},
+		{"delete under a sent savepoint rolled back, put again", []step{get, put("1"), flush, sp, del, flush, undo, put("2")}, "2"},
+		{"put before and under a sent savepoint rolled back", []step{get, put("1"), sp, put("2"), flush, undo, put("3")}, "3"},
+		{"put under an unsent savepoint rolled back, put again", []step{get, sp, put("1"), undo, put("2")}, "2"},
+		{"delete under a sent savepoint released", []step{get, put("1"), flush, sp, del, flush, keep}, ""},
+		{"read absent, flush, put, flush, delete, put", []step{get, flush, put("1"), flush, del, put("2")}, "2"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := fmt.Appendf(nil, "absent%d", i)
+			etx, err := e.Begin(ctx, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer etx.Rollback()
+			b, err := etx.CreateBucketIfNotExists(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Put([]byte("o"), []byte("other")) // a second key, so flushes send something
+			for _, s := range tt.steps {
+				s(t, etx, b)
+			}
+			if err := etx.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := etx.Commit(); err != nil {
+				t.Fatalf("commit: %v", err)
+			}
+			rtx, err := e.Begin(ctx, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rtx.Rollback()
+			if got := rtx.Bucket(name).Get([]byte("k")); string(got) != tt.want || (got != nil) != (tt.want != "") {
+				t.Errorf("committed %q (present %v), want %q", got, got != nil, tt.want)
+			}
+		})
+	}
+}
