@@ -269,3 +269,86 @@ func TestWritesOfKeysKnownAbsentCommitWhateverCameBetween(t *testing.T) {
 		})
 	}
 }
+
+// Last on an append-mostly bucket (the audit log, read once per group
+// commit) is answered from what the node's write transactions read and
+// wrote when that suffices, with no round trip, and is still exactly the
+// last key after deletes and savepoints; a move from it asks the server.
+func TestLastOfAnAppendMostlyBucketComesFromTheBufferWhenItCan(t *testing.T) {
+	e := newEngine(t, pgtest.DSN(t))
+	name := []byte("audit")
+	if !store.AppendMostly(name) {
+		t.Fatalf("%q is not an append-mostly bucket", name)
+	}
+	write := func(fn func(etx store.EngineTx, b store.Bucket)) {
+		t.Helper()
+		etx, err := e.Begin(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer etx.Rollback()
+		b, err := etx.CreateBucketIfNotExists(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Get([]byte("x")) // BEGIN: the node's last write's buffer is taken over
+		fn(etx, b)
+		if err := etx.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := etx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := func(b store.Bucket, want string) store.Cursor {
+		t.Helper()
+		c := b.Cursor()
+		if k, v := c.Last(); string(k) != want || (want != "" && string(v) != "v"+want) {
+			t.Errorf("Last = %q, %q; want %q", k, v, want)
+		}
+		return c
+	}
+	write(func(_ store.EngineTx, b store.Bucket) {
+		last(b, "")
+		b.Put([]byte("k1"), []byte("vk1"))
+		last(b, "k1")
+		b.Delete([]byte("k1"))
+		last(b, "")
+		for _, k := range []string{"k1", "k2", "k3"} {
+			b.Put([]byte(k), []byte("v"+k))
+		}
+	})
+	write(func(_ store.EngineTx, b store.Bucket) {
+		b.Put([]byte("k4"), []byte("vk4"))
+	})
+	write(func(etx store.EngineTx, b store.Bucket) {
+		before := e.RoundTrips()
+		c := last(b, "k4")
+		if n := e.RoundTrips() - before; n != 0 {
+			t.Errorf("Last after the node's own write: %d round trips, want 0", n)
+		}
+		if k, _ := c.Prev(); string(k) != "k3" {
+			t.Errorf("Prev after Last = %q, want k3", k)
+		}
+		b.Delete([]byte("k4"))
+		last(b, "k3")
+		sp := etx.(store.Savepointer)
+		if err := sp.Savepoint(); err != nil {
+			t.Fatal(err)
+		}
+		b.Put([]byte("k9"), []byte("vk9"))
+		last(b, "k9")
+		b.Cursor().First() // sends k9 and the savepoint
+		if err := sp.RollbackToSavepoint(); err != nil {
+			t.Fatal(err)
+		}
+		last(b, "k3")
+		b.Put([]byte("k5"), []byte("vk5"))
+	})
+	rtx, err := e.Begin(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtx.Rollback()
+	last(rtx.Bucket(name), "k5")
+}
