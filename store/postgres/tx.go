@@ -32,7 +32,9 @@ const (
 	// sqlInsert is for keys known to be absent on the server: a plain
 	// insert costs the server about half an upsert's time per row.
 	sqlInsert = `INSERT INTO kv (bucket, k, v) SELECT * FROM unnest($1::smallint[], $2::bytea[], $3::bytea[])`
-	sqlDelete = `DELETE FROM kv WHERE (bucket, k) IN (SELECT * FROM unnest($1::smallint[], $2::bytea[]))`
+	// sqlDelete deletes keys of one bucket: an index scan over the array,
+	// with no join to build.
+	sqlDelete = `DELETE FROM kv WHERE bucket = $1 AND k = ANY($2::bytea[])`
 )
 
 // Begin starts a transaction. Nothing is sent yet: BEGIN (and, for a writer,
@@ -248,11 +250,10 @@ func (t *tx) queueFlush(b *pgx.Batch) []*entry {
 }
 
 // writeSet is buffered writes as the arrays of one insert (keys known
-// absent on the server), one upsert and one delete.
+// absent on the server), one upsert and a delete per bucket.
 type writeSet struct {
-	ins, put  rows
-	delBucket []int16
-	delKeys   [][]byte
+	ins, put rows
+	del      map[int16][][]byte // bucket → keys
 }
 
 type rows struct {
@@ -271,7 +272,10 @@ func (w *writeSet) add(k bkey, value []byte, unstored bool) {
 	case value == nil && unstored:
 		// Nothing to delete.
 	case value == nil:
-		w.delBucket, w.delKeys = append(w.delBucket, k.bucket), append(w.delKeys, []byte(k.key))
+		if w.del == nil {
+			w.del = map[int16][][]byte{}
+		}
+		w.del[k.bucket] = append(w.del[k.bucket], []byte(k.key))
 	case unstored:
 		w.ins.add(k, value)
 	default:
@@ -286,8 +290,8 @@ func (w *writeSet) queue(b *pgx.Batch) {
 	if len(w.put.keys) > 0 {
 		b.Queue(sqlUpsert, w.put.buckets, w.put.keys, w.put.value)
 	}
-	if len(w.delKeys) > 0 {
-		b.Queue(sqlDelete, w.delBucket, w.delKeys)
+	for bucket, keys := range w.del {
+		b.Queue(sqlDelete, bucket, keys)
 	}
 }
 
