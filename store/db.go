@@ -58,6 +58,12 @@ type DB struct {
 	// committer's own, and (shared engines) other processes' ones that
 	// Follow or a commit catches up on.
 	applyMu sync.Mutex
+	// committing (shared engines) is the revisions [0]..[1] of the group
+	// commit this process is committing and has not yet published, or nil.
+	// A commit wakes Follow (NOTIFY) before the committer publishes it;
+	// Follow leaves these revisions to the committer, which has their
+	// changes in memory, rather than reading and decoding them back.
+	committing atomic.Pointer[[2]uint64]
 	// scratch is the committer's reusable per-write state, so a batch does not
 	// regrow its undo log and change list from nothing.
 	scratch Tx
@@ -451,6 +457,10 @@ func (db *DB) commit(batch []*pendingWrite) {
 		return
 	}
 	db.stats.applyNanos.Add(uint64(time.Since(applyStart)))
+	if db.shared != nil && applied.rev != base {
+		db.committing.Store(&[2]uint64{base + 1, applied.rev})
+		defer db.committing.Store(nil) // after publish (defers run last first)
+	}
 	if err := db.commitAt(btx, base, applied.rev); err != nil {
 		db.failAll(batch, err)
 		return
@@ -557,6 +567,15 @@ func (db *DB) commitAt(btx EngineTx, base, rev uint64) error {
 	}
 	db.stats.commitNanos.Add(uint64(time.Since(start)))
 	return nil
+}
+
+// committerPublishes reports whether the revisions from+1..upTo are all of
+// the group commit this process is committing, which the committer will
+// publish itself (see committing). If the commit fails, they are not in
+// the store; if its outcome is unknown, the next catch-up finds them.
+func (db *DB) committerPublishes(from, upTo uint64) bool {
+	c := db.committing.Load()
+	return c != nil && from+1 >= c[0] && upTo <= c[1]
 }
 
 // nextAuditID is the id the next audit entry gets: one past the last entry's

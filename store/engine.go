@@ -108,6 +108,19 @@ type Savepointer interface {
 	ReleaseSavepoint() error
 }
 
+// MultiGetter is implemented by a bucket that reads many keys for about the
+// price of one (PostgreSQL: one query, one round trip, where each Get is a
+// round trip of its own). The store reads through it where a write or a page
+// looks up a key per member or per record; on an engine without it (bbolt,
+// whose Gets are memory reads) it calls Get for each key instead.
+type MultiGetter interface {
+	// GetMany returns the value of each key as Get would (nil: absent), in
+	// the order of keys, seeing the transaction's own writes. The values are
+	// valid until the next call on the transaction. A failed read returns
+	// nils and is reported by the transaction's Err, as for Get.
+	GetMany(keys [][]byte) [][]byte
+}
+
 // PageCounter is implemented by an engine that can tell how many pages its
 // commits wrote (bbolt), for the write-path metrics.
 type PageCounter interface {

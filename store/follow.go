@@ -62,7 +62,7 @@ func (db *DB) catchUp(r *ReadTx, upTo uint64) error {
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	from := db.revision.Load()
-	if upTo <= from {
+	if upTo <= from || db.committerPublishes(from, upTo) {
 		return nil
 	}
 	c := r.bucket(bucketChanges).Cursor()

@@ -86,8 +86,12 @@ func (r *ReadTx) GroupByID(id string) (Group, error) {
 	if !ValidID(PrefixGroup, id) {
 		return Group{}, notFound("group", id)
 	}
-	raw := r.get(bucketGroups, []byte(id))
-	if len(raw) < IDLen {
+	return groupAt(id, r.get(bucketGroups, []byte(id)))
+}
+
+// groupAt decodes the stored value of group id (nil: absent, ErrNotFound).
+func groupAt(id string, raw []byte) (Group, error) {
+	if !ValidID(PrefixGroup, id) || len(raw) < IDLen {
 		return Group{}, notFound("group", id)
 	}
 	var rec groupRecord
@@ -95,6 +99,12 @@ func (r *ReadTx) GroupByID(id string) (Group, error) {
 		return Group{}, fmt.Errorf("store: decode group: %w", err)
 	}
 	return rec.group(), nil
+}
+
+// groupsByID returns the groups of ids, in order, reading them in one go
+// (see getEach); ErrNotFound when one is missing, like GroupByID.
+func (r *ReadTx) groupsByID(ids []string) ([]Group, error) {
+	return loadEach(r, bucketGroups, ids, groupAt)
 }
 
 // Group returns a group of the given connection; one of another connection is
@@ -117,14 +127,14 @@ func (r *ReadTx) GroupByName(connectionID, displayName string) (Group, error) {
 
 // GroupsByExternalID returns the groups with exactly this externalId.
 func (r *ReadTx) GroupsByExternalID(connectionID, externalID string) ([]Group, error) {
-	return collect(r, r.idsByExtID(bucketGroupExtIDs, connectionID, externalID), r.GroupByID)
+	return r.groupsByID(r.idsByExtID(bucketGroupExtIDs, connectionID, externalID))
 }
 
 // GroupPage returns the connection's groups at positions [offset, offset+limit)
 // in creation order, and how many groups the connection has.
 func (r *ReadTx) GroupPage(connectionID string, offset, limit int) ([]Group, int, error) {
 	ids, total := groupOrdinal.page(r, connectionID, offset, limit)
-	groups, err := collect(r, ids, r.GroupByID)
+	groups, err := r.groupsByID(ids)
 	return groups, total, err
 }
 
@@ -135,14 +145,14 @@ func (g Group) Sequence() uint64 { return g.seq }
 // GroupsAfter is UsersAfter for groups.
 func (r *ReadTx) GroupsAfter(connectionID string, seq uint64, limit int) ([]Group, bool, error) {
 	ids, more := groupOrdinal.after(r, connectionID, seq, limit)
-	groups, err := collect(r, ids, r.GroupByID)
+	groups, err := r.groupsByID(ids)
 	return groups, more, err
 }
 
 // GroupsBefore is UsersBefore for groups.
 func (r *ReadTx) GroupsBefore(connectionID string, seq uint64, limit int) ([]Group, bool, error) {
 	ids, more := groupOrdinal.before(r, connectionID, seq, limit)
-	groups, err := collect(r, ids, r.GroupByID)
+	groups, err := r.groupsByID(ids)
 	return groups, more, err
 }
 
@@ -205,7 +215,7 @@ func (r *ReadTx) GroupsOf(memberID string) ([]Group, error) {
 		ids = append(ids, string(k[len(memberID):]))
 		return true
 	})
-	return collect(r, ids, r.GroupByID)
+	return r.groupsByID(ids)
 }
 
 // CreateGroup stores a new group with its initial members. ErrConflict when the
@@ -242,13 +252,7 @@ func (tx *Tx) CreateGroup(g Group, members []Member) (Group, error) {
 	tx.putRecord(bucketGroups, g.ID, g.ConnectionID, g.record())
 	tx.audit(EventGroupCreated, Target{"group", g.ID}, nil, g.audit())
 	tx.emit(Change{Kind: GroupCreated, ConnectionID: g.ConnectionID, GroupID: g.ID, Name: g.DisplayName})
-	tx.changes = slices.Grow(tx.changes, len(members)) // one change each, at most
-	added := 0
-	for _, m := range members {
-		if tx.addMember(g, m) {
-			added++
-		}
-	}
+	added := tx.addMembers(g, members)
 	tx.addCounter(bucketMemberCount, []byte(g.ID), int64(added))
 	return g, tx.err
 }
@@ -320,9 +324,14 @@ func (r *ReadTx) checkMembers(connectionID, groupID string, members []Member) ([
 			continue
 		}
 		seen[m.ID] = struct{}{}
+		out = append(out, m)
+	}
+	ours := r.inConnectionEach(connectionID, out)
+	for i := range out {
+		m := &out[i]
 		switch {
 		case strings.HasPrefix(m.ID, PrefixUser+"_"):
-			if !r.inConnection(bucketUsers, connectionID, m.ID) {
+			if !ours[i] {
 				return nil, errorf(ErrInvalid, "member %q is not a user of this connection", m.ID)
 			}
 			m.Type = MemberUser
@@ -330,7 +339,7 @@ func (r *ReadTx) checkMembers(connectionID, groupID string, members []Member) ([
 			if m.ID == groupID {
 				return nil, errorf(ErrInvalid, "a group cannot be a member of itself")
 			}
-			if !r.inConnection(bucketGroups, connectionID, m.ID) {
+			if !ours[i] {
 				return nil, errorf(ErrInvalid, "member %q is not a group of this connection", m.ID)
 			}
 			m.Type = MemberGroup
@@ -340,7 +349,6 @@ func (r *ReadTx) checkMembers(connectionID, groupID string, members []Member) ([
 		if len(m.Display) > maxIndexedLen {
 			m.Display = m.Display[:maxIndexedLen]
 		}
-		out = append(out, m)
 	}
 	// Insert in key order: bbolt grows one node per touched page until commit,
 	// and random-order inserts into a growing node cost a memmove each, which
@@ -349,19 +357,88 @@ func (r *ReadTx) checkMembers(connectionID, groupID string, members []Member) ([
 	return out, nil
 }
 
-// addMember writes one membership (both directions) if it is new. The caller
-// adjusts the group's member count (once per write, not per member).
-func (tx *Tx) addMember(g Group, m Member) bool {
-	key := catS(g.ID, m.ID)
-	if tx.has(bucketMembers, key) {
-		return false
+// inConnectionEach reports, for each member, whether its id is a user or
+// group of the connection (by its prefix; false for any other id), with one
+// read of each bucket (see getEach) rather than one per member.
+func (r *ReadTx) inConnectionEach(connectionID string, members []Member) []bool {
+	ours := make([]bool, len(members))
+	for _, kind := range []struct {
+		bucket []byte
+		prefix string
+	}{{bucketUsers, PrefixUser + "_"}, {bucketGroups, PrefixGroup + "_"}} {
+		var keys [][]byte
+		var at []int
+		for i, m := range members {
+			if strings.HasPrefix(m.ID, kind.prefix) {
+				keys, at = append(keys, []byte(m.ID)), append(at, i)
+			}
+		}
+		r.getEach(kind.bucket, keys, func(i int, raw []byte) {
+			ours[at[i]] = len(raw) >= IDLen && string(raw[:IDLen]) == connectionID
+		})
 	}
+	return ours
+}
+
+// addMembers writes the memberships of members (checked) that the group does
+// not have yet, reading them all at once (see getEach), and returns how many
+// it added. The caller adjusts the group's member count (once per write, not
+// per member).
+func (tx *Tx) addMembers(g Group, members []Member) int {
+	keys := make([][]byte, len(members))
+	for i, m := range members {
+		keys[i] = catS(g.ID, m.ID)
+	}
+	fresh := make([]bool, len(members))
+	tx.getEach(bucketMembers, keys, func(i int, v []byte) { fresh[i] = v == nil })
+	tx.changes = slices.Grow(tx.changes, len(members)) // one change each, at most
+	added := 0
+	for i, m := range members {
+		if fresh[i] {
+			tx.addMember(g, m, keys[i])
+			added++
+		}
+	}
+	return added
+}
+
+// addMember writes one new membership (both directions); key is its forward
+// key.
+func (tx *Tx) addMember(g Group, m Member, key []byte) {
 	// The reverse key exists exactly when the forward one does (Verify).
 	tx.putNew(bucketMembers, key, encodeMember(m))
 	tx.putNew(bucketMemberOf, catS(m.ID, g.ID), present)
 	tx.audit(EventGroupMemberAdded, Target{"group", g.ID}, nil, m)
 	tx.emit(Change{Kind: MemberAdded, ConnectionID: g.ConnectionID, GroupID: g.ID, MemberID: m.ID})
-	return true
+}
+
+// removeMembers deletes the memberships of the group's members among ids
+// (both directions), reading them all at once (see getEach), and returns how
+// many it removed; other ids are ignored. The caller adjusts the group's
+// member count.
+func (tx *Tx) removeMembers(g Group, ids []string) int {
+	keys := make([][]byte, 0, len(ids))
+	seen := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
+			keys = append(keys, catS(g.ID, id))
+		}
+	}
+	type member struct {
+		key, raw []byte
+	}
+	var found []member
+	tx.getEach(bucketMembers, keys, func(i int, v []byte) {
+		if v != nil {
+			found = append(found, member{keys[i], bytes.Clone(v)})
+		}
+	})
+	tx.changes = slices.Grow(tx.changes, len(found))
+	for _, m := range found {
+		tx.dropMember(g, string(m.key[len(g.ID):]), m.key, m.raw, false)
+	}
+	return len(found)
 }
 
 // removeMember deletes one membership (both directions) if it exists. The
@@ -372,6 +449,13 @@ func (tx *Tx) removeMember(g Group, memberID string, cascade bool) bool {
 	if raw == nil {
 		return false
 	}
+	tx.dropMember(g, memberID, key, raw, cascade)
+	return true
+}
+
+// dropMember deletes one existing membership (both directions): key is its
+// forward key, raw that key's value.
+func (tx *Tx) dropMember(g Group, memberID string, key, raw []byte, cascade bool) {
 	m := decodeMember([]byte(memberID), raw)
 	tx.delKnown(bucketMembers, key, raw)
 	tx.delKnown(bucketMemberOf, catS(memberID, g.ID), present) // exists with the forward key (Verify)
@@ -381,7 +465,6 @@ func (tx *Tx) removeMember(g Group, memberID string, cascade bool) bool {
 		tx.audit(EventGroupMemberDeleted, Target{"group", g.ID}, m, nil)
 	}
 	tx.emit(Change{Kind: MemberRemoved, ConnectionID: g.ConnectionID, GroupID: g.ID, MemberID: memberID})
-	return true
 }
 
 // touchGroup gives a group a new revision after its membership changed, so
@@ -405,13 +488,7 @@ func (tx *Tx) AddMembers(connectionID, groupID string, members []Member) (int, e
 	if err != nil {
 		return 0, err
 	}
-	tx.changes = slices.Grow(tx.changes, len(members)) // one change each, at most
-	added := 0
-	for _, m := range members {
-		if tx.addMember(g, m) {
-			added++
-		}
-	}
+	added := tx.addMembers(g, members)
 	if added > 0 {
 		tx.addCounter(bucketMemberCount, []byte(g.ID), int64(added))
 		tx.touchGroup(g)
@@ -426,13 +503,7 @@ func (tx *Tx) RemoveMembers(connectionID, groupID string, memberIDs []string) (i
 	if err != nil {
 		return 0, err
 	}
-	tx.changes = slices.Grow(tx.changes, len(memberIDs))
-	removed := 0
-	for _, id := range memberIDs {
-		if tx.removeMember(g, id, false) {
-			removed++
-		}
-	}
+	removed := tx.removeMembers(g, memberIDs)
 	if removed > 0 {
 		tx.addCounter(bucketMemberCount, []byte(g.ID), -int64(removed))
 		tx.touchGroup(g)
@@ -467,20 +538,16 @@ func (tx *Tx) ReplaceMembers(connectionID, groupID string, members []Member) err
 		want[m.ID] = struct{}{}
 	}
 	current, _ := tx.Members(groupID, "", 0)
-	delta := int64(0)
+	var gone []string
 	for _, m := range current {
-		if _, keep := want[m.ID]; !keep && tx.removeMember(g, m.ID, false) {
-			delta--
+		if _, keep := want[m.ID]; !keep {
+			gone = append(gone, m.ID)
 		}
 	}
-	added := int64(0)
-	for _, m := range members {
-		if tx.addMember(g, m) {
-			added++
-		}
-	}
-	if delta != 0 || added != 0 {
-		tx.addCounter(bucketMemberCount, []byte(g.ID), delta+added)
+	removed := tx.removeMembers(g, gone)
+	added := tx.addMembers(g, members)
+	if removed != 0 || added != 0 {
+		tx.addCounter(bucketMemberCount, []byte(g.ID), int64(added-removed))
 		tx.touchGroup(g)
 	}
 	return tx.err

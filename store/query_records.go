@@ -84,6 +84,16 @@ type recordPage[T any] struct {
 	err  error  // keep's
 }
 
+// readAhead is how many records to read in one go: what the page still
+// needs and one more (is there a next page?), at least a few (a search skips
+// some), at most what one read should carry.
+func (p *recordPage[T]) readAhead() int {
+	if p.take <= 0 {
+		return 256
+	}
+	return min(max(p.take-len(p.list)+1, 16), 1024)
+}
+
 // visit offers one stored value; it reports whether the value joined the
 // page (the caller then records its cursor in last) and whether to go on.
 func (p *recordPage[T]) visit(raw []byte) (kept, more bool) {
@@ -106,6 +116,31 @@ func (p *recordPage[T]) visit(raw []byte) (kept, more bool) {
 	return true, true
 }
 
+// loadEach decodes the records of ids from bucket, in order, reading them in
+// one go (see getEach). decode gets each id and its stored value (nil:
+// absent) and says what a missing or malformed one is; the first error ends
+// the load.
+func loadEach[T any](r *ReadTx, bucket []byte, ids []string, decode func(id string, raw []byte) (T, error)) ([]T, error) {
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
+		keys[i] = []byte(id)
+	}
+	out := make([]T, 0, len(ids))
+	var err error
+	r.getEach(bucket, keys, func(i int, raw []byte) {
+		if err == nil {
+			var v T
+			if v, err = decode(ids[i], raw); err == nil {
+				out = append(out, v)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // pageIndexed walks the ids a name or externalId lookup finds, in id order;
 // cursors are ids.
 func pageIndexed[T any](r *ReadTx, l listing, q recordQuery, after string, p *recordPage[T]) error {
@@ -117,18 +152,23 @@ func pageIndexed[T any](r *ReadTx, l listing, q recordQuery, after string, p *re
 	if found {
 		start++
 	}
-	for _, id := range ids[start:] {
-		raw := r.get(l.records, []byte(id))
-		if raw == nil {
-			continue // an index entry always has its record (Verify); be safe
+	ids = ids[start:]
+	for more := true; more && len(ids) > 0; {
+		n := min(len(ids), p.readAhead())
+		keys := make([][]byte, n)
+		for i, id := range ids[:n] {
+			keys[i] = []byte(id)
 		}
-		kept, more := p.visit(raw)
-		if kept {
-			p.last = id
-		}
-		if !more {
-			break
-		}
+		r.getEach(l.records, keys, func(i int, raw []byte) {
+			if !more || raw == nil {
+				return // an index entry always has its record (Verify); be safe
+			}
+			var kept bool
+			if kept, more = p.visit(raw); kept {
+				p.last = ids[i]
+			}
+		})
+		ids = ids[n:]
 	}
 	return nil
 }
@@ -148,18 +188,25 @@ func pageByCreation[T any](r *ReadTx, l listing, connectionID, after string, p *
 	}
 	prefix := []byte(connectionID)
 	c := r.bucket(l.order.order).Cursor()
-	for k, id := c.Seek(cat(prefix, u64(seq+1))); k != nil && bytes.HasPrefix(k, prefix); k, id = c.Next() {
-		raw := r.get(l.records, id)
-		if raw == nil {
-			continue
+	k, id := c.Seek(cat(prefix, u64(seq+1)))
+	for more := true; more && k != nil && bytes.HasPrefix(k, prefix); {
+		// The records of the next ids are read in one go (getEach), so the
+		// cursor's slices are copied first: they die with that read.
+		n := p.readAhead()
+		seqs, ids := make([]uint64, 0, n), make([][]byte, 0, n)
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(ids) < n; k, id = c.Next() {
+			seqs, ids = append(seqs, readU64(k[len(prefix):])), append(ids, bytes.Clone(id))
 		}
-		kept, more := p.visit(raw)
-		if kept {
-			p.last = strconv.FormatUint(readU64(k[len(prefix):]), 10)
-		}
-		if !more {
-			break
-		}
+		k, id = bytes.Clone(k), bytes.Clone(id)
+		r.getEach(l.records, ids, func(i int, raw []byte) {
+			if !more || raw == nil {
+				return
+			}
+			var kept bool
+			if kept, more = p.visit(raw); kept {
+				p.last = strconv.FormatUint(seqs[i], 10)
+			}
+		})
 	}
 	return nil
 }

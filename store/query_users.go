@@ -69,3 +69,17 @@ func userContains(u User, folded string) bool {
 	}
 	return false
 }
+
+// userAt decodes the stored value of user id (nil: absent, ErrNotFound).
+func userAt(id string, raw []byte) (User, error) {
+	if !ValidID(PrefixUser, id) || len(raw) < IDLen {
+		return User{}, notFound("user", id)
+	}
+	return decodeUser(raw)
+}
+
+// usersByID returns the users of ids, in order, reading them in one go (see
+// getEach); ErrNotFound when one is missing, like UserByID.
+func (r *ReadTx) usersByID(ids []string) ([]User, error) {
+	return loadEach(r, bucketUsers, ids, userAt)
+}

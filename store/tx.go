@@ -59,6 +59,24 @@ func (r *ReadTx) getJSON(bucket, key []byte, v any) (bool, error) {
 	return true, nil
 }
 
+// getEach calls fn with the value of each key of bucket (nil: absent), in
+// order. A network engine's bucket (a MultiGetter) reads them all in one
+// call; otherwise each is its own Get, which on bbolt is a memory read and
+// cheaper than building a batch. fn must not call the transaction (a value
+// may live only until then): callers read first, then write.
+func (r *ReadTx) getEach(bucket []byte, keys [][]byte, fn func(i int, v []byte)) {
+	b := r.bucket(bucket)
+	if m, ok := b.(MultiGetter); ok && len(keys) > 1 {
+		for i, v := range m.GetMany(keys) {
+			fn(i, v)
+		}
+		return
+	}
+	for i, key := range keys {
+		fn(i, b.Get(key))
+	}
+}
+
 // User and group records are stored as connectionID|JSON so that connection
 // scoping checks (on every member of a group write) need no JSON decoding.
 func (r *ReadTx) inConnection(bucket []byte, connectionID, id string) bool {

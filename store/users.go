@@ -117,7 +117,7 @@ func (r *ReadTx) UserByName(connectionID, userName string) (User, error) {
 
 // UsersByExternalID returns the users with exactly this externalId.
 func (r *ReadTx) UsersByExternalID(connectionID, externalID string) ([]User, error) {
-	return collect(r, r.idsByExtID(bucketUserExtIDs, connectionID, externalID), r.UserByID)
+	return r.usersByID(r.idsByExtID(bucketUserExtIDs, connectionID, externalID))
 }
 
 // idsByExtID reads a non-unique conID|value|id index.
@@ -151,7 +151,7 @@ func collect[T any](r *ReadTx, ids []string, load func(string) (T, error)) ([]T,
 // in creation order, and how many users the connection has.
 func (r *ReadTx) UserPage(connectionID string, offset, limit int) ([]User, int, error) {
 	ids, total := userOrdinal.page(r, connectionID, offset, limit)
-	users, err := collect(r, ids, r.UserByID)
+	users, err := r.usersByID(ids)
 	return users, total, err
 }
 
@@ -166,7 +166,7 @@ func (u User) Sequence() uint64 { return u.seq }
 // depends on limit, not on seq.
 func (r *ReadTx) UsersAfter(connectionID string, seq uint64, limit int) ([]User, bool, error) {
 	ids, more := userOrdinal.after(r, connectionID, seq, limit)
-	users, err := collect(r, ids, r.UserByID)
+	users, err := r.usersByID(ids)
 	return users, more, err
 }
 
@@ -175,7 +175,7 @@ func (r *ReadTx) UsersAfter(connectionID string, seq uint64, limit int) ([]User,
 // more precede them. Limit 0 only answers whether any does.
 func (r *ReadTx) UsersBefore(connectionID string, seq uint64, limit int) ([]User, bool, error) {
 	ids, more := userOrdinal.before(r, connectionID, seq, limit)
-	users, err := collect(r, ids, r.UserByID)
+	users, err := r.usersByID(ids)
 	return users, more, err
 }
 

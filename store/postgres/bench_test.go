@@ -35,11 +35,15 @@ var engines = []struct {
 func BenchmarkCreateUser16Clients(b *testing.B) {
 	for _, e := range engines {
 		b.Run("engine="+e.name, func(b *testing.B) {
-			db := e.open(b)
+			db, roundTrips := e.open(b), func() int64 { return 0 }
+			if e.name == "postgres" {
+				db, roundTrips = openCounting(b)
+			}
 			c := storetest.MustConnection(b, db, "acme")
 			doc := []byte(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x","name":{"givenName":"Barbara","familyName":"Jensen"},"emails":[{"value":"x@example.com","primary":true}],"active":true}`)
 			var next atomic.Int64
 			b.ResetTimer()
+			trips0, commits0 := roundTrips(), db.Stats().Commits
 			var wg sync.WaitGroup
 			for range 16 {
 				wg.Go(func() {
@@ -66,8 +70,28 @@ func BenchmarkCreateUser16Clients(b *testing.B) {
 				b.ReportMetric(float64(st.ApplyTime.Microseconds())/float64(st.Commits), "apply-µs/commit")
 				b.ReportMetric(float64(st.CommitTime.Microseconds())/float64(st.Commits), "commit-µs/commit")
 			}
+			if trips := roundTrips() - trips0; trips > 0 {
+				b.ReportMetric(float64(trips)/float64(st.Commits-commits0), "round-trips/commit")
+			}
 		})
 	}
+}
+
+// openCounting opens a store on a fresh PostgreSQL database (skipping
+// without one, as storetest.OpenPostgres) and returns its engine's round-trip
+// count.
+func openCounting(b *testing.B) (*store.DB, func() int64) {
+	e, err := postgres.NewEngine(context.Background(), pgtest.DSN(b), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := store.New(e, e.Location(), store.Options{})
+	if err != nil {
+		e.Close()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db, e.RoundTrips
 }
 
 // BenchmarkUserByName is a userName eq lookup (one View) at 1k and 100k

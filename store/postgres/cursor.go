@@ -101,7 +101,57 @@ func (c *cursor) First() (key, value []byte) {
 
 func (c *cursor) Last() (key, value []byte) {
 	c.size = 0
-	return c.fetch(nil, false, true)
+	t := c.t
+	if k, v, ok := t.lastBuffered(c.bucket); ok {
+		// Positioned as if fetched: a move from here queries the server.
+		c.rows, c.i, c.desc, c.more, c.epoch = c.rows[:0], -1, true, true, t.epoch
+		if k == nil {
+			c.more = false
+			return nil, nil
+		}
+		c.rows, c.i = append(c.rows, row{k, v}), 0
+		return k, v
+	}
+	k, v := c.fetch(nil, false, true)
+	if b := t.bounds[c.bucket]; b != nil && !b.known && t.err == nil {
+		// The fetch sent every buffered write: k is the greatest key on
+		// the server now, which is what a bound is.
+		b.key, b.known = bytes.Clone(k), true
+	}
+	return k, v
+}
+
+// lastBuffered answers Last for an append-mostly bucket of a write
+// transaction without asking the server, when its bound and buffer suffice
+// (ok): every key above the bound that exists was written since it was read,
+// so it is in buf, and the greatest present one is the last key; without
+// one, the bound itself is, if buf holds it present. The audit log's tail,
+// read once per group commit, is known this way from the previous commit's
+// writes.
+func (t *tx) lastBuffered(id int16) (key, value []byte, ok bool) {
+	b := t.bounds[id]
+	if b == nil || !b.known {
+		return nil, nil, false
+	}
+	var best *entry
+	for k, en := range t.buf {
+		if k.bucket != id || en.value == nil || (b.key != nil && k.key <= string(b.key)) {
+			continue
+		}
+		if best == nil || k.key > string(key) {
+			best, key = en, []byte(k.key)
+		}
+	}
+	switch {
+	case best != nil:
+		return key, best.value, true
+	case b.key == nil:
+		return nil, nil, true // the bucket was empty and nothing was written
+	}
+	if en, ok := t.buf[bkey{id, string(b.key)}]; ok && en.value != nil {
+		return b.key, en.value, true
+	}
+	return nil, nil, false
 }
 
 func (c *cursor) Seek(seek []byte) (key, value []byte) {

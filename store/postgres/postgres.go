@@ -24,9 +24,12 @@
 //     (and on synchronous standbys, if the server has them).
 //
 // Speed: a write transaction buffers its Puts and Deletes in memory and
-// sends them in one round trip (unnest arrays) before a cursor query that
-// could see them and with COMMIT; Gets answer from the buffer first. Cursors
-// fetch keys in batches. BEGIN (and the writer lock) travel with the
+// sends them in one round trip (unnest arrays: a plain INSERT for keys known
+// absent on the server, an upsert for the others, a delete per bucket)
+// before a cursor query that could see them and with COMMIT; Gets answer
+// from the buffer first. GetMany (store.MultiGetter) reads many keys with
+// one query, where the store would look up a key per member or record.
+// Cursors fetch keys in batches. BEGIN (and the writer lock) travel with the
 // transaction's first query. So a group commit of many writes costs its
 // reads' round trips, one flush and one durable COMMIT. Three things keep
 // the reads few:
@@ -35,15 +38,18 @@
 //     write reads no value it replaces. A savepoint is sent only if a flush
 //     happens under it; until then it is a journal of the buffer.
 //   - For append-mostly buckets (store.AppendMostly), the greatest key on
-//     the server, read once with the first Get that needs it: a key above it
-//     and not in the buffer is absent (fresh ids, sequence numbers).
+//     the server, read once with the first Get (or cursor Last) that needs
+//     it: a key above it and not in the buffer is absent (fresh ids,
+//     sequence numbers), and Last is often known without a query (the audit
+//     log's tail, read by every group commit).
 //   - A node's next write transaction keeps the buffer of its last one when
 //     no other node has written since (cache.go: a writer token read with
 //     BEGIN).
 //
 // What remains per write is its own lookups that miss (a user creation:
 // one, the userName check); per group commit, BEGIN with the revision, the
-// audit log's tail, the flush and COMMIT.
+// flush and COMMIT. Values are stored with lz4 compression where the server
+// has it (migration 0003).
 //
 // Several nodes: the engine implements store.Shared. A committing write
 // transaction sends NOTIFY rolecall_commits; Commits listens on a dedicated
@@ -63,6 +69,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -158,6 +165,8 @@ type Engine struct {
 
 	cache writeCache // the last committed write transaction's reads and writes
 
+	roundTrips atomic.Int64 // see RoundTrips
+
 	// buckets caches bucket ids by name. The store never deletes a bucket,
 	// so an id once committed stays valid for good.
 	mu      sync.RWMutex
@@ -168,6 +177,12 @@ var _ store.Shared = (*Engine)(nil)
 
 // Location is the database, without its password.
 func (e *Engine) Location() string { return e.location }
+
+// RoundTrips is how many round trips to the server the engine's
+// transactions have made so far (batches sent; a ROLLBACK is one too). What
+// a store operation costs on a network engine is mostly its round trips,
+// so tests and benchmarks count them.
+func (e *Engine) RoundTrips() int64 { return e.roundTrips.Load() }
 
 // Close closes the connection pool and stops the listeners.
 func (e *Engine) Close() error {
