@@ -90,7 +90,8 @@
 // A step with "eventually" waits for an outcome a server derives after the write that caused it
 // has answered (Rolecall's user.effective_roles.changed audit entries): the runner re-sends its
 // GET, pausing 20 ms at first and doubling to 500 ms, until every expectation holds, and fails
-// with the last answer once within_ms (at most 60000) has passed. Its captures are taken from the
+// with the last answer once within_ms (at most 60000) has passed, or sooner when the context
+// given to Run or Check ends first. Its captures are taken from the
 // answer that passed.
 //
 // # The Management API

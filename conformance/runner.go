@@ -270,6 +270,9 @@ func (r *scenarioRun) step(ctx context.Context, st Step) []string {
 	}
 	within := time.Duration(st.Eventually.WithinMS) * time.Millisecond
 	deadline := time.Now().Add(within)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d // never outlive the run: the last attempt still gets an answer
+	}
 	pause := 20 * time.Millisecond
 	for attempts := 1; ; attempts++ {
 		failures := r.attempt(ctx, st)

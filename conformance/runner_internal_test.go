@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func TestSubstitute(t *testing.T) {
@@ -471,6 +473,20 @@ func TestEventually(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("ends with the run's context", func(t *testing.T) {
+		calls = -1 << 30 // never matches
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		r := runScenario(ctx, target, scenario(&Eventually{WithinMS: 60_000}), newCapabilities(target))
+		if r.Passed || time.Since(start) > 10*time.Second {
+			t.Fatalf("passed %v after %s, want a failure once the context ends", r.Passed, time.Since(start))
+		}
+		if last := r.Failures[len(r.Failures)-1]; !strings.HasPrefix(last, "response: 200") {
+			t.Errorf("last failure %q, want the last answer", last)
+		}
+	})
 
 	fsys := fstest.MapFS{"data/roles/bad.json": {Data: []byte(`{
 		"name": "roles/bad",
