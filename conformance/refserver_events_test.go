@@ -17,6 +17,12 @@ import (
 	"strings"
 )
 
+// Deliberate defects of the user.effective_roles.changed entries.
+const (
+	defectEventsIgnorePermissions = "events-ignore-permissions"  // a change of permissions alone logs nothing
+	defectEventsForgetDeletedUser = "events-forget-deleted-user" // a deleted user's roles vanish without an entry
+)
+
 // effectiveKey is one user's scope: org is "" for the tenant.
 type effectiveKey struct{ user, org string }
 
@@ -51,6 +57,12 @@ func (a *refAPI) deriveEffective() {
 	keys := slices.Collect(maps.Keys(now))
 	for k := range a.effective {
 		if _, ok := now[k]; !ok {
+			if a.s.defects[defectEventsForgetDeletedUser] {
+				if u, _ := a.user(k.user); u == nil {
+					delete(a.effective, k)
+					continue
+				}
+			}
 			keys = append(keys, k)
 		}
 	}
@@ -59,7 +71,7 @@ func (a *refAPI) deriveEffective() {
 	})
 	for _, k := range keys {
 		old, cur := a.effective[k], now[k]
-		if sameGrants(old, cur) {
+		if sameGrants(old, cur) || a.s.defects[defectEventsIgnorePermissions] && sameRoles(old, cur) {
 			continue
 		}
 		if cur.userName == "" { // the user is gone: name it as it was
@@ -103,8 +115,10 @@ func (a *refAPI) recordScope(now map[effectiveKey]effectiveState, u *resource, c
 	now[k] = st
 }
 
-func sameGrants(x, y effectiveState) bool {
-	return slices.EqualFunc(x.roles, y.roles, func(a, b roleRef) bool { return a.ID == b.ID }) && slices.Equal(x.perms, y.perms)
+func sameGrants(x, y effectiveState) bool { return sameRoles(x, y) && slices.Equal(x.perms, y.perms) }
+
+func sameRoles(x, y effectiveState) bool {
+	return slices.EqualFunc(x.roles, y.roles, func(a, b roleRef) bool { return a.ID == b.ID })
 }
 
 // difference returns what only now has and what only before has, each in the lists' order, never
