@@ -66,7 +66,8 @@
 //	    "body": [{"path": "emails[?type==work].value", "equals": "{{run}}@example.com"}],
 //	    "scimError": {"scimType": "invalidPath"}     // or {} or {"scimType": ["a", "b"]}
 //	  },
-//	  "capture": {"u": "id", "etag": "header ETag"}
+//	  "capture": {"u": "id", "etag": "header ETag"},
+//	  "eventually": {"within_ms": 5000}              // optional, GET only: re-send until it passes
 //	}
 //
 // Auth "token" sends the bearer token of the step's base (Target.Token, Target.ForeignToken on
@@ -85,6 +86,13 @@
 // scenario or step whose needs are not met is skipped (t.Skip, Result.Skipped,
 // Result.SkippedSteps), never failed. Role scenarios declare "management_api" for the whole
 // scenario, so a target without the API skips them instead of running their SCIM steps alone.
+//
+// A step with "eventually" waits for an outcome a server derives after the write that caused it
+// has answered (Rolecall's user.effective_roles.changed audit entries): the runner re-sends its
+// GET, pausing 20 ms at first and doubling to 500 ms, until every expectation holds, and fails
+// with the last answer once within_ms (at most 60000) has passed, or sooner when the context
+// given to Run or Check ends first. Its captures are taken from the
+// answer that passed.
 //
 // # The Management API
 //

@@ -50,6 +50,9 @@ type refAPI struct {
 	tenantInOrgs bool
 	mappings     map[string]*refMapping // IdP role mappings by id (refserver_rules_test.go)
 	rules        map[string]*refRule    // attribute rules by id
+	// effective: each user's effective roles per scope as last recorded, for the
+	// user.effective_roles.changed entries (refserver_events_test.go).
+	effective map[effectiveKey]effectiveState
 }
 
 type apiKey struct {
@@ -82,7 +85,7 @@ func (s set) sorted() []string { return slices.Sorted(maps.Keys(s)) }
 func newRefAPI(s *refServer) *refAPI {
 	a := &refAPI{s: s, mux: http.NewServeMux(), keys: map[string]*apiKey{}, roles: map[string]*refRole{}, orgs: map[string]*refOrg{},
 		groupRol: map[string]set{}, userRol: map[string]set{}, apis: map[string]*refResourceServer{},
-		mappings: map[string]*refMapping{}, rules: map[string]*refRule{}}
+		mappings: map[string]*refMapping{}, rules: map[string]*refRule{}, effective: map[effectiveKey]effectiveState{}}
 	a.routes()
 	return a
 }
@@ -637,20 +640,28 @@ func (a *refAPI) resolve(s subject) (*resolution, error) {
 	if u == nil {
 		return nil, apiFail(404, "user_not_found", "no such user")
 	}
-	res := &resolution{user: u, con: con, roles: []map[string]any{}, permRoles: map[permission][]string{}}
 	var o *refOrg
-	auto, member := false, true
 	if s.OrganizationID != "" {
 		if o = a.orgs[s.OrganizationID]; o == nil {
 			return nil, apiFail(404, "organization_not_found", "no organization %s", s.OrganizationID)
 		}
+	}
+	return a.resolveIn(u, con, o), nil
+}
+
+// resolveIn computes the effective roles of user u of connection con, in organization o or, with
+// o nil, at tenant scope.
+func (a *refAPI) resolveIn(u *resource, con *connection, o *refOrg) *resolution {
+	res := &resolution{user: u, con: con, roles: []map[string]any{}, permRoles: map[permission][]string{}}
+	auto, member := false, true
+	if o != nil {
 		auto = o.connections[con.id]
 		member = o.members[u.id] || auto
 		res.org = map[string]any{"id": o.id, "member": member, "auto_membership": auto}
 	}
 	active := u.attrs["active"] != false
 	if (!active && !a.s.defects[defectDeactivatedKeepsRoles]) || !member {
-		return res, nil
+		return res
 	}
 	sources := map[string][]map[string]any{}
 	add := func(roles set, src map[string]any) {
@@ -687,6 +698,9 @@ func (a *refAPI) resolve(s subject) (*resolution, error) {
 	}
 	for _, id := range slices.Sorted(maps.Keys(sources)) {
 		r := a.roles[id]
+		if r == nil { // a binding left behind by defectRoleDeleteKeepsBindings
+			continue
+		}
 		scope := "organization"
 		for _, src := range sources[id] {
 			if src["scope"] == "tenant" {
@@ -704,7 +718,7 @@ func (a *refAPI) resolve(s subject) (*resolution, error) {
 	slices.SortFunc(res.permissions, func(x, y permission) int {
 		return strings.Compare(x.ResourceServer+"\x00"+x.Name, y.ResourceServer+"\x00"+y.Name)
 	})
-	return res, nil
+	return res
 }
 
 // reachedGroup is a group whose roles reach a user: one of the user's own groups, or, with nested
@@ -1121,6 +1135,7 @@ func (a *refAPI) deleteAPIKey(c *apiCall) (int, any, error) {
 }
 
 func (a *refAPI) listLogs(c *apiCall) (int, any, error) {
+	a.deriveEffective()
 	q := c.r.URL.Query()
 	out := []any{}
 	for _, e := range a.logs {

@@ -261,8 +261,39 @@ func runScenario(ctx context.Context, target Target, s Scenario, caps *capabilit
 	return res
 }
 
-// step sends one request and checks its response; it returns every failed expectation.
+// step sends one request and checks its response; it returns every failed expectation. A step
+// with Eventually is re-sent until it passes or its time is up, and then fails with the last
+// answer.
 func (r *scenarioRun) step(ctx context.Context, st Step) []string {
+	if st.Eventually == nil {
+		return r.attempt(ctx, st)
+	}
+	within := time.Duration(st.Eventually.WithinMS) * time.Millisecond
+	deadline := time.Now().Add(within)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d // never outlive the run: the last attempt still gets an answer
+	}
+	pause := 20 * time.Millisecond
+	for attempts := 1; ; attempts++ {
+		failures := r.attempt(ctx, st)
+		if len(failures) == 0 {
+			return nil
+		}
+		if time.Now().Add(pause).After(deadline) || ctx.Err() != nil {
+			// The note goes before the response excerpt, which stays last.
+			note := fmt.Sprintf("still failing after %s (%d attempts); the last answer follows", within, attempts)
+			return slices.Insert(failures, len(failures)-1, note)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 500*time.Millisecond)
+	}
+}
+
+// attempt sends the step's request once and checks its response.
+func (r *scenarioRun) attempt(ctx context.Context, st Step) []string {
 	method, reqPath := st.Request.Method, r.substitute(st.Request.Path)
 	fail := func(format string, args ...any) []string {
 		return []string{fmt.Sprintf("%s %s: ", method, reqPath) + fmt.Sprintf(format, args...)}

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func TestSubstitute(t *testing.T) {
@@ -415,6 +417,92 @@ func TestLoadAPIBase(t *testing.T) {
 	for _, want := range []string{
 		`step 2 "b": scimError asserts the SCIM error shape; on the api base`,
 		`step 2 "b": {{o}} comes from a step that needs "connection_id", which this step does not`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+// A step with eventually re-sends its GET until the expectations hold; without it the first
+// answer decides; when the time is up it fails with the last answer. The loader takes it only on
+// a GET, within the bound.
+func TestEventually(t *testing.T) {
+	var calls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		if calls < 3 { // the outcome arrives on the third request
+			w.Write([]byte(`{"logs":[]}`))
+			return
+		}
+		w.Write([]byte(`{"logs":[{"type":"user.effective_roles.changed"}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	target := Target{BaseURL: srv.URL + "/scim", Token: "t", Client: srv.Client(), ManagementURL: srv.URL + "/api/v2", APIKey: "k"}
+	scenario := func(e *Eventually) Scenario {
+		return Scenario{Name: "roles/fake", Steps: []Step{{
+			Name: "the event arrives", Base: BaseAPI, Eventually: e,
+			Request: Request{Method: "GET", Path: "/logs"},
+			Expect:  Expect{Status: StatusSet{200}, Body: []Matcher{{Path: "logs", Kind: "length", Want: json.RawMessage(`1`)}}},
+		}}}
+	}
+	tests := []struct {
+		name       string
+		eventually *Eventually
+		wantPass   bool
+		wantCalls  int
+		wantInFail string
+	}{
+		{"waits for the outcome", &Eventually{WithinMS: 5000}, true, 3, ""},
+		{"without eventually the first answer decides", nil, false, 1, "want length 1"},
+		{"fails with the last answer when the time is up", &Eventually{WithinMS: 1}, false, 1, "still failing after 1ms (1 attempts)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls = 0
+			r := runScenario(t.Context(), target, scenario(tt.eventually), newCapabilities(target))
+			if r.Passed != tt.wantPass || calls != tt.wantCalls {
+				t.Fatalf("passed %v after %d requests, want %v after %d; failures %q", r.Passed, calls, tt.wantPass, tt.wantCalls, r.Failures)
+			}
+			if tt.wantInFail != "" {
+				all := strings.Join(r.Failures, "\n")
+				if !strings.Contains(all, tt.wantInFail) || !strings.HasPrefix(r.Failures[len(r.Failures)-1], "response: 200") {
+					t.Errorf("failures %q, want %q and the last answer at the end", r.Failures, tt.wantInFail)
+				}
+			}
+		})
+	}
+
+	t.Run("ends with the run's context", func(t *testing.T) {
+		calls = -1 << 30 // never matches
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		r := runScenario(ctx, target, scenario(&Eventually{WithinMS: 60_000}), newCapabilities(target))
+		if r.Passed || time.Since(start) > 10*time.Second {
+			t.Fatalf("passed %v after %s, want a failure once the context ends", r.Passed, time.Since(start))
+		}
+		if last := r.Failures[len(r.Failures)-1]; !strings.HasPrefix(last, "response: 200") {
+			t.Errorf("last failure %q, want the last answer", last)
+		}
+	})
+
+	fsys := fstest.MapFS{"data/roles/bad.json": {Data: []byte(`{
+		"name": "roles/bad",
+		"description": "d",
+		"source": {"title": "t", "url": "https://example.com", "quote": "q"},
+		"steps": [
+			{"name": "a", "base": "api", "request": {"method": "POST", "path": "/roles"}, "expect": {"status": 201}, "eventually": {"within_ms": 100}},
+			{"name": "b", "base": "api", "request": {"method": "GET", "path": "/logs"}, "expect": {"status": 200}, "eventually": {"within_ms": 0}}
+		]}`)}}
+	_, err := loadScenarios(fsys, "data")
+	if err == nil {
+		t.Fatal("loadScenarios accepted a broken eventually")
+	}
+	for _, want := range []string{
+		`step 1 "a": eventually re-sends the request, so it takes only GET, not POST`,
+		`step 2 "b": eventually.within_ms 0, want 1 to 60000`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

@@ -54,7 +54,20 @@ type Step struct {
 	Request Request           `json:"request"`
 	Expect  Expect            `json:"expect"`
 	Capture map[string]string `json:"capture,omitempty"` // variable → body path, or "header <Name>"
+	// Eventually re-sends the step (a GET) until its expectations hold or the time is up, for
+	// outcomes a server derives after the write that caused them has answered.
+	Eventually *Eventually `json:"eventually,omitempty"`
 }
+
+// Eventually bounds how long a step waits for an asynchronous outcome. The runner re-sends the
+// request, pausing briefly between attempts, until the expectations hold; when WithinMS has
+// passed it fails with the last answer.
+type Eventually struct {
+	WithinMS int `json:"within_ms"`
+}
+
+// maxEventually bounds Eventually.WithinMS, so a scenario cannot stall a run for long.
+const maxEventually = 60_000
 
 // Request is the HTTP request of a step. Variables {{name}} are substituted in Path, Headers, the
 // strings of Body, and RawBody.
@@ -347,6 +360,14 @@ func (st Step) validateFields(where string, bad func(format string, args ...any)
 	}
 	if r.PadTo != nil && (len(r.Body) == 0 || r.PadTo.Attribute == "" || r.PadTo.Bytes <= 0) {
 		bad("%s: padTo needs a JSON body, an attribute and a size", where)
+	}
+	if e := st.Eventually; e != nil {
+		if r.Method != http.MethodGet {
+			bad("%s: eventually re-sends the request, so it takes only GET, not %s", where, r.Method)
+		}
+		if e.WithinMS <= 0 || e.WithinMS > maxEventually {
+			bad("%s: eventually.within_ms %d, want 1 to %d", where, e.WithinMS, maxEventually)
+		}
 	}
 	if st.Expect.SCIMError != nil && st.Base == BaseAPI {
 		bad("%s: scimError asserts the SCIM error shape; on the api base assert the Management API's error with body matchers (statusCode, errorCode, message)", where)
