@@ -140,9 +140,10 @@ func TestAuth0ClientsPageEveryListingEitherWay(t *testing.T) {
 	}
 }
 
-// TestListQueryParametersAreCheckedOverHTTP: what a listing does not know, or
-// both paging styles at once, is 400 invalid_query_string naming the
-// parameter; ?q=alice no longer answers everyone.
+// TestListQueryParametersAreCheckedOverHTTP: what an operation does not know
+// (its OpenAPI entry does not name it), or both paging styles at once, is
+// 400 invalid_query_string naming the parameter; ?q=alice no longer answers
+// everyone.
 func TestListQueryParametersAreCheckedOverHTTP(t *testing.T) {
 	tn := newAuth0Tenant(t)
 	for _, tc := range []struct{ path, param string }{
@@ -153,6 +154,11 @@ func TestListQueryParametersAreCheckedOverHTTP(t *testing.T) {
 		{"/logs?page=-1", "'page'"},
 		{"/roles/" + tn.anyRole + "/users?include_totals=1", "'include_totals'"},
 		{"/groups?page=1", "'page'"},
+		// Lists that are never paged and single resources take no filter.
+		{"/api-keys?name=login", "'name'"},
+		{"/event-streams?status=enabled", "'status'"},
+		{"/connections/" + tn.acme + "/role-mappings?idp_value=x", "'idp_value'"},
+		{"/roles/" + tn.anyRole + "?fields=name", "'fields'"},
 	} {
 		resp, body := call(t, "GET", tn.s.URL+"/api/v2"+tc.path, testAdminToken, nil)
 		assertAPIError(t, resp, body, http.StatusBadRequest, "invalid_query_string")

@@ -125,6 +125,13 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 // error is written in the one shape, with rt's resource.
 func (a *API) handle(rt route) {
 	resource := rt.resource
+	// The tests hold the document to the routes table, so every route has
+	// its entry.
+	pattern := rt.pattern
+	if p, ok := documentedPattern[pattern]; ok {
+		pattern = p
+	}
+	queries := operationQueries()[rt.method+" "+pattern]
 	a.mux.HandleFunc(rt.method+" "+Prefix+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.authenticate(r)
 		if err != nil {
@@ -139,6 +146,10 @@ func (a *API) handle(rt route) {
 				writeError(w, r, err, resource)
 				return
 			}
+		}
+		if err := checkQuery(r, queries); err != nil {
+			writeError(w, r, err, resource)
+			return
 		}
 		if err := rt.fn(w, r, c); err != nil {
 			writeError(w, r, err, resource)
