@@ -12,5 +12,6 @@ func Routes(a *API) []Route {
 	}
 	return out
 }
+
 // DocumentedPattern maps routes-table patterns to their documented paths.
 var DocumentedPattern = documentedPattern
