@@ -81,7 +81,8 @@
 // "read_only", auth "foreign" and base "foreign"), "management_api" (Target.ManagementURL and
 // Target.APIKey are set; implied by base "api"), "connection_id" (Target.ConnectionID is set;
 // implied by using {{connectionID}}), "tenant_settings" (Target.MayChangeTenantSettings: the
-// scenario flips a tenant-wide setting and turns it back), and "etag" and "sort" (the target's
+// scenario flips a tenant-wide setting; the runner saves the flags first and puts them back
+// after the run, whatever its outcome), and "etag" and "sort" (the target's
 // ServiceProviderConfig advertises etag.supported or sort.supported; fetched once per Target). A
 // scenario or step whose needs are not met is skipped (t.Skip, Result.Skipped,
 // Result.SkippedSteps), never failed. Role scenarios declare "management_api" for the whole

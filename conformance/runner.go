@@ -247,6 +247,13 @@ func runScenario(ctx context.Context, target Target, s Scenario, caps *capabilit
 	if target.Cleanup {
 		defer run.cleanup(context.WithoutCancel(ctx))
 	}
+	if s.changesTenantSettings() {
+		// Whatever the outcome, the tenant is left as the scenario found it:
+		// a setting left flipped would change every later answer.
+		if restore := run.saveTenantSettings(ctx); restore != nil {
+			defer restore(context.WithoutCancel(ctx))
+		}
+	}
 	for _, st := range s.Steps {
 		if why := caps.missing(ctx, st.allNeeds(nil)); why != "" {
 			res.SkippedSteps = append(res.SkippedSteps, st.Name+": "+why)
@@ -681,6 +688,59 @@ func (r *scenarioRun) cleanup(ctx context.Context) {
 			resp.Body.Close()
 		}
 	}
+}
+
+// changesTenantSettings reports whether s, or a step of it, needs to
+// change tenant settings.
+func (s Scenario) changesTenantSettings() bool {
+	if slices.Contains(s.Needs, NeedsTenantSettings) {
+		return true
+	}
+	for _, st := range s.Steps {
+		if slices.Contains(st.Needs, NeedsTenantSettings) {
+			return true
+		}
+	}
+	return false
+}
+
+// saveTenantSettings reads the tenant's flags and returns what puts them
+// back, or nil when they cannot be read (the scenario's steps then fail on
+// their own).
+func (r *scenarioRun) saveTenantSettings(ctx context.Context) func(context.Context) {
+	url := r.target.ManagementURL + "/tenants/settings"
+	do := func(ctx context.Context, method string, body []byte) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+r.target.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client(r.target).Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("%s %s: %s", method, url, resp.Status)
+		}
+		return raw, err
+	}
+	raw, err := do(ctx, http.MethodGet, nil)
+	if err != nil {
+		return nil
+	}
+	var saved struct {
+		Flags json.RawMessage `json:"flags"`
+	}
+	if json.Unmarshal(raw, &saved) != nil || len(saved.Flags) == 0 {
+		return nil
+	}
+	body, _ := json.Marshal(saved)
+	return func(ctx context.Context) { _, _ = do(ctx, http.MethodPatch, body) }
 }
 
 func randomHex(n int) string {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -507,5 +508,47 @@ func TestEventually(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+// A scenario that changes tenant settings leaves them as it found them,
+// even when it fails half way.
+func TestTenantSettingsAreRestoredAfterAFailure(t *testing.T) {
+	var mu sync.Mutex
+	flags := `{"nested_group_roles":false}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.URL.Path != "/api/v2/tenants/settings":
+			w.WriteHeader(404)
+			return
+		case r.Method == http.MethodPatch:
+			var body struct {
+				Flags json.RawMessage `json:"flags"`
+			}
+			raw, _ := io.ReadAll(r.Body)
+			if json.Unmarshal(raw, &body) != nil || len(body.Flags) == 0 {
+				w.WriteHeader(400)
+				return
+			}
+			flags = string(body.Flags)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"flags":` + flags + `}`))
+	}))
+	t.Cleanup(srv.Close)
+	s := Scenario{Name: "roles/settings", Needs: []string{NeedsTenantSettings, NeedsManagementAPI}, Steps: []Step{
+		{Name: "turn nesting on", Base: BaseAPI, Request: Request{Method: "PATCH", Path: "/tenants/settings", Body: json.RawMessage(`{"flags":{"nested_group_roles":true}}`)}, Expect: Expect{Status: StatusSet{200}}},
+		{Name: "fails", Base: BaseAPI, Request: Request{Method: "GET", Path: "/roles"}, Expect: Expect{Status: StatusSet{200}}},
+	}}
+	target := Target{BaseURL: srv.URL + "/scim", Token: "t", Client: srv.Client(), ManagementURL: srv.URL + "/api/v2", APIKey: "k", MayChangeTenantSettings: true}
+	if r := runScenario(t.Context(), target, s, newCapabilities(target)); r.Passed || r.Step != "fails" {
+		t.Fatalf("result %+v, want a failure at step fails", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if flags != `{"nested_group_roles":false}` {
+		t.Errorf("flags after the run: %s, want them restored", flags)
 	}
 }
