@@ -353,3 +353,22 @@ func TestEventStreamAttemptsRing(t *testing.T) {
 		t.Errorf("verify after delete: %v", err)
 	}
 }
+
+// BenchmarkRecordEventStreamAttempts is one flush: a batch of 10 attempts
+// into a full ring (read, merge, trim, write, commit), the cost a delivering
+// node pays at most every FlushInterval per stream, whatever its rate.
+func BenchmarkRecordEventStreamAttempts(b *testing.B) {
+	db := storetest.Open(b)
+	s, _ := mustStream(b, db, "s", store.EventUserCreated)
+	batch := make([]store.EventStreamAttempt, 10)
+	now := time.Now()
+	for i := 0; b.Loop(); i++ {
+		for j := range batch {
+			batch[j] = store.EventStreamAttempt{Time: now.Add(time.Duration(i*10+j) * time.Millisecond), EventID: strconv.Itoa(i*10 + j),
+				EventType: store.EventUserCreated, Attempt: 1, StatusCode: 200, OK: true, LatencyMS: 12.5, Node: "node-0123456789ab"}
+		}
+		if err := db.RecordEventStreamAttempts(map[string][]store.EventStreamAttempt{s.ID: batch}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -178,14 +178,11 @@ func (m *Manager) flush() {
 	for id, done := range batch {
 		st := states[id]
 		st.mu.Lock()
-		// record may have dropped the oldest meanwhile; drop what was
-		// written, which is still a prefix unless the ring overflowed.
-		n := len(done)
-		if k := slices.IndexFunc(st.unflushed, func(a Attempt) bool { return a == done[len(done)-1] }); k >= 0 {
-			n = k + 1
-		} else {
-			n = 0
-		}
+		// Drop what was written: the attempts up to the last one written.
+		// record may have dropped the oldest meanwhile (the queue is
+		// bounded); if it dropped them all, everything queued is newer.
+		last := done[len(done)-1]
+		n := slices.IndexFunc(st.unflushed, func(a Attempt) bool { return a == last }) + 1
 		st.unflushed = append(st.unflushed[:0], st.unflushed[n:]...)
 		st.mu.Unlock()
 	}

@@ -544,3 +544,34 @@ func TestRecentDeliveriesAreSharedAndSurviveAStop(t *testing.T) {
 		t.Errorf("after both stopped, a new manager lists %d attempts (newest %+v), want all 6", len(d), d[0])
 	}
 }
+
+// Attempts reach the store in batches, never one write per delivery: with
+// a long flush interval none is written while delivering, and every one is
+// written when the manager stops.
+func TestAttemptsAreWrittenInBatchesAndOnStop(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t)
+	s := e.stream(t, rc, store.EventUserCreated)
+	m := streams.New(e.db, e.index, streams.Options{Node: "one", AllowHTTP: true, LeaseTTL: 300 * time.Millisecond,
+		FlushInterval: time.Hour, Log: zerolog.Nop()})
+	stop := run(t, m)
+	e.users(t, "u", 20)
+	waitFor(t, "20 events", func() bool { return len(rc.accepted()) >= 20 })
+	stored := func() []store.EventStreamAttempt {
+		var got []store.EventStreamAttempt
+		if err := e.db.View(func(r *store.ReadTx) (err error) { got, err = r.EventStreamAttempts(s.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := stored(); len(got) != 0 {
+		t.Errorf("%d attempts written while delivering with an hour's flush interval, want none yet", len(got))
+	}
+	if got := deliveries(t, m, s.ID); len(got) != 20 {
+		t.Errorf("the delivering node lists %d attempts, want its 20 unwritten ones", len(got))
+	}
+	stop()
+	if got := stored(); len(got) != 20 || got[0].Node != "one" {
+		t.Errorf("after the stop, %d attempts in the store, want all 20", len(got))
+	}
+}
