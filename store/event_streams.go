@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -34,8 +35,15 @@ import (
 // EventStreamCredentials, for the deliverer. Both travel in exports
 // (backups), as the rest of the store's secrets do.
 //
+//   - per stream, its recent delivery attempts (a ring of the last
+//     EventStreamAttemptsKept, whichever node made them), so that every
+//     node answers GET …/deliveries alike and a restart keeps them. The
+//     deliverer writes them in batches (RecordEventStreamAttempts), raw as
+//     above, so an attempt costs no commit of its own.
+//
 // Everything lives in one bucket, keyed by a one-byte kind then the id:
-// 's'+id the record, 'c'+id the cursor, 'l'+id the lease.
+// 's'+id the record, 'c'+id the cursor, 'l'+id the lease, 'd'+id the
+// attempts ring (one JSON array, oldest first).
 
 // PrefixEventStream is the id prefix of event streams (Auth0's "est_").
 const PrefixEventStream = "est"
@@ -59,7 +67,7 @@ const (
 // demand; it is never in the audit log.
 const EventStreamTestEvent = "event_stream.test"
 
-var bucketEventStreams = []byte("event_streams") // 's'|estID → stream, 'c'|estID → cursor, 'l'|estID → lease
+var bucketEventStreams = []byte("event_streams") // 's'|estID → stream, 'c'|estID → cursor, 'l'|estID → lease, 'd'|estID → attempts
 
 // EventStream is a stream's configuration, without its secrets.
 type EventStream struct {
@@ -357,7 +365,8 @@ func (tx *Tx) RotateEventStreamSecret(id string) (EventStream, string, error) {
 	return rec.EventStream, rec.Secret, tx.err
 }
 
-// DeleteEventStream deletes a stream with its cursor and lease (ErrNotFound).
+// DeleteEventStream deletes a stream with its cursor, lease and recent
+// attempts (ErrNotFound).
 func (tx *Tx) DeleteEventStream(id string) error {
 	rec, err := tx.eventStream(id)
 	if err != nil {
@@ -366,6 +375,7 @@ func (tx *Tx) DeleteEventStream(id string) error {
 	tx.del(bucketEventStreams, streamKey('s', id))
 	tx.del(bucketEventStreams, streamKey('c', id))
 	tx.del(bucketEventStreams, streamKey('l', id))
+	tx.del(bucketEventStreams, streamKey('d', id))
 	tx.audit(EventEventStreamDeleted, Target{"event_stream", id}, rec.EventStream, nil)
 	return tx.err
 }
@@ -531,6 +541,87 @@ func (db *DB) ReleaseEventStreamLease(id, node string) error {
 	})
 }
 
+// EventStreamAttemptsKept is how many recent delivery attempts a stream keeps.
+const EventStreamAttemptsKept = 100
+
+// maxAttemptError bounds an attempt's error text in the ring.
+const maxAttemptError = 256
+
+// EventStreamAttempt is one delivery attempt (or test event) of a stream.
+type EventStreamAttempt struct {
+	Time       time.Time `json:"time"`
+	EventID    string    `json:"event_id"`
+	EventType  string    `json:"event_type"`
+	Attempt    int       `json:"attempt"`
+	StatusCode int       `json:"status_code,omitempty"`
+	LatencyMS  float64   `json:"latency_ms"`
+	OK         bool      `json:"ok"`
+	Error      string    `json:"error,omitempty"`
+	// Node is the node that made the attempt.
+	Node string `json:"node,omitempty"`
+}
+
+// RecordEventStreamAttempts adds attempts to the rings of their streams (by
+// stream id), keeping each ring's newest EventStreamAttemptsKept by Time, in
+// one raw write: no revision, no audit entry, one commit for the whole
+// batch. Attempts of a stream that no longer exists are dropped. It is for
+// the deliverer, which batches its attempts; any node may record (a test
+// event is sent by the node asked), so no lease is needed.
+func (db *DB) RecordEventStreamAttempts(batch map[string][]EventStreamAttempt) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	return db.engineUpdate(func(btx EngineTx) error {
+		b := btx.Bucket(bucketEventStreams)
+		for id, add := range batch {
+			if len(add) == 0 || b.Get(streamKey('s', id)) == nil {
+				continue
+			}
+			var ring []EventStreamAttempt
+			if raw := b.Get(streamKey('d', id)); raw != nil {
+				if err := json.Unmarshal(raw, &ring); err != nil {
+					return fmt.Errorf("store: event stream %s attempts: %w", id, err)
+				}
+			}
+			for _, a := range add {
+				a.Time = a.Time.UTC()
+				if len(a.Error) > maxAttemptError {
+					a.Error = strings.ToValidUTF8(a.Error[:maxAttemptError], "")
+				}
+				ring = append(ring, a)
+			}
+			// Several nodes record into one ring, each in batches: order by
+			// when the attempt was made, not when it was recorded.
+			slices.SortStableFunc(ring, func(x, y EventStreamAttempt) int { return x.Time.Compare(y.Time) })
+			if n := len(ring) - EventStreamAttemptsKept; n > 0 {
+				ring = ring[n:]
+			}
+			raw, err := json.Marshal(ring)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(streamKey('d', id), raw); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// EventStreamAttempts returns a stream's recorded attempts, newest first
+// (at most EventStreamAttemptsKept). Errors: ErrNotFound.
+func (r *ReadTx) EventStreamAttempts(id string) ([]EventStreamAttempt, error) {
+	if _, err := r.eventStream(id); err != nil {
+		return nil, err
+	}
+	ring := []EventStreamAttempt{}
+	if _, err := r.getJSON(bucketEventStreams, streamKey('d', id), &ring); err != nil {
+		return nil, err
+	}
+	slices.Reverse(ring)
+	return ring, nil
+}
+
 // verifyEventStreams checks every cursor and lease belongs to a stream and
 // every stream record decodes.
 func verifyEventStreams(r *ReadTx, report func(string, ...any)) {
@@ -545,9 +636,13 @@ func verifyEventStreams(r *ReadTx, report func(string, ...any)) {
 			if err := json.Unmarshal(v, &rec); err != nil || rec.ID != string(k[1:]) {
 				report("event stream %s: record does not decode or names another id", k[1:])
 			}
-		case 'c', 'l':
+		case 'c', 'l', 'd':
 			if !r.has(bucketEventStreams, streamKey('s', string(k[1:]))) {
 				report("event stream %s: %c key without a stream", k[1:], k[0])
+			}
+			var ring []EventStreamAttempt
+			if k[0] == 'd' && (json.Unmarshal(v, &ring) != nil || len(ring) > EventStreamAttemptsKept) {
+				report("event stream %s: the attempts ring does not decode or holds more than %d", k[1:], EventStreamAttemptsKept)
 			}
 		default:
 			report("event stream key %q has an unknown kind", k)

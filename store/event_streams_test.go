@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,9 @@ func TestEventStreamsExportAndImport(t *testing.T) {
 	if err := db.AdvanceEventStream(s.ID, "n", store.FeedPosition{Revision: 9, After: 9}); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.RecordEventStreamAttempts(map[string][]store.EventStreamAttempt{s.ID: {{Time: time.Now(), EventID: "42", Attempt: 1, OK: true, Node: "n"}}}); err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
 	if _, err := db.Export(context.Background(), &buf); err != nil {
 		t.Fatal(err)
@@ -239,6 +243,10 @@ func TestEventStreamsExportAndImport(t *testing.T) {
 		if err != nil || tok != "outbound-token-123" {
 			t.Errorf("imported token %q (%v)", tok, err)
 		}
+		got, err := r.EventStreamAttempts(s.ID)
+		if err != nil || len(got) != 1 || got[0].EventID != "42" || got[0].Node != "n" {
+			t.Errorf("imported attempts %+v (%v), want the one recorded", got, err)
+		}
 		return nil
 	})
 }
@@ -265,5 +273,102 @@ func TestEventStreamLeaseOfAnEarlierOpeningIsDead(t *testing.T) {
 	defer db.Close()
 	if held, _, err := db.AcquireEventStreamLease(s.ID, "after", time.Minute); err != nil || !held {
 		t.Errorf("after a restart: held %v (%v), want the dead process's lease taken", held, err)
+	}
+}
+
+func attemptsOf(t *testing.T, db *store.DB, id string) []store.EventStreamAttempt {
+	t.Helper()
+	var got []store.EventStreamAttempt
+	if err := db.View(func(r *store.ReadTx) (err error) { got, err = r.EventStreamAttempts(id); return err }); err != nil {
+		t.Fatalf("attempts of %s: %v", id, err)
+	}
+	return got
+}
+
+// Recent attempts are kept per stream in the store, whichever node recorded
+// them: a ring of the newest EventStreamAttemptsKept by time, newest first,
+// written as bookkeeping (no revision, no audit entry), gone with the stream.
+func TestEventStreamAttemptsRing(t *testing.T) {
+	db := storetest.Open(t)
+	s, _ := mustStream(t, db, "s", store.EventUserCreated)
+	other, _ := mustStream(t, db, "other", store.EventUserCreated)
+	rev := db.Revision()
+	if got := attemptsOf(t, db, s.ID); got == nil || len(got) != 0 {
+		t.Errorf("new stream's attempts %v, want an empty list", got)
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(i int, node string) store.EventStreamAttempt {
+		return store.EventStreamAttempt{Time: t0.Add(time.Duration(i) * time.Second), EventID: strconv.Itoa(i), EventType: store.EventUserCreated,
+			Attempt: 1, OK: i%3 != 0, StatusCode: 200, Node: node, Error: strings.Repeat("x", 1000)}
+	}
+	// Node a records 0..119 in batches of 30; node b's batch of odd
+	// seconds 121..159 arrives before a's last batch (batches cross).
+	var bBatch []store.EventStreamAttempt
+	for i := 121; i < 160; i += 2 {
+		bBatch = append(bBatch, at(i, "b"))
+	}
+	for lo := 0; lo < 120; lo += 30 {
+		var batch []store.EventStreamAttempt
+		for i := lo; i < lo+30; i++ {
+			batch = append(batch, at(i, "a"))
+		}
+		if lo == 90 {
+			if err := db.RecordEventStreamAttempts(map[string][]store.EventStreamAttempt{s.ID: bBatch, "est_gone00000000000000000": {at(1, "b")}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.RecordEventStreamAttempts(map[string][]store.EventStreamAttempt{s.ID: batch, other.ID: batch[:1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := attemptsOf(t, db, s.ID)
+	if len(got) != store.EventStreamAttemptsKept {
+		t.Fatalf("%d attempts kept, want %d", len(got), store.EventStreamAttemptsKept)
+	}
+	if got[0].EventID != "159" || got[0].Node != "b" || got[len(got)-1].EventID != "40" {
+		t.Errorf("newest %s (%s), oldest %s; want 159 from b and 40", got[0].EventID, got[0].Node, got[len(got)-1].EventID)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Time.After(got[i-1].Time) {
+			t.Fatalf("attempt %d (%v) newer than %d (%v): want newest first", i, got[i].Time, i-1, got[i-1].Time)
+		}
+	}
+	if len(got[0].Error) > 256 {
+		t.Errorf("error text of %d bytes kept, want it bounded", len(got[0].Error))
+	}
+	if n := len(attemptsOf(t, db, other.ID)); n != 4 {
+		t.Errorf("other stream has %d attempts, want its own 4", n)
+	}
+	if db.Revision() != rev {
+		t.Errorf("recording attempts moved the revision %d → %d", rev, db.Revision())
+	}
+	storetest.MustUpdate(t, db, func(tx *store.Tx) error { return tx.DeleteEventStream(s.ID) })
+	if err := db.View(func(r *store.ReadTx) error { _, err := r.EventStreamAttempts(s.ID); return err }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("attempts of a deleted stream: %v, want ErrNotFound", err)
+	}
+	if err := db.RecordEventStreamAttempts(map[string][]store.EventStreamAttempt{s.ID: {at(1, "a")}}); err != nil {
+		t.Errorf("recording for a deleted stream: %v, want it dropped", err)
+	}
+	if err := db.Verify(); err != nil {
+		t.Errorf("verify after delete: %v", err)
+	}
+}
+
+// BenchmarkRecordEventStreamAttempts is one flush: a batch of 10 attempts
+// into a full ring (read, merge, trim, write, commit), the cost a delivering
+// node pays at most every FlushInterval per stream, whatever its rate.
+func BenchmarkRecordEventStreamAttempts(b *testing.B) {
+	db := storetest.Open(b)
+	s, _ := mustStream(b, db, "s", store.EventUserCreated)
+	batch := make([]store.EventStreamAttempt, 10)
+	now := time.Now()
+	for i := 0; b.Loop(); i++ {
+		for j := range batch {
+			batch[j] = store.EventStreamAttempt{Time: now.Add(time.Duration(i*10+j) * time.Millisecond), EventID: strconv.Itoa(i*10 + j),
+				EventType: store.EventUserCreated, Attempt: 1, StatusCode: 200, OK: true, LatencyMS: 12.5, Node: "node-0123456789ab"}
+		}
+		if err := db.RecordEventStreamAttempts(map[string][]store.EventStreamAttempt{s.ID: batch}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -71,7 +71,18 @@ type config struct {
 	// StreamDisableAfter is how long an event stream's deliveries may keep
 	// failing before the stream is disabled.
 	StreamDisableAfter time.Duration
+	// StreamLease is how long a node's delivery lease on a stream lasts
+	// unrenewed: how soon another node takes over after the holder dies.
+	StreamLease time.Duration
 }
+
+// Bounds of --event-stream-lease: renewed every third of it, a lease much
+// shorter than 2s is lost to a slow store round trip; longer than 10m leaves
+// a dead node's streams undelivered for too long.
+const (
+	minStreamLease = 2 * time.Second
+	maxStreamLease = 10 * time.Minute
+)
 
 const defaultMaxBody = 8 << 20
 
@@ -115,6 +126,9 @@ func (c config) withDefaults() config {
 	if c.StreamDisableAfter <= 0 {
 		c.StreamDisableAfter = streams.DefaultDisableAfter
 	}
+	if c.StreamLease <= 0 {
+		c.StreamLease = streams.DefaultLeaseTTL
+	}
 	return c
 }
 
@@ -146,6 +160,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	apiBurst := fs.Int("api-burst", 5000, "requests per API key allowed in a burst (env ROLECALL_API_BURST)")
 	allowHTTPWebhooks := fs.Bool("allow-http-webhooks", false, "let event streams deliver to http:// endpoints, for local receivers and tests; otherwise https:// only (env ROLECALL_ALLOW_HTTP_WEBHOOKS=true)")
 	streamDisableAfter := fs.Duration("event-stream-disable-after", streams.DefaultDisableAfter, "how long an event stream's deliveries may keep failing before the stream is disabled (env ROLECALL_EVENT_STREAM_DISABLE_AFTER)")
+	streamLease := fs.Duration("event-stream-lease", streams.DefaultLeaseTTL, fmt.Sprintf("how long a node's delivery lease on an event stream lasts unrenewed, so how soon another node takes over after it dies; %s to %s (env ROLECALL_EVENT_STREAM_LEASE)", minStreamLease, maxStreamLease))
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -162,7 +177,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	shutdownStr := shutdown.String()
 	durations := map[string]*string{}
-	for name, d := range map[string]*time.Duration{"read-timeout": readTimeout, "write-timeout": writeTimeout, "write-stall-timeout": writeStall, "idle-timeout": idleTimeout, "heavy-wait": heavyWait, "event-stream-disable-after": streamDisableAfter} {
+	for name, d := range map[string]*time.Duration{"read-timeout": readTimeout, "write-timeout": writeTimeout, "write-stall-timeout": writeStall, "idle-timeout": idleTimeout, "heavy-wait": heavyWait, "event-stream-disable-after": streamDisableAfter, "event-stream-lease": streamLease} {
 		v := d.String()
 		durations[name] = &v
 		fromEnv(name, &v)
@@ -233,6 +248,11 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 			problems = append(problems, fmt.Errorf("%s %q: want a positive duration like 60s", d.name, *durations[d.name]))
 		}
 		*d.into = v
+	}
+	if v, err := time.ParseDuration(*durations["event-stream-lease"]); err != nil || v < minStreamLease || v > maxStreamLease {
+		problems = append(problems, fmt.Errorf("event-stream-lease %q: want a duration from %s to %s", *durations["event-stream-lease"], minStreamLease, maxStreamLease))
+	} else {
+		cfg.StreamLease = v
 	}
 	if n, err := strconv.Atoi(*numbers["max-connections"]); err != nil || n < 16 {
 		problems = append(problems, fmt.Errorf("max-connections %q: want a whole number of at least 16", *numbers["max-connections"]))

@@ -27,6 +27,7 @@ type hookReceiver struct {
 
 	mu       sync.Mutex
 	events   []streams.CloudEvent
+	times    []time.Time // when each of events' requests began
 	rejected int
 }
 
@@ -34,6 +35,7 @@ func newHookReceiver(t *testing.T, delay time.Duration) *hookReceiver {
 	h := &hookReceiver{delay: delay}
 	h.secret.Store("")
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		secret := h.secret.Load().(string)
 		if r.Header.Get("Authorization") != "Bearer "+hookToken ||
@@ -52,6 +54,7 @@ func newHookReceiver(t *testing.T, delay time.Duration) *hookReceiver {
 		}
 		h.mu.Lock()
 		h.events = append(h.events, ev)
+		h.times = append(h.times, began)
 		h.mu.Unlock()
 		w.WriteHeader(http.StatusOK)
 	}))
@@ -63,6 +66,19 @@ func (h *hookReceiver) accepted() []streams.CloudEvent {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]streams.CloudEvent(nil), h.events...)
+}
+
+// firstAfter is when the first accepted event's request began after t
+// (zero: none yet); a request already under way at t does not count.
+func (h *hookReceiver) firstAfter(t time.Time) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, at := range h.times {
+		if at.After(t) {
+			return at
+		}
+	}
+	return time.Time{}
 }
 
 func createStream(t *testing.T, base, endpoint string, types ...string) (id string) {
@@ -265,4 +281,187 @@ func TestEventStreamFlagsAndEnvTwins(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "event-stream-disable-after") || !strings.Contains(err.Error(), "allow-http-webhooks") {
 		t.Errorf("bad values: %v, want both named", err)
 	}
+}
+
+// --event-stream-lease (ROLECALL_EVENT_STREAM_LEASE) sets how soon another
+// node takes over a dead node's streams: 30s by default, 2s to 10m.
+func TestEventStreamLeaseFlag(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want time.Duration
+		bad  bool
+	}{
+		{name: "default", want: 30 * time.Second},
+		{name: "env", env: map[string]string{"ROLECALL_EVENT_STREAM_LEASE": "5s"}, want: 5 * time.Second},
+		{name: "flag over env", args: []string{"--event-stream-lease", "2m"}, env: map[string]string{"ROLECALL_EVENT_STREAM_LEASE": "5s"}, want: 2 * time.Minute},
+		{name: "lowest", args: []string{"--event-stream-lease", "2s"}, want: 2 * time.Second},
+		{name: "highest", args: []string{"--event-stream-lease", "10m"}, want: 10 * time.Minute},
+		{name: "too short", args: []string{"--event-stream-lease", "1500ms"}, bad: true},
+		{name: "too long", env: map[string]string{"ROLECALL_EVENT_STREAM_LEASE": "11m"}, bad: true},
+		{name: "not a duration", env: map[string]string{"ROLECALL_EVENT_STREAM_LEASE": "soon"}, bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServeConfig(tc.args, env(tc.env), io.Discard)
+			switch {
+			case tc.bad && (err == nil || !strings.Contains(err.Error(), "event-stream-lease") || !strings.Contains(err.Error(), "2s to 10m0s")):
+				t.Errorf("got %v, want an error naming event-stream-lease and its bounds", err)
+			case !tc.bad && (err != nil || cfg.StreamLease != tc.want):
+				t.Errorf("got %v (%v), want %v", cfg.StreamLease, err, tc.want)
+			}
+		})
+	}
+}
+
+// streamDeliveries is GET …/deliveries on one node: the attempts (newest
+// first) and whether that node delivers the stream.
+func streamDeliveries(t *testing.T, base, id string) (attempts []streams.Attempt, delivering bool) {
+	t.Helper()
+	resp, err := authGet(base+"/api/v2/event-streams/"+id+"/deliveries", testAdminToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Deliveries []streams.Attempt `json:"deliveries"`
+		Stats      struct {
+			Delivering bool `json:"delivering"`
+		} `json:"stats"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("deliveries on %s: %d %v", base, resp.StatusCode, err)
+	}
+	return out.Deliveries, out.Stats.Delivering
+}
+
+func authGet(url, token string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return http.DefaultClient.Do(req)
+}
+
+// Two real nodes over one PostgreSQL with a 2s lease, writes flowing: kill
+// -9 the node holding the stream's lease; the other takes over within about
+// the lease, every event is delivered at least once, in order, with its id
+// (a repeat only around the takeover), and the survivor lists the attempts
+// the dead node made (they are in the store).
+func TestEventStreamTakeoverAfterKill9OnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	dsn := pgtest.DSN(t)
+	const lease = 2 * time.Second
+	flags := []string{"--store", dsn, "--allow-http-webhooks", "--scim-rate", "0", "--event-stream-lease", lease.String()}
+	rc := newHookReceiver(t, 20*time.Millisecond)
+	nodes := []*serverProcess{startProcess(t, t.TempDir(), flags...), startProcess(t, t.TempDir(), flags...)}
+	idSecret := strings.Fields(createStream(t, nodes[0].URL, rc.srv.URL+"/hook", "user.created"))
+	id := idSecret[0]
+	rc.secret.Store(idSecret[1])
+	var holder, survivor *serverProcess
+	eventually(t, "a node to hold the lease", 10*time.Second, func() bool {
+		for i, n := range nodes {
+			if _, delivering := streamDeliveries(t, n.URL, id); delivering {
+				holder, survivor = n, nodes[1-i]
+				return true
+			}
+		}
+		return false
+	})
+	s := &testServer{URL: survivor.URL}
+	conID, _ := s.connection(t, "takeover")
+	token := s.scimToken(t, conID)
+
+	// Writes keep flowing through the survivor while the holder dies.
+	const total = 60
+	var mu sync.Mutex
+	var want []string
+	written := make(chan error, 1)
+	go func() {
+		for i := range total {
+			raw, _ := json.Marshal(map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": fmt.Sprintf("t%03d", i)})
+			req, _ := http.NewRequest("POST", survivor.URL+"/scim/v2/connections/"+conID+"/Users", strings.NewReader(string(raw)))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/scim+json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				written <- err
+				return
+			}
+			var out struct{ ID string }
+			err = json.NewDecoder(resp.Body).Decode(&out)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusCreated {
+				written <- fmt.Errorf("create user %d: %d %v", i, resp.StatusCode, err)
+				return
+			}
+			mu.Lock()
+			want = append(want, out.ID)
+			mu.Unlock()
+			time.Sleep(15 * time.Millisecond)
+		}
+		written <- nil
+	}()
+
+	// Kill the holder once it has delivered some events and the survivor
+	// already lists some of its attempts (written to the store in batches).
+	var deadNode string
+	eventually(t, "the survivor listing the holder's attempts", 15*time.Second, func() bool {
+		if len(rc.accepted()) < 10 {
+			return false
+		}
+		attempts, delivering := streamDeliveries(t, survivor.URL, id)
+		if delivering {
+			t.Fatal("the survivor delivers while the holder lives")
+		}
+		for _, a := range attempts {
+			if a.Node != "" {
+				deadNode = a.Node
+				return true
+			}
+		}
+		return false
+	})
+	killed := time.Now()
+	holder.kill(t)
+	before := len(rc.accepted())
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	if before >= total {
+		t.Fatalf("all %d events delivered before the kill: the test did not exercise a takeover", before)
+	}
+
+	eventually(t, "an event after the kill", 2*lease+5*time.Second, func() bool { return !rc.firstAfter(killed).IsZero() })
+	if took := rc.firstAfter(killed).Sub(killed); took > lease+2*time.Second {
+		t.Errorf("the survivor took over %v after the kill, want within about the %v lease", took, lease)
+	}
+	eventually(t, "every event", 20*time.Second, func() bool { return len(firstSeen(t, rc.accepted())) >= total })
+	time.Sleep(300 * time.Millisecond) // a late repeat would arrive by now
+	evs := rc.accepted()
+	mu.Lock()
+	defer mu.Unlock()
+	if got := firstSeen(t, evs); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("delivered in order %v, want %v", got, want)
+	}
+	if extra := len(evs) - total; extra > 2 {
+		t.Errorf("%d repeats for one takeover, want at most the event in flight", extra)
+	}
+	attempts, delivering := streamDeliveries(t, survivor.URL, id)
+	if !delivering {
+		t.Errorf("the survivor does not say it delivers the stream")
+	}
+	byNode := map[string]int{}
+	for _, a := range attempts {
+		byNode[a.Node]++
+	}
+	if byNode[deadNode] == 0 || len(byNode) != 2 {
+		t.Errorf("the survivor lists attempts by %v, want the dead node %s's and its own", byNode, deadNode)
+	}
+	t.Logf("took over %v after the kill; %d deliveries for %d events; attempts listed by node %v",
+		rc.firstAfter(killed).Sub(killed).Round(time.Millisecond), len(evs), total, byNode)
 }

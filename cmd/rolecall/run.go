@@ -166,7 +166,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, listening 
 		source = cfg.PublicURL + api.Prefix
 	}
 	deliveries := streams.New(db, index, streams.Options{Source: source, AllowHTTP: cfg.AllowHTTPWebhooks,
-		DisableAfter: cfg.StreamDisableAfter, Log: log.With().Str("source", "event_streams").Logger()})
+		DisableAfter: cfg.StreamDisableAfter, LeaseTTL: cfg.StreamLease, Log: log.With().Str("source", "event_streams").Logger()})
 	streamsCtx, stopStreams := context.WithCancel(ctx)
 	streamsDone := make(chan struct{})
 	go func() { defer close(streamsDone); deliveries.Run(streamsCtx) }()

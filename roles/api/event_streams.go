@@ -3,10 +3,12 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/rolecall/rolecall/roles/streams"
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/httpconv"
 )
 
 // Event streams (Auth0's shape): POST/GET/PATCH/DELETE /event-streams, a
@@ -17,10 +19,11 @@ import (
 // runs.
 
 // StreamDeliverer is what the API needs of the deliverer: a test event now,
-// and the recent attempts. *streams.Manager implements it.
+// the recent attempts (the store's and this node's unwritten ones), and this
+// node's counters. *streams.Manager implements it.
 type StreamDeliverer interface {
 	Test(ctx context.Context, id string) (streams.Attempt, error)
-	Deliveries(id string) []streams.Attempt
+	Deliveries(id string) ([]streams.Attempt, error)
 	StreamStats(id string) streams.Stats
 }
 
@@ -210,18 +213,25 @@ func (a *API) testEventStream(w http.ResponseWriter, r *http.Request, _ caller) 
 	return nil
 }
 
-// eventStreamDeliveries answers the recent attempts this node made.
+// eventStreamDeliveries answers the stream's recent attempts, whichever
+// node made them (they are kept in the store), plus the ones this node has
+// not written yet; and this node's counters.
 func (a *API) eventStreamDeliveries(w http.ResponseWriter, r *http.Request, _ caller) error {
 	id := r.PathValue("id")
-	if err := a.view(w, func(tx *store.ReadTx) error { _, err := tx.EventStream(id); return err }); err != nil {
-		return err
-	}
 	out := struct {
 		Deliveries []streams.Attempt `json:"deliveries"`
 		Stats      *streams.Stats    `json:"stats,omitempty"` // absent while delivery is off
-	}{Deliveries: []streams.Attempt{}}
-	if a.streams != nil {
-		out.Deliveries = append(out.Deliveries, a.streams.Deliveries(id)...)
+	}{}
+	if a.streams == nil {
+		if err := a.view(w, func(tx *store.ReadTx) (err error) { out.Deliveries, err = tx.EventStreamAttempts(id); return err }); err != nil {
+			return err
+		}
+	} else {
+		w.Header().Set(httpconv.RevisionHeader, strconv.FormatUint(a.db.Revision(), 10))
+		var err error
+		if out.Deliveries, err = a.streams.Deliveries(id); err != nil {
+			return err
+		}
 		stats := a.streams.StreamStats(id)
 		out.Stats = &stats
 	}

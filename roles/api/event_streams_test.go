@@ -182,4 +182,17 @@ func TestEventStreamTestWithoutDelivererIsUnavailable(t *testing.T) {
 	m := newMgmt(t)
 	id := m.do("POST", "/event-streams", streamBody("https://hooks.example.com/x"), http.StatusCreated)["id"].(string)
 	m.fails("POST", "/event-streams/"+id+"/test", nil, http.StatusServiceUnavailable, "event_streams_off")
+	// The recent attempts are in the store, so a node that does not deliver
+	// still lists the ones other nodes made.
+	if err := m.db.RecordEventStreamAttempts(map[string][]store.EventStreamAttempt{id: {
+		{Time: time.Now().Add(-time.Second), EventID: "7", EventType: store.EventUserCreated, Attempt: 1, StatusCode: 500, Error: "HTTP 500", Node: "other"},
+		{Time: time.Now(), EventID: "7", EventType: store.EventUserCreated, Attempt: 2, StatusCode: 200, OK: true, Node: "other"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	d := m.do("GET", "/event-streams/"+id+"/deliveries", nil, http.StatusOK)
+	list, _ := d["deliveries"].([]any)
+	if len(list) != 2 || list[0].(map[string]any)["attempt"] != float64(2) || list[0].(map[string]any)["node"] != "other" || d["stats"] != nil {
+		t.Errorf("deliveries without a deliverer %v, want the 2 recorded, newest first, no stats", d)
+	}
 }

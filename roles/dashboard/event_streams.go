@@ -75,6 +75,7 @@ type delivery struct {
 	LatencyMS  float64   `json:"latency_ms"`
 	OK         bool      `json:"ok"`
 	Error      string    `json:"error"`
+	Node       string    `json:"node"` // the server that made the attempt
 }
 
 // Latency is the attempt's latency for people: "12 ms", "1.2 s".

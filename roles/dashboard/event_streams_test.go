@@ -283,6 +283,17 @@ func TestStreamPagesFollowTheKeysScopes(t *testing.T) {
 	mustNotContain(t, "read-only list", list.body, "Create event stream")
 	page := b.visit("/dashboard/event-streams/" + id)
 	mustContain(t, "read-only stream page", page.body, "https://sink.example/hook", "role.created", "Recent deliveries", "lacks <code>update:event_streams</code>")
+
+	// Attempts another server made are in the store, so this page lists
+	// them, naming the server.
+	if err := e.db.RecordEventStreamAttempts(map[string][]store.EventStreamAttempt{id: {{Time: e.clock.Now(), EventID: "4242",
+		EventType: "role.created", Attempt: 3, StatusCode: 503, Error: "HTTP 503", Node: "node-elsewhere"}}}); err != nil {
+		t.Fatal(err)
+	}
+	page = b.visit("/dashboard/event-streams/" + id)
+	mustContain(t, "another server's attempt", page.body, "<code>4242</code>", "attempt 3", `<span class="badge warn">503</span>`,
+		"by <code>node-elsewhere</code>", "every server shows the same list")
+	mustNotContain(t, "another server's attempt", page.body, "each shows its own", "on this server")
 	mustNotContain(t, "read-only stream page", page.body, "Send test event", "Rotate signing secret", "Delete event stream", ">Disable</button>")
 
 	forced := []struct {

@@ -24,6 +24,14 @@
 // holding its lease in the store (renewed while it delivers, taken over once
 // it expires): duplicates can happen only around a takeover.
 //
+// Every attempt (test events included) is kept for GET …/deliveries in the
+// stream's ring in the store (the last DeliveriesKept, whichever node made
+// them), so every node lists the same attempts and a restart keeps them. A
+// node queues its attempts in memory and writes them every FlushInterval,
+// and when it stops, in one write for all its streams: a delivery costs no
+// commit of its own, and a node killed loses at most its last interval's
+// attempts from the list (never an event).
+//
 // # Signatures
 //
 // Every request carries

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -33,8 +34,13 @@ const (
 	// MaxResponseBytes is how much of a receiver's answer is read (and
 	// discarded): enough to reuse the connection, never a flood.
 	MaxResponseBytes = 64 << 10
-	// DeliveriesKept is how many recent attempts a stream keeps in memory.
-	DeliveriesKept = 100
+	// DeliveriesKept is how many recent attempts a stream keeps (in the
+	// store, whichever node made them).
+	DeliveriesKept = store.EventStreamAttemptsKept
+	// DefaultFlushInterval is how often a node writes its recent attempts
+	// to the store: one raw write for every stream's batch, so an attempt
+	// costs no commit of its own.
+	DefaultFlushInterval = 500 * time.Millisecond
 	// stopGrace is how long a stop waits for an attempt in flight.
 	stopGrace = 2 * time.Second
 	// pageSize is how many audit entries a stream reads at a time.
@@ -63,6 +69,8 @@ type Options struct {
 	AttemptTimeout time.Duration
 	DisableAfter   time.Duration
 	LeaseTTL       time.Duration
+	// FlushInterval: how often recent attempts are written to the store.
+	FlushInterval time.Duration
 	// Client sends the requests; default: one with AttemptTimeout-bound
 	// dials and headers that follows no redirect.
 	Client *http.Client
@@ -70,17 +78,9 @@ type Options struct {
 	Now    func() time.Time
 }
 
-// Attempt is one delivery attempt, as GET …/deliveries shows it.
-type Attempt struct {
-	Time       time.Time `json:"time"`
-	EventID    string    `json:"event_id"`
-	EventType  string    `json:"event_type"`
-	Attempt    int       `json:"attempt"`
-	StatusCode int       `json:"status_code,omitempty"`
-	LatencyMS  float64   `json:"latency_ms"`
-	OK         bool      `json:"ok"`
-	Error      string    `json:"error,omitempty"`
-}
+// Attempt is one delivery attempt, as GET …/deliveries shows it; Node
+// names the node that made it.
+type Attempt = store.EventStreamAttempt
 
 // Stats are a stream's delivery counters on this node.
 type Stats struct {
@@ -103,11 +103,15 @@ type Manager struct {
 
 	mu    sync.Mutex
 	state map[string]*streamState // by stream id, kept while the stream exists
+
+	flushMu sync.Mutex // one flush at a time; see flush
 }
 
 type streamState struct {
-	mu           sync.Mutex
-	attempts     []Attempt // ring, oldest first
+	mu sync.Mutex
+	// unflushed are this node's attempts not yet in the store, oldest
+	// first; at most DeliveriesKept (older ones would fall out of the ring).
+	unflushed    []Attempt
 	delivered    uint64
 	failed       uint64
 	pendingSince time.Time // date of the event being delivered; zero when idle
@@ -135,6 +139,7 @@ func New(db *store.DB, w Waiter, opts Options) *Manager {
 	def(&opts.AttemptTimeout, DefaultAttemptTimeout)
 	def(&opts.DisableAfter, DefaultDisableAfter)
 	def(&opts.LeaseTTL, DefaultLeaseTTL)
+	def(&opts.FlushInterval, DefaultFlushInterval)
 	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -143,6 +148,58 @@ func New(db *store.DB, w Waiter, opts Options) *Manager {
 		opts.Client = newClient(opts.AttemptTimeout)
 	}
 	return &Manager{db: db, wait: w, opts: opts, state: map[string]*streamState{}}
+}
+
+// flush writes every stream's unflushed attempts to the store in one raw
+// write. flushMu keeps Deliveries from reading the store before a batch is
+// in it and the node's memory after the batch left it.
+func (m *Manager) flush() {
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	m.mu.Lock()
+	states := maps.Clone(m.state)
+	m.mu.Unlock()
+	batch := map[string][]Attempt{}
+	for id, st := range states {
+		st.mu.Lock()
+		if len(st.unflushed) > 0 {
+			batch[id] = slices.Clone(st.unflushed)
+		}
+		st.mu.Unlock()
+	}
+	if len(batch) == 0 {
+		return
+	}
+	if err := m.db.RecordEventStreamAttempts(batch); err != nil {
+		// Kept for the next flush (bounded by record).
+		m.opts.Log.Warn().Err(err).Msg("event streams: recording recent deliveries failed")
+		return
+	}
+	for id, done := range batch {
+		st := states[id]
+		st.mu.Lock()
+		// Drop what was written: the attempts up to the last one written.
+		// record may have dropped the oldest meanwhile (the queue is
+		// bounded); if it dropped them all, everything queued is newer.
+		last := done[len(done)-1]
+		n := slices.IndexFunc(st.unflushed, func(a Attempt) bool { return a == last }) + 1
+		st.unflushed = append(st.unflushed[:0], st.unflushed[n:]...)
+		st.mu.Unlock()
+	}
+}
+
+// flushLoop flushes every FlushInterval until ctx ends.
+func (m *Manager) flushLoop(ctx context.Context) {
+	t := time.NewTicker(m.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.flush()
+		}
+	}
 }
 
 // newClient is an HTTP client for webhooks: bounded dials, handshakes and
@@ -184,16 +241,25 @@ type worker struct {
 	done    chan struct{}
 }
 
-// Run delivers until ctx ends, then stops every stream and releases its
-// leases. It re-reads the streams whenever the revision advances (a stream
-// created, changed or deleted on any node) and every LeaseTTL/3 (to take
-// over streams whose holder died).
+// Run delivers until ctx ends, then stops every stream, writes its recent
+// attempts to the store and releases its leases. It re-reads the streams
+// whenever the revision advances (a stream created, changed or deleted on
+// any node) and every LeaseTTL/3 (to take over streams whose holder died).
+// While it runs, recent attempts are written every FlushInterval.
 func (m *Manager) Run(ctx context.Context) {
 	workers := map[string]*worker{}
+	flushCtx, stopFlushing := context.WithCancel(context.WithoutCancel(ctx))
+	flushDone := make(chan struct{})
+	go func() { defer close(flushDone); m.flushLoop(flushCtx) }()
 	defer func() {
-		for id, w := range workers {
+		for _, w := range workers {
 			w.cancel()
 			<-w.done
+		}
+		stopFlushing()
+		<-flushDone
+		m.flush()
+		for id := range workers {
 			_ = m.db.ReleaseEventStreamLease(id, m.opts.Node)
 		}
 	}()
@@ -578,7 +644,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// record counts an attempt and queues it for the store (the next flush).
 func (m *Manager) record(st *streamState, a Attempt) {
+	a.Time, a.Node = a.Time.UTC(), m.opts.Node
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if a.OK {
@@ -586,26 +654,34 @@ func (m *Manager) record(st *streamState, a Attempt) {
 	} else {
 		st.failed++
 	}
-	if len(st.attempts) == DeliveriesKept {
-		st.attempts = append(st.attempts[:0], st.attempts[1:]...)
+	if len(st.unflushed) == DeliveriesKept {
+		st.unflushed = append(st.unflushed[:0], st.unflushed[1:]...)
 	}
-	st.attempts = append(st.attempts, a)
+	st.unflushed = append(st.unflushed, a)
 }
 
-// Deliveries returns a stream's recent attempts on this node, newest
-// first (at most DeliveriesKept).
-func (m *Manager) Deliveries(id string) []Attempt {
+// Deliveries returns a stream's recent attempts, newest first (at most
+// DeliveriesKept): those every node recorded in the store, and this node's
+// not yet written. Errors: store.ErrNotFound.
+func (m *Manager) Deliveries(id string) ([]Attempt, error) {
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	var out []Attempt
+	if err := m.db.View(func(r *store.ReadTx) (err error) { out, err = r.EventStreamAttempts(id); return err }); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	st := m.state[id]
 	m.mu.Unlock()
-	if st == nil {
-		return []Attempt{}
+	if st != nil {
+		st.mu.Lock()
+		mine := slices.Clone(st.unflushed)
+		st.mu.Unlock()
+		slices.Reverse(mine)
+		out = append(mine, out...)
+		slices.SortStableFunc(out, func(x, y Attempt) int { return y.Time.Compare(x.Time) })
 	}
-	st.mu.Lock()
-	out := slices.Clone(st.attempts)
-	st.mu.Unlock()
-	slices.Reverse(out)
-	return out
+	return out[:min(len(out), DeliveriesKept)], nil
 }
 
 // Test sends a test event (type store.EventStreamTestEvent, a fresh id) to

@@ -198,6 +198,25 @@ func (e *env) start(t *testing.T, opts streams.Options) *streams.Manager {
 
 func ptr[T any](v T) *T { return &v }
 
+func deliveries(t *testing.T, m *streams.Manager, id string) []streams.Attempt {
+	t.Helper()
+	d, err := m.Deliveries(id)
+	if err != nil {
+		t.Fatalf("deliveries of %s: %v", id, err)
+	}
+	return d
+}
+
+// run runs m until the returned stop is called (or the test ends).
+func run(t *testing.T, m *streams.Manager) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return stop
+}
+
 // stream creates a stream to rc for types and points rc's signature check
 // at its secret.
 func (e *env) stream(t *testing.T, rc *receiver, types ...string) store.EventStream {
@@ -278,7 +297,7 @@ func TestRetriesAfterFailuresWithoutSkipping(t *testing.T) {
 		}
 		return false
 	})
-	d := m.Deliveries(s.ID)
+	d := deliveries(t, m, s.ID)
 	if len(d) != 30 || !d[0].OK || d[1].OK || d[1].StatusCode != 500 || d[1].Error == "" || d[1].Attempt != 2 {
 		t.Errorf("deliveries (newest first) %+v", d[:min(3, len(d))])
 	}
@@ -317,8 +336,8 @@ func TestAttemptTimesOut(t *testing.T) {
 	s := e.stream(t, rc, store.EventUserCreated)
 	m := e.start(t, streams.Options{AttemptTimeout: 100 * time.Millisecond})
 	e.users(t, "u", 1)
-	waitFor(t, "the event after a timeout", func() bool { return len(m.Deliveries(s.ID)) >= 2 && m.Deliveries(s.ID)[0].OK })
-	if d := m.Deliveries(s.ID); d[1].Error != "timeout" || d[1].LatencyMS > 2000 {
+	waitFor(t, "the event after a timeout", func() bool { d := deliveries(t, m, s.ID); return len(d) >= 2 && d[0].OK })
+	if d := deliveries(t, m, s.ID); d[1].Error != "timeout" || d[1].LatencyMS > 2000 {
 		t.Errorf("first attempt %+v, want a timeout after about 100ms", d[1])
 	}
 }
@@ -474,5 +493,85 @@ func TestVerifyRejectsForgeriesAndReplays(t *testing.T) {
 				t.Errorf("the receiver's own check says %v", got)
 			}
 		})
+	}
+}
+
+// Recent attempts are kept in the store: a node that never delivered the
+// stream lists the deliverer's attempts (written in batches), its own test
+// event shows at once (not yet written), and after both stop a new
+// manager lists them all.
+func TestRecentDeliveriesAreSharedAndSurviveAStop(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t)
+	s := e.stream(t, rc, store.EventUserCreated)
+	opts := func(node string) streams.Options {
+		return streams.Options{Node: node, AllowHTTP: true, MinBackoff: 5 * time.Millisecond, LeaseTTL: 300 * time.Millisecond,
+			FlushInterval: 20 * time.Millisecond, Log: zerolog.Nop()}
+	}
+	one := streams.New(e.db, e.index, opts("one"))
+	stopOne := run(t, one)
+	waitFor(t, "node one to take the lease", func() bool { return one.StreamStats(s.ID).Delivering })
+	two := streams.New(e.db, e.index, opts("two"))
+	stopTwo := run(t, two)
+	rev := e.db.Revision()
+	want := e.users(t, "u", 5)
+	waitFor(t, "5 events", func() bool { return len(rc.accepted()) >= 5 })
+	waitFor(t, "node two to list node one's attempts", func() bool { return len(deliveries(t, two, s.ID)) == 5 })
+	d := deliveries(t, two, s.ID)
+	for i, a := range d {
+		if a.Node != "one" || !a.OK {
+			t.Errorf("attempt %d %+v, want one's successful delivery", i, a)
+		}
+	}
+	if d[0].Time.Before(d[4].Time) {
+		t.Errorf("deliveries not newest first: %v … %v", d[0].Time, d[4].Time)
+	}
+	if e.db.Revision() != rev+uint64(len(want)) {
+		t.Errorf("revision %d after %d writes from %d: recording attempts must not be a change", e.db.Revision(), len(want), rev)
+	}
+	a, err := two.Test(context.Background(), s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := deliveries(t, two, s.ID); len(d) != 6 || d[0].EventID != a.EventID || d[0].Node != "two" {
+		t.Errorf("right after the test event, node two lists %d, newest %+v", len(d), d[0])
+	}
+	stopOne()
+	stopTwo()
+	three := streams.New(e.db, e.index, opts("three"))
+	d = deliveries(t, three, s.ID)
+	if len(d) != 6 || d[0].EventID != a.EventID || d[5].Node != "one" {
+		t.Errorf("after both stopped, a new manager lists %d attempts (newest %+v), want all 6", len(d), d[0])
+	}
+}
+
+// Attempts reach the store in batches, never one write per delivery: with
+// a long flush interval none is written while delivering, and every one is
+// written when the manager stops.
+func TestAttemptsAreWrittenInBatchesAndOnStop(t *testing.T) {
+	e := newEnv(t)
+	rc := newReceiver(t)
+	s := e.stream(t, rc, store.EventUserCreated)
+	m := streams.New(e.db, e.index, streams.Options{Node: "one", AllowHTTP: true, LeaseTTL: 300 * time.Millisecond,
+		FlushInterval: time.Hour, Log: zerolog.Nop()})
+	stop := run(t, m)
+	e.users(t, "u", 20)
+	waitFor(t, "20 events", func() bool { return len(rc.accepted()) >= 20 })
+	stored := func() []store.EventStreamAttempt {
+		var got []store.EventStreamAttempt
+		if err := e.db.View(func(r *store.ReadTx) (err error) { got, err = r.EventStreamAttempts(s.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := stored(); len(got) != 0 {
+		t.Errorf("%d attempts written while delivering with an hour's flush interval, want none yet", len(got))
+	}
+	if got := deliveries(t, m, s.ID); len(got) != 20 {
+		t.Errorf("the delivering node lists %d attempts, want its 20 unwritten ones", len(got))
+	}
+	stop()
+	if got := stored(); len(got) != 20 || got[0].Node != "one" {
+		t.Errorf("after the stop, %d attempts in the store, want all 20", len(got))
 	}
 }
