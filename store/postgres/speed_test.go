@@ -383,9 +383,8 @@ func TestLargeValuesAreCompressedWithLZ4(t *testing.T) {
 	}
 }
 
-// A large write of keys the transaction read as absent sends their inserts
-// at once (COPY past a few dozen rows): what commits is exactly what was
-// written, whatever the values (empty, large, binary) and savepoints, and a
+// A large write of keys the transaction read as absent sends them as plain
+// inserts, all at once: what commits is exactly what was written, whatever the values (empty, large, binary) and savepoints, and a
 // key that another session inserted after it was read absent fails the
 // commit, leaving none of the write behind.
 func TestLargeWritesOfKeysKnownAbsent(t *testing.T) {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -180,16 +179,7 @@ func (t *tx) roundTrip(flush bool, queue func(*pgx.Batch)) (pgx.BatchResults, er
 	}
 	var flushed []*entry
 	if flush && t.dirty > 0 {
-		// COPY is a statement of its own, outside the batch: it may go
-		// first only when nothing else must precede the writes.
-		var copied *rows
-		flushed, copied = t.queueFlush(&b, t.begin == nil && len(t.queued) == 0)
-		if copied != nil {
-			if err := t.copyIn(copied); err != nil {
-				t.fail(err)
-				return nil, err
-			}
-		}
+		flushed = t.queueFlush(&b)
 	}
 	prefix := b.Len()
 	queue(&b)
@@ -222,16 +212,13 @@ func (t *tx) roundTrip(flush bool, queue func(*pgx.Batch)) (pgx.BatchResults, er
 // queueFlush adds the buffered writes to b: one upsert and one delete over
 // arrays, whatever their number. Under a savepoint not yet sent, the writes
 // made before it go first, then SAVEPOINT, then those made under it. It
-// returns the entries it sends. When copyOK is set (nothing queued in b must
-// go before the writes) and at least copyMinRows keys are known absent,
-// their inserts are left out of b and returned, for the caller to COPY
-// first.
-func (t *tx) queueFlush(b *pgx.Batch, copyOK bool) (sent []*entry, copied *rows) {
+// returns the entries it sends.
+func (t *tx) queueFlush(b *pgx.Batch) []*entry {
 	var (
+		sent          = make([]*entry, 0, t.dirty)
 		before, after writeSet
 		split         = t.sp.open && !t.sp.sent
 	)
-	sent = make([]*entry, 0, t.dirty)
 	for k, en := range t.buf {
 		if !en.dirty {
 			continue
@@ -253,67 +240,13 @@ func (t *tx) queueFlush(b *pgx.Batch, copyOK bool) (sent []*entry, copied *rows)
 			after.add(k, en.value, en.unstored)
 		}
 	}
-	if copyOK && !split && len(after.ins.keys) >= copyMinRows {
-		copied = &rows{}
-		*copied, after.ins = after.ins, rows{}
-	}
 	before.queue(b)
 	if split {
 		b.Queue("SAVEPOINT " + savepointName)
 		t.sp.sent = true
 	}
 	after.queue(b)
-	return sent, copied
-}
-
-// copyMinRows is the fewest inserts sent with COPY rather than INSERT …
-// unnest: COPY costs the server far less per row (no executor per row,
-// rows written to the heap in batches) but is a round trip of its own.
-const copyMinRows = 64
-
-// sqlCopy takes the rows in PostgreSQL's binary COPY format (see
-// encodeCopy).
-const sqlCopy = "COPY kv (bucket, k, v) FROM STDIN (FORMAT binary)"
-
-// copyIn inserts r with one COPY, in its own round trip. The keys are
-// known absent; were one present after all, COPY fails on the primary key
-// as the insert would, and so does the transaction: never a wrong write.
-func (t *tx) copyIn(r *rows) error {
-	t.e.roundTrips.Add(1)
-	tag, err := t.conn.Conn().PgConn().CopyFrom(t.ctx, bytes.NewReader(encodeCopy(r)), sqlCopy)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() != int64(len(r.keys)) {
-		return fmt.Errorf("store: copy wrote %d rows of %d", tag.RowsAffected(), len(r.keys))
-	}
-	return nil
-}
-
-// encodeCopy is r in PostgreSQL's binary COPY format: a header, then per
-// row a field count and each field as length and bytes (smallint: 2 bytes
-// big-endian; bytea: as is), then -1. Encoding it here costs a copy of the
-// bytes and nothing per element beyond that.
-func encodeCopy(r *rows) []byte {
-	const header = "PGCOPY\n\xff\r\n\x00"
-	n := len(header) + 8 + 2
-	for i := range r.keys {
-		n += 2 + 4 + 2 + 4 + len(r.keys[i]) + 4 + len(r.value[i])
-	}
-	buf := make([]byte, 0, n)
-	buf = append(buf, header...)
-	buf = binary.BigEndian.AppendUint32(buf, 0) // flags
-	buf = binary.BigEndian.AppendUint32(buf, 0) // header extension length
-	for i := range r.keys {
-		buf = binary.BigEndian.AppendUint16(buf, 3)
-		buf = binary.BigEndian.AppendUint32(buf, 2)
-		buf = binary.BigEndian.AppendUint16(buf, uint16(r.buckets[i]))
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(r.keys[i])))
-		buf = append(buf, r.keys[i]...)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(r.value[i])))
-		buf = append(buf, r.value[i]...)
-	}
-	return binary.BigEndian.AppendUint16(buf, 0xffff) // trailer: -1
+	return sent
 }
 
 // writeSet is buffered writes as the arrays of one insert (keys known
