@@ -22,7 +22,7 @@ import (
 
 var ctx = context.Background()
 
-func newEngine(t *testing.T, dsn string) *postgres.Engine {
+func newEngine(t testing.TB, dsn string) *postgres.Engine {
 	t.Helper()
 	e, err := postgres.NewEngine(ctx, dsn, store.Options{})
 	if err != nil {

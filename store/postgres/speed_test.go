@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
@@ -379,5 +380,132 @@ func TestLargeValuesAreCompressedWithLZ4(t *testing.T) {
 	}
 	if got != "l" {
 		t.Errorf("kv.v compression = %q, want l (lz4)", got)
+	}
+}
+
+// A large write of keys the transaction read as absent sends them as plain
+// inserts, all at once: what commits is exactly what was written, whatever the values (empty, large, binary) and savepoints, and a
+// key that another session inserted after it was read absent fails the
+// commit, leaving none of the write behind.
+func TestLargeWritesOfKeysKnownAbsent(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	e := newEngine(t, dsn)
+	const n = 300
+	keys := make([][]byte, n)
+	values := make([][]byte, n)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "k%04d\x00\xff", i)
+		switch i % 3 {
+		case 0:
+			values[i] = []byte{}
+		case 1:
+			values[i] = bytes.Repeat([]byte{byte(i), 0, 0xff}, 3000)
+		default:
+			values[i] = fmt.Appendf(nil, "v%d", i)
+		}
+	}
+	tests := []struct {
+		name string
+		// between runs after the keys were read absent and before they
+		// are written.
+		between func(t *testing.T, etx store.EngineTx)
+		// after runs after they are written, before the commit.
+		after   func(t *testing.T, etx store.EngineTx, b store.Bucket)
+		wantErr bool
+	}{
+		{name: "plain"},
+		{name: "under a sent savepoint released", between: func(t *testing.T, etx store.EngineTx) {
+			etx.(store.Savepointer).Savepoint()
+		}, after: func(t *testing.T, etx store.EngineTx, b store.Bucket) {
+			b.Cursor().First() // flushes: the writes go under the savepoint
+			etx.(store.Savepointer).ReleaseSavepoint()
+		}},
+		{name: "under an unsent savepoint released", between: func(t *testing.T, etx store.EngineTx) {
+			etx.(store.Savepointer).Savepoint()
+		}, after: func(t *testing.T, etx store.EngineTx, _ store.Bucket) {
+			etx.(store.Savepointer).ReleaseSavepoint()
+		}},
+		{name: "rolled back to a sent savepoint, written again", between: func(t *testing.T, etx store.EngineTx) {
+			etx.(store.Savepointer).Savepoint()
+		}, after: func(t *testing.T, etx store.EngineTx, b store.Bucket) {
+			b.Cursor().First()
+			etx.(store.Savepointer).RollbackToSavepoint()
+			for i, k := range keys {
+				b.Put(k, values[i])
+			}
+		}},
+		{name: "one key inserted by another session meanwhile", between: func(t *testing.T, _ store.EngineTx) {
+			conn, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, "INSERT INTO kv (bucket, k, v) SELECT id, $2, 'theirs' FROM buckets WHERE name = $1",
+				"large"+t.Name(), keys[n/2]); err != nil {
+				t.Fatal(err)
+			}
+		}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := []byte("large" + t.Name())
+			setup, err := e.Begin(ctx, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := setup.CreateBucketIfNotExists(name); err != nil {
+				t.Fatal(err)
+			}
+			if err := setup.Commit(); err != nil {
+				t.Fatal(err)
+			}
+
+			etx, err := e.Begin(ctx, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer etx.Rollback()
+			b := etx.Bucket(name)
+			for i, v := range b.(store.MultiGetter).GetMany(keys) {
+				if v != nil {
+					t.Fatalf("key %d present before the write", i)
+				}
+			}
+			if tt.between != nil {
+				tt.between(t, etx)
+			}
+			for i, k := range keys {
+				b.Put(k, values[i])
+			}
+			if tt.after != nil {
+				tt.after(t, etx, b)
+			}
+			err = etx.Err()
+			if err == nil {
+				err = etx.Commit()
+			}
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("commit: err %v, want an error: %v", err, tt.wantErr)
+			}
+
+			rtx, err := e.Begin(ctx, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rtx.Rollback()
+			got := rtx.Bucket(name).(store.MultiGetter).GetMany(keys)
+			for i := range keys {
+				want := values[i]
+				switch {
+				case tt.wantErr && i == n/2:
+					want = []byte("theirs")
+				case tt.wantErr:
+					want = nil
+				}
+				if !bytes.Equal(got[i], want) || (got[i] == nil) != (want == nil) {
+					t.Errorf("key %d: committed %.20q (present %v), want %.20q (present %v)", i, got[i], got[i] != nil, want, want != nil)
+				}
+			}
+		})
 	}
 }
