@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -251,6 +252,65 @@ func TestNewRuleIsEvaluatedInTheBackground(t *testing.T) {
 	for _, id := range []string{ids[0], ids[len(ids)-1], alice.ID} {
 		if got := roleSummary(w.resolve(roles.Subject{UserID: id})); !slices.Equal(got, []string{"r:rule/tenant/" + rule.Name}) {
 			t.Errorf("user %s has %v, want r from the rule", id, got)
+		}
+	}
+}
+
+// A rule is installed over many users in chunks, with the index's lock
+// released between them: user writes and rule edits landing between chunks
+// leave the same answers as a fresh Load of the final state.
+func TestRuleInstalledInChunksAgreesWithAFreshLoad(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rnd := rand.New(rand.NewPCG(uint64(seed), 0))
+	w := newWorld(t)
+	c := storetest.MustConnection(t, w.db, "okta")
+	role := w.role("r", "p")
+	var users []store.User
+	w.do(func(tx *store.Tx) error {
+		for i := range 6000 { // three chunks and more
+			name := fmt.Sprintf("u%05d", i)
+			u, err := tx.CreateUser(store.User{ConnectionID: c.ID, UserName: name, Active: true, Doc: userDoc(name, true, map[string]any{"title": fmt.Sprint("T", i%10)})})
+			if err != nil {
+				return err
+			}
+			users = append(users, u)
+		}
+		return nil
+	})
+	done := make(chan struct{})
+	go func() { // user writes while rules are evaluated and installed
+		defer close(done)
+		for range 150 {
+			w.setAttrs(users[rnd.IntN(len(users))], map[string]any{"title": fmt.Sprint("T", rnd.IntN(10))})
+		}
+	}()
+	a := w.rule(store.RoleRule{Name: "a", Filter: `title eq "T1" or title eq "T2"`, RoleIDs: []string{role.ID}})
+	storetest.MustUpdate(t, w.db, func(tx *store.Tx) (err error) {
+		_, err = tx.CreateRoleRule(store.RoleRule{Name: "b", Filter: `not (title eq "T5")`, RoleIDs: []string{role.ID}})
+		return err
+	})
+	storetest.MustUpdate(t, w.db, func(tx *store.Tx) error {
+		_, err := tx.UpdateRoleRule(a.ID, func(r *store.RoleRule) error { r.Filter = `title eq "T3"`; return nil })
+		return err
+	})
+	<-done
+	w.waitFor(w.db.Revision())
+
+	fresh := roles.NewIndex()
+	if err := fresh.Load(w.db); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.WaitFor(context.Background(), w.db.Revision(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		want, err := fresh.Resolve(roles.Subject{UserID: u.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := w.resolve(roles.Subject{UserID: u.ID}); answer(got) != answer(want) {
+			t.Fatalf("user %s: incremental answer\n%s, a fresh Load's\n%s", u.UserName, answer(got), answer(want))
 		}
 	}
 }
