@@ -82,6 +82,16 @@ type indexRule struct {
 // tests and metrics.
 func (ix *Index) RuleEvaluations() uint64 { return ix.ruleEvals.Load() }
 
+// PendingRules is how many attribute rules, new or with a changed filter or
+// connection, wait for their background evaluation to be installed; a
+// figure for metrics. Queries asked with a min_revision at or past such a
+// rule's revision wait for it.
+func (ix *Index) PendingRules() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.pendingRules
+}
+
 // parseRule parses a stored rule's filter. The Management API refused an
 // invalid one before it was written; one that fails here anyway matches
 // nobody rather than failing the batch.
