@@ -314,3 +314,33 @@ func TestRuleInstalledInChunksAgreesWithAFreshLoad(t *testing.T) {
 		}
 	}
 }
+
+// Editing a rule's name, roles or organization keeps its match set: no
+// user is evaluated again, and the answer names the rule as it is now.
+// Editing its filter evaluates it again over the users.
+func TestRuleEditsReEvaluateOnlyForFilterOrConnection(t *testing.T) {
+	w := newWorld(t)
+	c := storetest.MustConnection(t, w.db, "okta")
+	r1, r2 := w.role("r1", "p"), w.role("r2", "p")
+	ids := storetest.SeedUsers(t, w.db, c.ID, 500)
+	rule := w.rule(store.RoleRule{Name: "everyone", Filter: `active eq true`, RoleIDs: []string{r1.ID}})
+	edit := func(fn func(r *store.RoleRule)) uint64 {
+		t.Helper()
+		before := w.ix.RuleEvaluations()
+		rev := storetest.MustUpdate(t, w.db, func(tx *store.Tx) error {
+			_, err := tx.UpdateRoleRule(rule.ID, func(r *store.RoleRule) error { fn(r); return nil })
+			return err
+		})
+		w.waitFor(rev)
+		return w.ix.RuleEvaluations() - before
+	}
+	if got := edit(func(r *store.RoleRule) { r.Name, r.RoleIDs = "all of them", []string{r2.ID} }); got != 0 {
+		t.Errorf("renaming the rule and changing its roles evaluated it %d times, want 0", got)
+	}
+	if got := roleSummary(w.resolve(roles.Subject{UserID: ids[42]})); !slices.Equal(got, []string{"r2:rule/tenant/all of them"}) {
+		t.Errorf("after the edit: %v, want r2 from the renamed rule", got)
+	}
+	if got := edit(func(r *store.RoleRule) { r.Filter = `active eq true and userName pr` }); got < uint64(len(ids)) {
+		t.Errorf("changing the filter evaluated it %d times, want at least once per user (%d)", got, len(ids))
+	}
+}
