@@ -159,7 +159,16 @@ func BenchmarkAttributeRules(b *testing.B) {
 			b.ReportMetric(float64(installed.Milliseconds()), "ms-to-installed")
 			base.report(b, "base-")
 			during.report(b, "")
-			storetest.MustUpdate(b, w.db, func(tx *store.Tx) error { return tx.DeleteRoleRule(id) })
+			var deleted time.Duration
+			del := w.load(b, func() {
+				time.Sleep(100 * time.Millisecond)
+				start := time.Now()
+				storetest.MustUpdate(b, w.db, func(tx *store.Tx) error { return tx.DeleteRoleRule(id) })
+				deleted = time.Since(start)
+				time.Sleep(100 * time.Millisecond)
+			})
+			b.ReportMetric(float64(deleted.Microseconds()), "delete-write-µs")
+			del.report(b, "delete-")
 		}
 	})
 	b.Run("resolve", func(b *testing.B) {

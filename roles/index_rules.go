@@ -72,6 +72,9 @@ type indexRule struct {
 	// evaluation (index_rules.go); gen tells an evaluation whether the rule
 	// changed since it started, touched which users were re-evaluated since.
 	pending bool
+	// deleted: the rule is gone and grants nothing, while its users are
+	// still being taken off it (deleteRule).
+	deleted bool
 	rev     uint64
 	gen     uint64
 	touched map[*indexUser]struct{}
@@ -213,12 +216,40 @@ func (ix *Index) deleteRule(id string) {
 	}
 	delete(ix.rules, id)
 	ix.unreadRule(r)
-	for u := range r.matches {
-		u.rules = remove(u.rules, r)
-	}
 	if r.pending {
 		ix.pendingRules--
 	}
+	r.deleted = true
+	if !unmatch(r, installChunk) {
+		return
+	}
+	// A rule matching many users is taken off them in the background, a
+	// chunk per hold of the write lock as installRule installs one: the
+	// commit path would otherwise wait for 100k users. It grants nothing
+	// meanwhile (grantRules skips it), so the answers at the deletion's
+	// revision are right at once.
+	go func() {
+		for more := true; more; {
+			runtime.Gosched()
+			ix.mu.Lock()
+			more = unmatch(r, installChunk)
+			ix.mu.Unlock()
+		}
+	}()
+}
+
+// unmatch takes a deleted rule off up to n of the users it matches and
+// reports whether some remain.
+func unmatch(r *indexRule, n int) bool {
+	for u := range r.matches {
+		if n == 0 {
+			return true
+		}
+		n--
+		delete(r.matches, u)
+		u.rules = remove(u.rules, r)
+	}
+	return false
 }
 
 // dropRole takes a deleted role out of the rules (the store sends the
@@ -599,6 +630,9 @@ func (ix *Index) rulesPendingUpTo(rev uint64) bool {
 // auto-membership. Inactive users are never resolved this far.
 func (ix *Index) grantRules(sc *resolveScratch, u *indexUser, o *indexOrg, tenant, effectiveInOrg bool) {
 	for _, r := range u.rules {
+		if r.deleted {
+			continue
+		}
 		if r.org == nil && tenant || r.org != nil && r.org == o && effectiveInOrg {
 			for _, role := range r.roles {
 				sc.add(newRuleGrant(role, r.org != nil, int32(len(sc.rules))))

@@ -344,3 +344,22 @@ func TestRuleEditsReEvaluateOnlyForFilterOrConnection(t *testing.T) {
 		t.Errorf("changing the filter evaluated it %d times, want at least once per user (%d)", got, len(ids))
 	}
 }
+
+// A deleted rule grants nothing from its deletion's revision on, though it
+// is taken off its many users in the background, chunk by chunk.
+func TestDeletedRuleGrantsNothingAtOnce(t *testing.T) {
+	w := newWorld(t)
+	c := storetest.MustConnection(t, w.db, "okta")
+	role := w.role("r", "p")
+	ids := storetest.SeedUsers(t, w.db, c.ID, 6000) // three chunks
+	rule := w.rule(store.RoleRule{Name: "everyone", Filter: `active eq true`, RoleIDs: []string{role.ID}})
+	if got := roleSummary(w.resolve(roles.Subject{UserID: ids[0]})); len(got) != 1 {
+		t.Fatalf("before the deletion: %v, want r from the rule", got)
+	}
+	w.do(func(tx *store.Tx) error { return tx.DeleteRoleRule(rule.ID) })
+	for _, id := range ids {
+		if got := roleSummary(w.resolve(roles.Subject{UserID: id})); len(got) != 0 {
+			t.Fatalf("user %s right after the deletion has %v, want nothing", id, got)
+		}
+	}
+}
