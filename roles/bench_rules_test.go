@@ -111,8 +111,10 @@ func (w *rulesWorld) setDoc(b *testing.B, i int, fn func(doc map[string]any)) {
 
 // BenchmarkAttributeRules: with 500 rules over 100k users, a user PATCH
 // touching department (250 rules read it) against one touching nothing a
-// rule reads (target: ≤ 2×); a new rule over every user (ms to installed,
-// and the p99 of user writes made meanwhile); and a resolution.
+// rule reads (target: ≤ 2×); a new rule over every user: ms to installed,
+// and the p99 and max of user writes and of resolutions made meanwhile,
+// against the same load for a second with no rule evaluated (base-), and
+// while the rule is deleted (delete-); and a resolution.
 func BenchmarkAttributeRules(b *testing.B) {
 	w := newRulesWorld(b)
 	b.Logf("%v, %d rule evaluations so far", w.ix, w.ix.RuleEvaluations())
@@ -141,41 +143,34 @@ func BenchmarkAttributeRules(b *testing.B) {
 	})
 	b.Run("new-rule", func(b *testing.B) {
 		for b.Loop() {
-			var lat []time.Duration
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() { // a steady writer while the rule is evaluated
-				defer wg.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					start := time.Now()
-					w.setDoc(b, i%len(w.users), func(doc map[string]any) { doc["nickName"] = fmt.Sprint("w", i) })
-					lat = append(lat, time.Since(start))
-				}
-			}()
-			start := time.Now()
+			// Baseline: the same writer and reader for as long, with no
+			// rule being evaluated, back to back with the install.
+			base := w.load(b, func() { time.Sleep(time.Second) })
 			var id string
-			rev := storetest.MustUpdate(b, w.db, func(tx *store.Tx) error {
-				r, err := tx.CreateRoleRule(store.RoleRule{Name: "new", Filter: `title co "engineer" and department ne "D07"`, RoleIDs: []string{w.role}})
-				id = r.ID
-				return err
+			var installed time.Duration
+			during := w.load(b, func() {
+				start := time.Now()
+				rev := storetest.MustUpdate(b, w.db, func(tx *store.Tx) error {
+					r, err := tx.CreateRoleRule(store.RoleRule{Name: "new", Filter: `title co "engineer" and department ne "D07"`, RoleIDs: []string{w.role}})
+					id = r.ID
+					return err
+				})
+				w.waitFor(b, rev)
+				installed = time.Since(start)
 			})
-			w.waitFor(b, rev)
-			installed := time.Since(start)
-			close(stop)
-			wg.Wait()
-			slices.Sort(lat)
 			b.ReportMetric(float64(installed.Milliseconds()), "ms-to-installed")
-			if len(lat) > 0 {
-				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "write-p99-µs")
-				b.ReportMetric(float64(len(lat)), "writes-meanwhile")
-			}
-			storetest.MustUpdate(b, w.db, func(tx *store.Tx) error { return tx.DeleteRoleRule(id) })
+			base.report(b, "base-")
+			during.report(b, "")
+			var deleted time.Duration
+			del := w.load(b, func() {
+				time.Sleep(100 * time.Millisecond)
+				start := time.Now()
+				storetest.MustUpdate(b, w.db, func(tx *store.Tx) error { return tx.DeleteRoleRule(id) })
+				deleted = time.Since(start)
+				time.Sleep(100 * time.Millisecond)
+			})
+			b.ReportMetric(float64(deleted.Microseconds()), "delete-write-µs")
+			del.report(b, "delete-")
 		}
 	})
 	b.Run("resolve", func(b *testing.B) {
@@ -192,4 +187,67 @@ func BenchmarkAttributeRules(b *testing.B) {
 			}
 		}
 	})
+}
+
+// loadLatencies are the latencies seen by a steady writer (user PATCHes)
+// and a steady reader (resolutions, as login queries are) while fn ran.
+type loadLatencies struct{ writes, resolves []time.Duration }
+
+// load runs fn while a writer rewrites users one at a time and a reader
+// resolves a user every 100µs, and returns what each waited.
+func (w *rulesWorld) load(b *testing.B, fn func()) loadLatencies {
+	var l loadLatencies
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			start := time.Now()
+			w.setDoc(b, i%len(w.users), func(doc map[string]any) { doc["nickName"] = fmt.Sprint("w", i) })
+			l.writes = append(l.writes, time.Since(start))
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		s := roles.Subject{UserID: w.users[11]}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			start := time.Now()
+			if _, err := w.ix.Resolve(s); err != nil {
+				b.Error(err)
+				return
+			}
+			l.resolves = append(l.resolves, time.Since(start))
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+	fn()
+	close(stop)
+	wg.Wait()
+	return l
+}
+
+func (l loadLatencies) report(b *testing.B, prefix string) {
+	for _, s := range []struct {
+		name string
+		lat  []time.Duration
+	}{{"write", l.writes}, {"resolve", l.resolves}} {
+		if len(s.lat) == 0 {
+			continue
+		}
+		slices.Sort(s.lat)
+		b.ReportMetric(float64(s.lat[len(s.lat)*99/100].Microseconds()), prefix+s.name+"-p99-µs")
+		b.ReportMetric(float64(s.lat[len(s.lat)-1].Microseconds()), prefix+s.name+"-max-µs")
+		b.ReportMetric(float64(len(s.lat)), prefix+s.name+"s")
+	}
 }

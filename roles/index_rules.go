@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"runtime"
 	"slices"
+	"sync/atomic"
 
 	filter "github.com/scim2/filter-parser/v2"
 
@@ -29,9 +31,12 @@ import (
 //     change, a goroutine matches it against a store snapshot, and the
 //     result is installed under the write lock, except for the users the
 //     index re-evaluated meanwhile from their own changes (those are at
-//     least as new as the snapshot). WaitFor(rev) waits for every pending
-//     rule of a revision ≤ rev, so an answer asked with min_revision
-//     reflects the rule; other answers show the previous state meanwhile.
+//     least as new as the snapshot). The result is installed in chunks of
+//     installChunk users, releasing the lock between them, so login
+//     queries and the commit path wait for a chunk, not for 100k users.
+//     WaitFor(rev) waits for every pending rule of a revision ≤ rev, so an
+//     answer asked with min_revision reflects the rule; other answers show
+//     each user's previous state or the rule's meanwhile.
 
 // RuleInfo is an attribute rule as sources show it; immutable like RoleInfo.
 type RuleInfo struct {
@@ -67,6 +72,9 @@ type indexRule struct {
 	// evaluation (index_rules.go); gen tells an evaluation whether the rule
 	// changed since it started, touched which users were re-evaluated since.
 	pending bool
+	// deleted: the rule is gone and grants nothing, while its users are
+	// still being taken off it (deleteRule).
+	deleted bool
 	rev     uint64
 	gen     uint64
 	touched map[*indexUser]struct{}
@@ -76,6 +84,16 @@ type indexRule struct {
 // against one user, in the commit path and in the background: a figure for
 // tests and metrics.
 func (ix *Index) RuleEvaluations() uint64 { return ix.ruleEvals.Load() }
+
+// PendingRules is how many attribute rules, new or with a changed filter or
+// connection, wait for their background evaluation to be installed; a
+// figure for metrics. Queries asked with a min_revision at or past such a
+// rule's revision wait for it.
+func (ix *Index) PendingRules() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.pendingRules
+}
 
 // parseRule parses a stored rule's filter. The Management API refused an
 // invalid one before it was written; one that fails here anyway matches
@@ -198,12 +216,40 @@ func (ix *Index) deleteRule(id string) {
 	}
 	delete(ix.rules, id)
 	ix.unreadRule(r)
-	for u := range r.matches {
-		u.rules = remove(u.rules, r)
-	}
 	if r.pending {
 		ix.pendingRules--
 	}
+	r.deleted = true
+	if !unmatch(r, installChunk) {
+		return
+	}
+	// A rule matching many users is taken off them in the background, a
+	// chunk per hold of the write lock as installRule installs one: the
+	// commit path would otherwise wait for 100k users. It grants nothing
+	// meanwhile (grantRules skips it), so the answers at the deletion's
+	// revision are right at once.
+	go func() {
+		for more := true; more; {
+			runtime.Gosched()
+			ix.mu.Lock()
+			more = unmatch(r, installChunk)
+			ix.mu.Unlock()
+		}
+	}()
+}
+
+// unmatch takes a deleted rule off up to n of the users it matches and
+// reports whether some remain.
+func unmatch(r *indexRule, n int) bool {
+	for u := range r.matches {
+		if n == 0 {
+			return true
+		}
+		n--
+		delete(r.matches, u)
+		u.rules = remove(u.rules, r)
+	}
+	return false
 }
 
 // dropRole takes a deleted role out of the rules (the store sends the
@@ -358,8 +404,14 @@ type ruleJob struct {
 	gen          uint64
 	expr         filter.Expression
 	connectionID string
-	set          map[string]struct{}
+	ids          []string // the users the evaluation matched
 }
+
+// installChunk is how many users an installation changes per hold of the
+// write lock. Readers wait on that lock, and installing a rule matching
+// 100k users at once held it for over half a second (BenchmarkAttributeRules);
+// a chunk holds it for a few milliseconds.
+const installChunk = 2000
 
 // evaluatePending evaluates the pending rules over a store snapshot, one
 // pass over the users for all of them, installs the results and starts over
@@ -373,7 +425,7 @@ func (ix *Index) evaluatePending() {
 		conns := map[string]bool{}
 		for _, r := range ix.rules {
 			if r.pending {
-				jobs = append(jobs, &ruleJob{r: r, gen: r.gen, expr: r.expr, connectionID: r.connectionID, set: map[string]struct{}{}})
+				jobs = append(jobs, &ruleJob{r: r, gen: r.gen, expr: r.expr, connectionID: r.connectionID})
 				everyConnection = everyConnection || r.connectionID == ""
 				conns[r.connectionID] = true
 			}
@@ -392,32 +444,12 @@ func (ix *Index) evaluatePending() {
 		db := ix.db
 		ix.mu.Unlock()
 
-		err := db.View(func(tx *store.ReadTx) error {
-			for con := range conns {
-				err := tx.EachUser(con, func(u store.User) (bool, error) {
-					var doc map[string]any
-					for _, j := range jobs {
-						if j.expr == nil || j.connectionID != "" && j.connectionID != con {
-							continue
-						}
-						if doc == nil {
-							if doc = decodeUserDoc(u.ID, u.Doc); doc == nil {
-								return true, nil
-							}
-						}
-						ix.ruleEvals.Add(1)
-						if document.User.Match(j.expr, doc) {
-							j.set[u.ID] = struct{}{}
-						}
-					}
-					return true, nil
-				})
-				if err != nil {
-					return err
-				}
+		var err error
+		for con := range conns {
+			if err = evaluateConnection(db, con, jobs, &ix.ruleEvals); err != nil {
+				break
 			}
-			return nil
-		})
+		}
 
 		ix.mu.Lock()
 		if err != nil {
@@ -426,9 +458,7 @@ func (ix *Index) evaluatePending() {
 			return
 		}
 		for _, j := range jobs {
-			if ix.rules[j.r.info.ID] == j.r && j.r.gen == j.gen {
-				ix.installRule(j.r, j.set)
-			}
+			ix.installRule(j)
 		}
 		close(ix.advanced)
 		ix.advanced = make(chan struct{})
@@ -437,6 +467,52 @@ func (ix *Index) evaluatePending() {
 		}
 		ix.mu.Unlock()
 	}
+}
+
+// evalPage is how many users one read transaction of an evaluation reads.
+// A transaction kept open over 100k users for seconds would hold a snapshot
+// that long: bbolt cannot reuse pages freed meanwhile, and a write that
+// must grow the file waits for the transaction to end.
+const evalPage = 1000
+
+// evaluateConnection matches the connection's users against the jobs that
+// apply to them, a page of users per read transaction. Pages need not share
+// one snapshot: every page is read after the rules became pending, and a
+// user changed after its page was read is re-evaluated from its own change
+// and kept (indexRule.touched).
+func evaluateConnection(db *store.DB, con string, jobs []*ruleJob, evals *atomic.Uint64) error {
+	for seq, more := uint64(0), true; more; {
+		var users []store.User
+		err := db.View(func(tx *store.ReadTx) (err error) {
+			users, more, err = tx.UsersAfter(con, seq, evalPage)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			return nil
+		}
+		for _, u := range users {
+			seq = u.Sequence()
+			var doc map[string]any
+			for _, j := range jobs {
+				if j.expr == nil || j.connectionID != "" && j.connectionID != con {
+					continue
+				}
+				if doc == nil {
+					if doc = decodeUserDoc(u.ID, u.Doc); doc == nil {
+						break
+					}
+				}
+				evals.Add(1)
+				if document.User.Match(j.expr, doc) {
+					j.ids = append(j.ids, u.ID)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // rulesSettled reports whether no attribute rule is being evaluated.
@@ -466,19 +542,60 @@ func (ix *Index) waitRulesSettled(ctx context.Context) {
 
 // installRule replaces a pending rule's match set by an evaluation's,
 // keeping what the index decided for the users it re-evaluated meanwhile.
-func (ix *Index) installRule(r *indexRule, set map[string]struct{}) {
-	for u := range r.matches {
-		if _, keep := r.touched[u]; !keep {
+// It runs under the write lock and releases it every installChunk users:
+// the rule stays pending until its last chunk, so WaitFor and the deriver
+// go on waiting for it, and a user re-evaluated between chunks from its own
+// change is in r.touched and keeps that answer. A rule deleted or edited
+// (a new gen) meanwhile is left as it is: deleteRule dropped it, and an
+// edited rule is pending again for its own evaluation.
+func (ix *Index) installRule(j *ruleJob) {
+	r := j.r
+	current := func() bool { return ix.rules[r.info.ID] == r && r.gen == j.gen }
+	if !current() {
+		return
+	}
+	var drop []*indexUser // users the rule matched and the evaluation did not
+	if len(r.matches) > 0 {
+		set := make(map[string]struct{}, len(j.ids))
+		for _, id := range j.ids {
+			set[id] = struct{}{}
+		}
+		for u := range r.matches {
 			if _, ok := set[u.id]; !ok {
-				ix.matchInstalled(r, u, false)
+				drop = append(drop, u)
 			}
 		}
+	} else {
+		r.matches = make(map[*indexUser]struct{}, len(j.ids))
 	}
-	for id := range set {
+	n := 0
+	// next counts a user and, at the end of a chunk, lets the waiting
+	// readers and writers in; it reports whether the job still applies.
+	next := func() bool {
+		if n++; n%installChunk != 0 {
+			return true
+		}
+		ix.mu.Unlock()
+		runtime.Gosched()
+		ix.mu.Lock()
+		return current()
+	}
+	for _, u := range drop {
+		if _, keep := r.touched[u]; !keep && ix.users[u.id] == u {
+			ix.matchInstalled(r, u, false)
+		}
+		if !next() {
+			return
+		}
+	}
+	for _, id := range j.ids {
 		if u := ix.users[id]; u != nil {
 			if _, keep := r.touched[u]; !keep {
 				ix.matchInstalled(r, u, true)
 			}
+		}
+		if !next() {
+			return
 		}
 	}
 	r.pending, r.touched = false, nil
@@ -513,6 +630,9 @@ func (ix *Index) rulesPendingUpTo(rev uint64) bool {
 // auto-membership. Inactive users are never resolved this far.
 func (ix *Index) grantRules(sc *resolveScratch, u *indexUser, o *indexOrg, tenant, effectiveInOrg bool) {
 	for _, r := range u.rules {
+		if r.deleted {
+			continue
+		}
 		if r.org == nil && tenant || r.org != nil && r.org == o && effectiveInOrg {
 			for _, role := range r.roles {
 				sc.add(newRuleGrant(role, r.org != nil, int32(len(sc.rules))))

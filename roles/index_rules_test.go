@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -251,6 +252,114 @@ func TestNewRuleIsEvaluatedInTheBackground(t *testing.T) {
 	for _, id := range []string{ids[0], ids[len(ids)-1], alice.ID} {
 		if got := roleSummary(w.resolve(roles.Subject{UserID: id})); !slices.Equal(got, []string{"r:rule/tenant/" + rule.Name}) {
 			t.Errorf("user %s has %v, want r from the rule", id, got)
+		}
+	}
+}
+
+// A rule is installed over many users in chunks, with the index's lock
+// released between them: user writes and rule edits landing between chunks
+// leave the same answers as a fresh Load of the final state.
+func TestRuleInstalledInChunksAgreesWithAFreshLoad(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rnd := rand.New(rand.NewPCG(uint64(seed), 0))
+	w := newWorld(t)
+	c := storetest.MustConnection(t, w.db, "okta")
+	role := w.role("r", "p")
+	var users []store.User
+	w.do(func(tx *store.Tx) error {
+		for i := range 6000 { // three chunks and more
+			name := fmt.Sprintf("u%05d", i)
+			u, err := tx.CreateUser(store.User{ConnectionID: c.ID, UserName: name, Active: true, Doc: userDoc(name, true, map[string]any{"title": fmt.Sprint("T", i%10)})})
+			if err != nil {
+				return err
+			}
+			users = append(users, u)
+		}
+		return nil
+	})
+	done := make(chan struct{})
+	go func() { // user writes while rules are evaluated and installed
+		defer close(done)
+		for range 150 {
+			w.setAttrs(users[rnd.IntN(len(users))], map[string]any{"title": fmt.Sprint("T", rnd.IntN(10))})
+		}
+	}()
+	a := w.rule(store.RoleRule{Name: "a", Filter: `title eq "T1" or title eq "T2"`, RoleIDs: []string{role.ID}})
+	storetest.MustUpdate(t, w.db, func(tx *store.Tx) (err error) {
+		_, err = tx.CreateRoleRule(store.RoleRule{Name: "b", Filter: `not (title eq "T5")`, RoleIDs: []string{role.ID}})
+		return err
+	})
+	storetest.MustUpdate(t, w.db, func(tx *store.Tx) error {
+		_, err := tx.UpdateRoleRule(a.ID, func(r *store.RoleRule) error { r.Filter = `title eq "T3"`; return nil })
+		return err
+	})
+	<-done
+	w.waitFor(w.db.Revision())
+
+	fresh := roles.NewIndex()
+	if err := fresh.Load(w.db); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.WaitFor(context.Background(), w.db.Revision(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		want, err := fresh.Resolve(roles.Subject{UserID: u.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := w.resolve(roles.Subject{UserID: u.ID}); answer(got) != answer(want) {
+			t.Fatalf("user %s: incremental answer\n%s, a fresh Load's\n%s", u.UserName, answer(got), answer(want))
+		}
+	}
+}
+
+// Editing a rule's name, roles or organization keeps its match set: no
+// user is evaluated again, and the answer names the rule as it is now.
+// Editing its filter evaluates it again over the users.
+func TestRuleEditsReEvaluateOnlyForFilterOrConnection(t *testing.T) {
+	w := newWorld(t)
+	c := storetest.MustConnection(t, w.db, "okta")
+	r1, r2 := w.role("r1", "p"), w.role("r2", "p")
+	ids := storetest.SeedUsers(t, w.db, c.ID, 500)
+	rule := w.rule(store.RoleRule{Name: "everyone", Filter: `active eq true`, RoleIDs: []string{r1.ID}})
+	edit := func(fn func(r *store.RoleRule)) uint64 {
+		t.Helper()
+		before := w.ix.RuleEvaluations()
+		rev := storetest.MustUpdate(t, w.db, func(tx *store.Tx) error {
+			_, err := tx.UpdateRoleRule(rule.ID, func(r *store.RoleRule) error { fn(r); return nil })
+			return err
+		})
+		w.waitFor(rev)
+		return w.ix.RuleEvaluations() - before
+	}
+	if got := edit(func(r *store.RoleRule) { r.Name, r.RoleIDs = "all of them", []string{r2.ID} }); got != 0 {
+		t.Errorf("renaming the rule and changing its roles evaluated it %d times, want 0", got)
+	}
+	if got := roleSummary(w.resolve(roles.Subject{UserID: ids[42]})); !slices.Equal(got, []string{"r2:rule/tenant/all of them"}) {
+		t.Errorf("after the edit: %v, want r2 from the renamed rule", got)
+	}
+	if got := edit(func(r *store.RoleRule) { r.Filter = `active eq true and userName pr` }); got < uint64(len(ids)) {
+		t.Errorf("changing the filter evaluated it %d times, want at least once per user (%d)", got, len(ids))
+	}
+}
+
+// A deleted rule grants nothing from its deletion's revision on, though it
+// is taken off its many users in the background, chunk by chunk.
+func TestDeletedRuleGrantsNothingAtOnce(t *testing.T) {
+	w := newWorld(t)
+	c := storetest.MustConnection(t, w.db, "okta")
+	role := w.role("r", "p")
+	ids := storetest.SeedUsers(t, w.db, c.ID, 6000) // three chunks
+	rule := w.rule(store.RoleRule{Name: "everyone", Filter: `active eq true`, RoleIDs: []string{role.ID}})
+	if got := roleSummary(w.resolve(roles.Subject{UserID: ids[0]})); len(got) != 1 {
+		t.Fatalf("before the deletion: %v, want r from the rule", got)
+	}
+	w.do(func(tx *store.Tx) error { return tx.DeleteRoleRule(rule.ID) })
+	for _, id := range ids {
+		if got := roleSummary(w.resolve(roles.Subject{UserID: id})); len(got) != 0 {
+			t.Fatalf("user %s right after the deletion has %v, want nothing", id, got)
 		}
 	}
 }

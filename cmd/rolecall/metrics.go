@@ -76,7 +76,7 @@ func (m *requestMetrics) record(surface, status int, d time.Duration) {
 // (version 0.0.4): request counters and latencies, the store's write path,
 // and a few process figures. Nothing in it names a connection, a user or a
 // credential, so it needs no token, like /healthz.
-func metricsHandler(m *requestMetrics, g *guards, db *store.DB, dataDir string, deliveries *streams.Manager, deriver *atomic.Pointer[roles.Deriver]) http.Handler {
+func metricsHandler(m *requestMetrics, g *guards, db *store.DB, dataDir string, index *roles.Index, deliveries *streams.Manager, deriver *atomic.Pointer[roles.Deriver]) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		bw := bufio.NewWriter(w)
@@ -84,6 +84,7 @@ func metricsHandler(m *requestMetrics, g *guards, db *store.DB, dataDir string, 
 		m.write(&e)
 		g.write(&e)
 		writeStoreMetrics(&e, db.Stats(), dataDir)
+		writeRuleMetrics(&e, index)
 		if deliveries != nil {
 			writeStreamMetrics(&e, deliveries.Stats())
 		}
@@ -117,6 +118,18 @@ func writeStreamMetrics(e *exposition, stats []streams.Stats) {
 			e.sample(m.name, `stream="`+escapeLabel(s.StreamID)+`"`, m.value(s))
 		}
 	}
+}
+
+// writeRuleMetrics writes the attribute rules' cost and backlog: how many
+// times a rule's filter was evaluated against a user (on user writes and
+// in new rules' background evaluations), and how many rules wait for their
+// evaluation to be installed; one pending for long delays the queries that
+// ask for its revision.
+func writeRuleMetrics(e *exposition, ix *roles.Index) {
+	e.header("rolecall_role_rule_evaluations_total", "counter", "Attribute rule filters evaluated against a user on this node.")
+	e.sample("rolecall_role_rule_evaluations_total", "", float64(ix.RuleEvaluations()))
+	e.header("rolecall_role_rules_pending", "gauge", "Attribute rules whose evaluation over the users is not yet installed on this node.")
+	e.sample("rolecall_role_rules_pending", "", float64(ix.PendingRules()))
 }
 
 // writeDeriverMetrics writes how far user.effective_roles.changed

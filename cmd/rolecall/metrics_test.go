@@ -152,3 +152,32 @@ func TestMetricsCountRequestsAndStoreWrites(t *testing.T) {
 		}
 	}
 }
+
+// A new attribute rule is evaluated against every user in the background:
+// the evaluations counter grows by at least one per user, and the pending
+// gauge is back to 0 once the rule is installed.
+func TestMetricsCountRuleEvaluations(t *testing.T) {
+	s := startServer(t)
+	con, base := s.connection(t, "okta")
+	idp := scimClient{t, base, s.scimToken(t, con)}
+	for _, name := range []string{"alice", "bob", "carol"} {
+		idp.activeUser(name+"@example.test", "Sales")
+	}
+	role := s.api(t, "POST", "/roles", map[string]any{"name": "crm-user"}, 201)["id"].(string)
+	before, _ := scrape(t, s)
+	s.api(t, "POST", "/role-rules", map[string]any{"name": "sales", "filter": `title pr`, "roles": []string{role}}, 201)
+
+	var after map[string]float64
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		after, _ = scrape(t, s)
+		if after["rolecall_role_rules_pending"] == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if got := after["rolecall_role_rules_pending"]; got != 0 {
+		t.Errorf("rolecall_role_rules_pending = %v once the rule is installed, want 0", got)
+	}
+	if got := after["rolecall_role_rule_evaluations_total"] - before["rolecall_role_rule_evaluations_total"]; got < 3 {
+		t.Errorf("rolecall_role_rule_evaluations_total grew by %v for a rule over 3 users, want at least 3", got)
+	}
+}

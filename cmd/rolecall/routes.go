@@ -55,7 +55,7 @@ func routes(db *store.DB, index *roles.Index, cfg config, ready func() bool, req
 	// A person who types the host name lands on the dashboard.
 	mux.Handle("GET /{$}", http.RedirectHandler(dashboard.DefaultBasePath, http.StatusFound))
 
-	mux.Handle("GET /metrics", metricsHandler(requests, g, db, cfg.Data, deliveries, deriver))
+	mux.Handle("GET /metrics", metricsHandler(requests, g, db, cfg.Data, index, deliveries, deriver))
 
 	// healthz: the process is up. readyz: it accepts work (false while draining).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

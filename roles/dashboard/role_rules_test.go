@@ -69,3 +69,34 @@ func revisionOf(t *testing.T, e *env) string {
 	raw, _ := json.Marshal(e.db.Revision())
 	return string(raw)
 }
+
+// A save the API refuses comes back to the editor as submitted: the name
+// and filter typed, the roles checked, the organization and connection
+// chosen, not the rule as stored.
+func TestRoleRuleEditorRefilledAfterRefusedSave(t *testing.T) {
+	e := newEnv(t)
+	con := storetest.MustConnection(t, e.db, "okta")
+	approver := e.apiCall("POST", "/roles", map[string]any{"name": "approver"}, http.StatusCreated)["id"].(string)
+	viewer := e.apiCall("POST", "/roles", map[string]any{"name": "viewer"}, http.StatusCreated)["id"].(string)
+	org := e.apiCall("POST", "/organizations", map[string]any{"name": "acme"}, http.StatusCreated)["id"].(string)
+	rule := e.apiCall("POST", "/role-rules", map[string]any{"name": "vps", "filter": `title sw "VP"`, "roles": []string{approver}}, http.StatusCreated)["id"].(string)
+	b := e.browser()
+	b.signIn(adminToken)
+	b.visit("/dashboard/role-rules/new")
+
+	for _, tc := range []struct{ name, path string }{
+		{"new rule", "/dashboard/role-rules"},
+		{"existing rule", "/dashboard/role-rules/" + rule},
+	} {
+		form := url.Values{"csrf": {b.csrf}, "name": {"typed"}, "filter": {`title sw`}, "roles": {viewer},
+			"organization_id": {org}, "connection_id": {con.ID}, "action": {"save"}}
+		p := b.submit(tc.path, form)
+		mustContain(t, tc.name, p.body, "does not follow the SCIM filter grammar", `value="typed"`, `value="title sw"`,
+			`value="`+viewer+`" checked`, `<option value="`+org+`" selected`, `<option value="`+con.ID+`" selected`)
+		mustNotContain(t, tc.name, p.body, `value="`+approver+`" checked`)
+	}
+	got := e.apiCall("GET", "/role-rules/"+rule, nil, http.StatusOK)
+	if got["name"] != "vps" || got["filter"] != `title sw "VP"` {
+		t.Errorf("after refused saves the rule is %v, want it unchanged", got)
+	}
+}
