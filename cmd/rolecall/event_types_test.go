@@ -86,13 +86,15 @@ func emitEveryEventType(t *testing.T, s *testServer) {
 	s.api(t, "DELETE", "/resource-servers/"+rs, nil, 204)
 
 	// group.role.assigned, group.role.deleted; user.role.assigned,
-	// user.role.deleted. Each changes alice's roles at tenant scope:
-	// user.effective_roles.changed, derived.
+	// user.role.deleted. The deriver coalesces, so a grant undone at once
+	// may leave no trace: alice keeps admin, a lasting change of her
+	// tenant roles that user.effective_roles.changed must record.
 	roles := map[string]any{"roles": []string{admin}}
+	viewer := s.api(t, "POST", "/roles", map[string]any{"name": "viewer"}, 201)["id"].(string)
 	s.api(t, "POST", "/groups/"+eng+"/roles", roles, 204)
 	s.api(t, "DELETE", "/groups/"+eng+"/roles", roles, 204)
-	s.api(t, "POST", "/users/"+alice+"/roles", roles, 204)
-	s.api(t, "DELETE", "/users/"+alice+"/roles", roles, 204)
+	s.api(t, "POST", "/users/"+alice+"/roles", map[string]any{"roles": []string{admin, viewer}}, 204)
+	s.api(t, "DELETE", "/users/"+alice+"/roles", map[string]any{"roles": []string{viewer}}, 204)
 
 	// organization.created, organization.connection.added and .updated,
 	// organization.member.added, organization.member.role.assigned and
@@ -162,6 +164,13 @@ func TestEveryEventTypeIsLoggedAndDelivered(t *testing.T) {
 	rc.secret.Store(idSecret[1])
 
 	emitEveryEventType(t, s)
+	// Derived entries follow the writes that cause them: wait for one (a
+	// missing one is reported below, by name), then for the log to settle.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if len(s.api(t, "GET", "/logs?take=1&type="+store.EventUserEffectiveRolesChanged, nil, 200)["logs"].([]any)) > 0 {
+			break
+		}
+	}
 	s.settleDerived(t)
 	log := s.auditLog(t)
 
