@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -109,7 +110,12 @@ func streamKey(kind byte, id string) []byte { return append([]byte{kind}, id...)
 
 // ValidateEventStreamEndpoint checks a webhook URL: absolute http(s) with a
 // host, no user information, no fragment, at most MaxEventStreamEndpoint
-// bytes; http only when allowHTTP. The error (ErrInvalid) says which rule.
+// bytes; http only when allowHTTP. Without allowHTTP (the server's
+// --allow-http-webhooks, meant for local receivers) a host that is an IP
+// literal must also be globally routable (see CheckWebhookAddress): a
+// stream must not turn the server into a probe of its private network.
+// Host names are checked where it counts, on the address dialled (package
+// roles/streams). The error (ErrInvalid) says which rule.
 func ValidateEventStreamEndpoint(raw string, allowHTTP bool) error {
 	if raw == "" || len(raw) > MaxEventStreamEndpoint {
 		return errorf(ErrInvalid, "the webhook endpoint must be a URL of 1 to %d bytes", MaxEventStreamEndpoint)
@@ -130,7 +136,109 @@ func ValidateEventStreamEndpoint(raw string, allowHTTP bool) error {
 	default:
 		return errorf(ErrInvalid, "the webhook endpoint must be https://")
 	}
+	if allowHTTP {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
+		if err := CheckWebhookAddress(ip); err != nil {
+			return errorf(ErrInvalid, "the webhook endpoint is %s", err)
+		}
+	}
 	return nil
+}
+
+// Special-purpose ranges that netip's predicates do not name and that are
+// not globally routable (IANA IPv4/IPv6 Special-Purpose Address Registries).
+var nonGlobalPrefixes = []struct {
+	prefix netip.Prefix
+	why    string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "a \"this network\" address"},
+	{netip.MustParsePrefix("100.64.0.0/10"), "a carrier-grade NAT address"},
+	{netip.MustParsePrefix("192.0.0.0/24"), "an IETF protocol address"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "a documentation address"},
+	{netip.MustParsePrefix("198.18.0.0/15"), "a benchmarking address"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "a documentation address"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "a documentation address"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "a reserved or broadcast address"},
+	{netip.MustParsePrefix("::/96"), "an IPv4-compatible address"},
+	{netip.MustParsePrefix("100::/64"), "a discard address"},
+	{netip.MustParsePrefix("2001::/23"), "an IETF protocol address (Teredo included)"},
+	{netip.MustParsePrefix("2001:db8::/32"), "a documentation address"},
+	{netip.MustParsePrefix("fec0::/10"), "a site-local address"},
+}
+
+var (
+	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")   // embeds an IPv4 address in its last 32 bits
+	sixToFour   = netip.MustParsePrefix("2002::/16")      // embeds an IPv4 address in bits 16–47
+	metadataV4  = netip.MustParseAddr("169.254.169.254")  // AWS, GCP, Azure, OpenStack…
+	metadataV6  = netip.MustParseAddr("fd00:ec2::254")    // AWS over IPv6
+	localNAT64  = netip.MustParsePrefix("64:ff9b:1::/48") // local-use NAT64: private by definition
+)
+
+// CheckWebhookAddress returns nil when ip is globally routable, and else an
+// error saying what it is ("a loopback address 127.0.0.1"): loopback,
+// private (RFC 1918, fc00::/7), link-local (169.254.0.0/16, fe80::/10,
+// cloud metadata), unspecified, multicast, carrier-grade NAT, documentation
+// and other special-purpose ranges. IPv4-mapped IPv6 addresses, NAT64 and
+// 6to4 addresses are judged by the IPv4 address they carry. Webhook
+// deliveries refuse such addresses unless the server allows local
+// receivers (--allow-http-webhooks).
+func CheckWebhookAddress(ip netip.Addr) error {
+	switch why, in := nonGlobal(ip); {
+	case why == "":
+		return nil
+	case in.IsValid():
+		return fmt.Errorf("%s %s (in %s)", why, ip, in)
+	default:
+		return fmt.Errorf("%s %s", why, ip)
+	}
+}
+
+// nonGlobal says why ip is not globally routable, and the special-purpose
+// range it is in if netip names none; why is "" when ip is global.
+func nonGlobal(ip netip.Addr) (why string, in netip.Prefix) {
+	if !ip.IsValid() {
+		return "an invalid address", netip.Prefix{}
+	}
+	ip = ip.WithZone("").Unmap()
+	switch {
+	case ip == metadataV4 || ip == metadataV6:
+		return "a cloud metadata address", netip.Prefix{}
+	case ip.IsUnspecified():
+		return "an unspecified address", netip.Prefix{}
+	case ip.IsLoopback():
+		return "a loopback address", netip.Prefix{}
+	case ip.IsPrivate():
+		return "a private address", netip.Prefix{}
+	case ip.IsLinkLocalUnicast():
+		return "a link-local address", netip.Prefix{}
+	case ip.IsMulticast():
+		return "a multicast address", netip.Prefix{}
+	case localNAT64.Contains(ip):
+		return "a local-use NAT64 address", localNAT64
+	case nat64Prefix.Contains(ip):
+		b := ip.As16()
+		if why, in := nonGlobal(netip.AddrFrom4([4]byte(b[12:16]))); why != "" {
+			return why + " behind NAT64", in
+		}
+		return "", netip.Prefix{}
+	case sixToFour.Contains(ip):
+		b := ip.As16()
+		if why, in := nonGlobal(netip.AddrFrom4([4]byte(b[2:6]))); why != "" {
+			return why + " behind 6to4", in
+		}
+		return "", netip.Prefix{}
+	}
+	for _, p := range nonGlobalPrefixes {
+		if p.prefix.Contains(ip) {
+			return p.why, p.prefix
+		}
+	}
+	if !ip.IsGlobalUnicast() {
+		return "a non-global address", netip.Prefix{}
+	}
+	return "", netip.Prefix{}
 }
 
 func validateStreamName(name string) error {

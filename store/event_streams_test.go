@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -142,6 +143,102 @@ func TestValidateEventStreamEndpointHTTPOnlyWhenAllowed(t *testing.T) {
 	}
 	if err := store.ValidateEventStreamEndpoint("http://127.0.0.1:9/hook", true); err != nil {
 		t.Errorf("http with the flag: %v", err)
+	}
+}
+
+// Webhook addresses must be globally routable: every special-purpose range
+// is refused with a reason that names it, in every spelling.
+func TestCheckWebhookAddress(t *testing.T) {
+	tests := []struct {
+		name, ip string
+		want     string // "" = allowed
+	}{
+		{name: "public v4", ip: "93.184.215.14"},
+		{name: "public v4 next to CGNAT", ip: "100.128.0.1"},
+		{name: "public v6", ip: "2606:4700::6810:84e5"},
+		{name: "mapped public", ip: "::ffff:8.8.8.8"},
+		{name: "NAT64 of public", ip: "64:ff9b::808:808"},
+		{name: "6to4 of public", ip: "2002:808:808::1"},
+		{name: "loopback v4", ip: "127.0.0.1", want: "a loopback address 127.0.0.1"},
+		{name: "loopback v4 other", ip: "127.1.2.3", want: "loopback"},
+		{name: "loopback v6", ip: "::1", want: "a loopback address ::1"},
+		{name: "unspecified v4", ip: "0.0.0.0", want: "unspecified"},
+		{name: "unspecified v6", ip: "::", want: "unspecified"},
+		{name: "this network", ip: "0.1.2.3", want: "(in 0.0.0.0/8)"},
+		{name: "RFC 1918 10/8", ip: "10.0.0.5", want: "a private address 10.0.0.5"},
+		{name: "RFC 1918 172.16/12", ip: "172.31.255.1", want: "private"},
+		{name: "RFC 1918 192.168/16", ip: "192.168.0.1", want: "private"},
+		{name: "ULA fc00::/7", ip: "fd12:3456::1", want: "private"},
+		{name: "link-local v4", ip: "169.254.1.1", want: "link-local"},
+		{name: "link-local v6", ip: "fe80::1", want: "link-local"},
+		{name: "link-local v6 with zone", ip: "fe80::1%eth0", want: "link-local"},
+		{name: "metadata v4", ip: "169.254.169.254", want: "a cloud metadata address 169.254.169.254"},
+		{name: "metadata v6", ip: "fd00:ec2::254", want: "cloud metadata"},
+		{name: "CGNAT", ip: "100.64.0.1", want: "a carrier-grade NAT address 100.64.0.1 (in 100.64.0.0/10)"},
+		{name: "multicast v4", ip: "224.0.0.1", want: "multicast"},
+		{name: "multicast v6", ip: "ff02::1", want: "multicast"},
+		{name: "broadcast", ip: "255.255.255.255", want: "(in 240.0.0.0/4)"},
+		{name: "documentation v4", ip: "192.0.2.10", want: "documentation"},
+		{name: "documentation v6", ip: "2001:db8::1", want: "documentation"},
+		{name: "benchmarking", ip: "198.18.0.1", want: "benchmarking"},
+		{name: "mapped loopback", ip: "::ffff:127.0.0.1", want: "a loopback address ::ffff:127.0.0.1"},
+		{name: "mapped private", ip: "::ffff:10.0.0.5", want: "private"},
+		{name: "mapped metadata", ip: "::ffff:169.254.169.254", want: "cloud metadata"},
+		{name: "IPv4-compatible", ip: "::a00:5", want: "IPv4-compatible"},
+		{name: "NAT64 of loopback", ip: "64:ff9b::7f00:1", want: "loopback address behind NAT64"},
+		{name: "NAT64 local use", ip: "64:ff9b:1::a00:5", want: "local-use NAT64"},
+		{name: "6to4 of private", ip: "2002:a00:5::1", want: "private address behind 6to4"},
+		{name: "Teredo", ip: "2001:0:4136:e378::1", want: "IETF protocol"},
+		{name: "site-local", ip: "fec0::1", want: "site-local"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := store.CheckWebhookAddress(netip.MustParseAddr(tc.ip))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("got %v, want allowed", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	if err := store.CheckWebhookAddress(netip.Addr{}); err == nil {
+		t.Errorf("the zero address: allowed")
+	}
+}
+
+// Without --allow-http-webhooks an endpoint whose host is a non-global IP
+// literal is refused at once; names are left to the dial-time check; with
+// the flag (local receivers) private addresses pass, as http:// does.
+func TestValidateEventStreamEndpointRefusesPrivateIPLiterals(t *testing.T) {
+	tests := []struct {
+		name, url string
+		allow     bool
+		want      string // "" = valid
+	}{
+		{name: "loopback", url: "https://127.0.0.1/hook", want: "a loopback address 127.0.0.1"},
+		{name: "loopback with port", url: "https://127.0.0.1:8443/hook", want: "loopback"},
+		{name: "metadata", url: "https://169.254.169.254/latest/meta-data/", want: "cloud metadata address 169.254.169.254"},
+		{name: "private", url: "https://10.0.0.5/hook", want: "a private address 10.0.0.5"},
+		{name: "v6 loopback", url: "https://[::1]/hook", want: "loopback address ::1"},
+		{name: "mapped", url: "https://[::ffff:10.0.0.5]/hook", want: "private"},
+		{name: "v6 zone", url: "https://[fe80::1%25eth0]/hook", want: "link-local"},
+		{name: "public literal", url: "https://93.184.215.14/hook"},
+		{name: "name", url: "https://hooks.example.com/hook"},
+		{name: "localhost name left to the dial", url: "https://localhost/hook"},
+		{name: "private with the flag", url: "https://10.0.0.5/hook", allow: true},
+		{name: "loopback http with the flag", url: "http://127.0.0.1:9/hook", allow: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := store.ValidateEventStreamEndpoint(tc.url, tc.allow)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("got %v, want valid", err)
+			case tc.want != "" && (!errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want ErrInvalid containing %q", err, tc.want)
+			}
+		})
 	}
 }
 

@@ -65,8 +65,9 @@ type config struct {
 	TLSCert, TLSKey string
 	// GOGCSet: the operator chose GOGC, so serve leaves the collector alone.
 	GOGCSet bool
-	// AllowHTTPWebhooks lets event streams deliver to http:// endpoints
-	// (local receivers, tests); otherwise only https:// ones.
+	// AllowHTTPWebhooks lets event streams deliver to http:// endpoints and
+	// to addresses that are not globally routable (local receivers, tests);
+	// otherwise only https:// ones on public addresses.
 	AllowHTTPWebhooks bool
 	// StreamDisableAfter is how long an event stream's deliveries may keep
 	// failing before the stream is disabled.
@@ -158,7 +159,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	scimBurst := fs.Int("scim-burst", 1000, "requests per SCIM token allowed in a burst (env ROLECALL_SCIM_BURST)")
 	apiRate := fs.Float64("api-rate", 1000, "requests per second per API key, sustained; 0 turns the limit off (env ROLECALL_API_RATE)")
 	apiBurst := fs.Int("api-burst", 5000, "requests per API key allowed in a burst (env ROLECALL_API_BURST)")
-	allowHTTPWebhooks := fs.Bool("allow-http-webhooks", false, "let event streams deliver to http:// endpoints, for local receivers and tests; otherwise https:// only (env ROLECALL_ALLOW_HTTP_WEBHOOKS=true)")
+	allowHTTPWebhooks := fs.Bool("allow-http-webhooks", false, "let event streams deliver to http:// endpoints and to loopback, private and link-local addresses, for local receivers and tests; otherwise https:// only, to globally routable addresses only (env ROLECALL_ALLOW_HTTP_WEBHOOKS=true)")
 	streamDisableAfter := fs.Duration("event-stream-disable-after", streams.DefaultDisableAfter, "how long an event stream's deliveries may keep failing before the stream is disabled (env ROLECALL_EVENT_STREAM_DISABLE_AFTER)")
 	streamLease := fs.Duration("event-stream-lease", streams.DefaultLeaseTTL, fmt.Sprintf("how long a node's delivery lease on an event stream lasts unrenewed, so how soon another node takes over after it dies; %s to %s (env ROLECALL_EVENT_STREAM_LEASE)", minStreamLease, maxStreamLease))
 	if err := fs.Parse(args); err != nil {

@@ -465,3 +465,61 @@ func TestEventStreamTakeoverAfterKill9OnPostgres(t *testing.T) {
 	t.Logf("took over %v after the kill; %d deliveries for %d events; attempts listed by node %v",
 		rc.firstAfter(killed).Sub(killed).Round(time.Millisecond), len(evs), total, byNode)
 }
+
+// Without --allow-http-webhooks a stream cannot point at the private
+// network: an https:// endpoint whose host is a loopback, link-local (cloud
+// metadata) or private IP literal is refused at once, on create and on
+// PATCH, in the Management API error shape naming the reason.
+func TestEventStreamRefusesPrivateAddressesWithoutTheFlag(t *testing.T) {
+	s := startServer(t)
+	body := func(endpoint string) map[string]any {
+		return map[string]any{
+			"name": "ssrf", "subscriptions": []map[string]string{{"event_type": "user.created"}},
+			"destination": map[string]any{"type": "webhook", "configuration": map[string]any{"webhook_endpoint": endpoint}},
+		}
+	}
+	refused := func(what string, resp *http.Response, out map[string]any, want string) {
+		t.Helper()
+		msg, _ := out["message"].(string)
+		if resp.StatusCode != http.StatusBadRequest || out["statusCode"] != float64(400) || out["error"] == nil || out["errorCode"] == nil ||
+			!strings.Contains(msg, want) || !strings.Contains(msg, "webhook endpoint") {
+			t.Errorf("%s: %d %v, want 400 naming %q", what, resp.StatusCode, out, want)
+		}
+	}
+	for endpoint, want := range map[string]string{
+		"https://127.0.0.1/hook":                    "loopback address 127.0.0.1",
+		"https://169.254.169.254/latest/meta-data/": "cloud metadata address 169.254.169.254",
+		"https://10.0.0.5:8443/hook":                "private address 10.0.0.5",
+		"https://[::1]/hook":                        "loopback address ::1",
+		"https://[::ffff:192.168.0.1]/hook":         "private address ::ffff:192.168.0.1",
+	} {
+		resp, out := call(t, "POST", s.URL+"/api/v2/event-streams", testAdminToken, body(endpoint))
+		refused("POST "+endpoint, resp, out, want)
+	}
+	resp, out := call(t, "POST", s.URL+"/api/v2/event-streams", testAdminToken, body("https://hooks.example.com/rolecall"))
+	id, _ := out["id"].(string)
+	if resp.StatusCode != http.StatusCreated || id == "" {
+		t.Fatalf("public endpoint: %d %v", resp.StatusCode, out)
+	}
+	resp, out = call(t, "PATCH", s.URL+"/api/v2/event-streams/"+id, testAdminToken, map[string]any{
+		"destination": map[string]any{"type": "webhook", "configuration": map[string]any{"webhook_endpoint": "https://169.254.169.254/"}},
+	})
+	refused("PATCH to metadata", resp, out, "cloud metadata address")
+	_, out = call(t, "GET", s.URL+"/api/v2/event-streams/"+id, testAdminToken, nil)
+	if got, _ := json.Marshal(out["destination"]); !strings.Contains(string(got), "hooks.example.com") {
+		t.Errorf("after a refused PATCH the destination is %s, want unchanged", got)
+	}
+}
+
+// With --allow-http-webhooks (local receivers) private addresses are
+// accepted, as http:// is.
+func TestEventStreamAllowsPrivateAddressesWithTheFlag(t *testing.T) {
+	s := startServer(t, func(c *config) { c.AllowHTTPWebhooks = true })
+	resp, out := call(t, "POST", s.URL+"/api/v2/event-streams", testAdminToken, map[string]any{
+		"name": "local", "subscriptions": []map[string]string{{"event_type": "user.created"}},
+		"destination": map[string]any{"type": "webhook", "configuration": map[string]any{"webhook_endpoint": "https://127.0.0.1:9/hook"}},
+	})
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("loopback with the flag: %d %v", resp.StatusCode, out)
+	}
+}

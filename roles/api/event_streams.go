@@ -81,8 +81,10 @@ type eventStreamBody struct {
 	Status        *string              `json:"status"`
 }
 
-// spec checks the body and turns it into a store spec. http:// endpoints
-// pass only when the server allows them.
+// spec checks the body and turns it into a store spec. http:// endpoints,
+// and endpoints whose host is an IP literal that is not globally routable
+// (loopback, private, cloud metadata…), pass only when the server allows
+// them (--allow-http-webhooks); names are checked when dialled.
 func (a *API) streamSpec(body eventStreamBody) (store.EventStreamSpec, error) {
 	spec := store.EventStreamSpec{Name: body.Name, Status: body.Status}
 	if body.Subscriptions != nil {

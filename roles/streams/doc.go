@@ -32,6 +32,18 @@
 // commit of its own, and a node killed loses at most its last interval's
 // attempts from the list (never an event).
 //
+// # No probe of the private network
+//
+// A key that may create streams or send test events must not make the server
+// reach its own network and read the answer back (SSRF). Unless AllowHTTP
+// (the server's --allow-http-webhooks, for local receivers) the default
+// client checks, when dialling, every address it is about to connect to and
+// refuses any that is not globally routable (store.CheckWebhookAddress:
+// loopback, private, link-local and cloud metadata, CGNAT, multicast…), so
+// a name resolving there, even only at delivery time (DNS rebinding), gets
+// nowhere; the refusal is an attempt failed like any other. It uses no
+// proxy, whose address the check would otherwise see instead.
+//
 // # Signatures
 //
 // Every request carries

@@ -13,9 +13,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -60,8 +62,13 @@ type Options struct {
 	Node string
 	// Source is the CloudEvents source of every event.
 	Source string
-	// AllowHTTP lets streams deliver to http:// endpoints (local receivers,
-	// tests); without it such a stream's deliveries fail.
+	// AllowHTTP lets streams deliver to http:// endpoints and to addresses
+	// that are not globally routable (local receivers, tests). Without it an
+	// http:// stream's deliveries fail, and so does any attempt whose
+	// endpoint resolves, when dialled, to a loopback, private, link-local
+	// (cloud metadata), multicast or other special-purpose address (see
+	// store.CheckWebhookAddress): a stream is no probe of the private
+	// network, not even by DNS rebinding.
 	AllowHTTP      bool
 	MinBackoff     time.Duration
 	MaxBackoff     time.Duration
@@ -72,7 +79,9 @@ type Options struct {
 	// FlushInterval: how often recent attempts are written to the store.
 	FlushInterval time.Duration
 	// Client sends the requests; default: one with AttemptTimeout-bound
-	// dials and headers that follows no redirect.
+	// dials and headers that follows no redirect, uses no proxy, and (unless
+	// AllowHTTP) dials only globally routable addresses. A Client given here
+	// is used as is: the address check is then its own business.
 	Client *http.Client
 	Log    zerolog.Logger
 	Now    func() time.Time
@@ -145,7 +154,7 @@ func New(db *store.DB, w Waiter, opts Options) *Manager {
 		opts.Now = time.Now
 	}
 	if opts.Client == nil {
-		opts.Client = newClient(opts.AttemptTimeout)
+		opts.Client = newClient(opts.AttemptTimeout, !opts.AllowHTTP)
 	}
 	return &Manager{db: db, wait: w, opts: opts, state: map[string]*streamState{}}
 }
@@ -204,12 +213,21 @@ func (m *Manager) flushLoop(ctx context.Context) {
 
 // newClient is an HTTP client for webhooks: bounded dials, handshakes and
 // header waits, a small idle pool, and no redirects (a 3xx is a failure:
-// the endpoint is what the operator configured, nowhere else).
-func newClient(timeout time.Duration) *http.Client {
+// the endpoint is what the operator configured, nowhere else). With
+// globalOnly every connection is checked where it is made, on the address
+// resolved and about to be connected to, so a name that resolves public
+// when the stream is created and private at delivery (DNS rebinding) gains
+// nothing. No proxy: the check must see the receiver's address, not a
+// proxy's (HTTPS_PROXY would hide the one and fail on the other).
+func newClient(timeout time.Duration, globalOnly bool) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	if globalOnly {
+		dialer.ControlContext = refuseNonGlobal
+	}
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+			Proxy:                 nil,
+			DialContext:           dialer.DialContext,
 			TLSHandshakeTimeout:   timeout,
 			ResponseHeaderTimeout: timeout,
 			MaxIdleConnsPerHost:   2,
@@ -218,6 +236,30 @@ func newClient(timeout time.Duration) *http.Client {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// AddressError is why a dial was refused: the endpoint resolved to an
+// address that is not globally routable.
+type AddressError struct {
+	Addr netip.Addr
+	Err  error // from store.CheckWebhookAddress
+}
+
+func (e *AddressError) Error() string {
+	return "endpoint resolves to " + e.Err.Error() + "; deliveries go only to globally routable addresses (local receivers need --allow-http-webhooks)"
+}
+
+// refuseNonGlobal is a net.Dialer ControlContext: it runs for every address
+// the dialer tries, after resolution and before the connection is made.
+func refuseNonGlobal(_ context.Context, _, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return &AddressError{Err: fmt.Errorf("an address that cannot be checked (%q)", address)}
+	}
+	if err := store.CheckWebhookAddress(ap.Addr()); err != nil {
+		return &AddressError{Addr: ap.Addr(), Err: err}
+	}
+	return nil
 }
 
 // Node is the name this Manager holds leases under.
@@ -614,6 +656,10 @@ func (m *Manager) send(ctx context.Context, s store.EventStream, token, secret, 
 // describe says why a request failed without the URL (which the operator
 // knows) or anything the receiver sent.
 func describe(err error, ctx context.Context) string {
+	var ae *AddressError
+	if errors.As(err, &ae) {
+		return ae.Error()
+	}
 	var ne net.Error
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
