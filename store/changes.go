@@ -47,39 +47,42 @@ const (
 	RoleRuleDeleted // Rule holds the attribute rule before its deletion
 )
 
-// Change is one committed change, as seen by observers.
+// Change is one committed change, as seen by observers. Every field is
+// omitted from its JSON when zero: shared engines keep each revision's
+// changes (follow.go), and a membership change names three ids of twenty
+// fields.
 type Change struct {
-	Kind         ChangeKind
-	ConnectionID string
-	UserID       string // UserCreated/Updated/Deleted
-	GroupID      string // Group*, Member*
-	MemberID     string // Member*: a user or group id
-	Active       bool   // UserCreated/Updated: the user's active flag after the change
-	Name         string // GroupCreated/Updated: displayName after the change; RoleMapping*: idp_value
-	UserName     string // UserCreated/Updated: userName after the change
-	ExternalID   string // UserCreated/Updated: externalId after the change
+	Kind         ChangeKind `json:",omitzero"`
+	ConnectionID string     `json:",omitzero"`
+	UserID       string     `json:",omitzero"` // UserCreated/Updated/Deleted
+	GroupID      string     `json:",omitzero"` // Group*, Member*
+	MemberID     string     `json:",omitzero"` // Member*: a user or group id
+	Active       bool       `json:",omitzero"` // UserCreated/Updated: the user's active flag after the change
+	Name         string     `json:",omitzero"` // GroupCreated/Updated: displayName after the change; RoleMapping*: idp_value
+	UserName     string     `json:",omitzero"` // UserCreated/Updated: userName after the change
+	ExternalID   string     `json:",omitzero"` // UserCreated/Updated: externalId after the change
 
-	RoleID         string
-	OrganizationID string
-	AutoMembership bool           // OrgConnectionSet: assign_membership_on_login
-	Role           *Role          // RoleChanged: the role after the change
-	Settings       TenantSettings // TenantSettingsChanged
+	RoleID         string         `json:",omitzero"`
+	OrganizationID string         `json:",omitzero"`
+	AutoMembership bool           `json:",omitzero"` // OrgConnectionSet: assign_membership_on_login
+	Role           *Role          `json:",omitzero"` // RoleChanged: the role after the change
+	Settings       TenantSettings `json:",omitzero"` // TenantSettingsChanged
 
-	ResourceServer *ResourceServer // ResourceServerChanged/Deleted
-	Permission     Permission      // UserPermissionAssigned/Removed
+	ResourceServer *ResourceServer `json:",omitzero"` // ResourceServerChanged/Deleted
+	Permission     Permission      `json:",omitzero"` // UserPermissionAssigned/Removed
 
 	// IdPValues (UserCreated/Updated): the user's roles and entitlements
 	// values after the change (IdPValues), the whole list, so an update
 	// that drops the last one says so by leaving it empty. Most users have
 	// none, and change records stay as they were.
-	IdPValues []string `json:",omitempty"`
-	MappingID string   `json:",omitempty"` // RoleMapping*: the mapping's id (Name is its idp_value)
+	IdPValues []string `json:",omitzero"`
+	MappingID string   `json:",omitzero"` // RoleMapping*: the mapping's id (Name is its idp_value)
 
 	// Doc (UserCreated/Updated) is the user's SCIM document after the
 	// change, and ChangedAttrs (UserUpdated) the attributes the change
 	// touched (ChangedAttributes): attribute rules re-evaluate a user only
 	// for the rules that read one of them, parsing Doc only then.
-	Doc          json.RawMessage `json:",omitempty"`
-	ChangedAttrs []string        `json:",omitempty"`
-	Rule         *RoleRule       `json:",omitempty"` // RoleRuleChanged/Deleted
+	Doc          json.RawMessage `json:",omitzero"`
+	ChangedAttrs []string        `json:",omitzero"`
+	Rule         *RoleRule       `json:",omitzero"` // RoleRuleChanged/Deleted
 }
