@@ -19,9 +19,9 @@ import (
 // bucketEffectiveRoles holds, per user, one record with the last recorded
 // state of each of its scopes (the tenant, or one organization): the
 // deriver reads and writes a batch of users' records in one query each on a
-// network engine, not one per user and scope. A state that became empty stays as
-// a tombstone carrying its revision, so that a lagging node (several nodes
-// over PostgreSQL) can tell it is older. metaEffectiveThrough is the
+// network engine, not one per user and scope. A state that became empty
+// stays as a tombstone carrying its revision, so that a lagging node
+// (several nodes over PostgreSQL) can tell it is older. metaEffectiveThrough is the
 // revision through which every change has been compared; a store without it
 // has never been derived (the first start with the feature takes a silent
 // baseline).
