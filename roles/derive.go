@@ -237,8 +237,13 @@ func (d *Deriver) baseline(ctx context.Context, from uint64, states []store.Effe
 			return err
 		}
 		if err := d.db.View(func(r *store.ReadTx) error {
+			ids := make([]string, len(batch))
 			for i := range batch {
-				batch[i].UserName, batch[i].ConnectionID, _ = r.UserName(batch[i].UserID)
+				ids[i] = batch[i].UserID
+			}
+			users, cons := r.UserNames(ids)
+			for i := range batch {
+				batch[i].UserName, batch[i].ConnectionID = users[i], cons[i]
 			}
 			return nil
 		}); err != nil {
@@ -248,12 +253,8 @@ func (d *Deriver) baseline(ctx context.Context, from uint64, states []store.Effe
 			if _, taken := tx.EffectiveRolesThrough(); taken {
 				return errBaselineTaken
 			}
-			for _, s := range batch {
-				if _, err := tx.RecordEffectiveRoles(s, false); err != nil {
-					return err
-				}
-			}
-			return nil
+			_, err := tx.RecordEffectiveRolesMany(batch, false)
+			return err
 		})
 		if err != nil {
 			return err
@@ -304,17 +305,19 @@ func (d *Deriver) compare(ctx context.Context, ids []string) error {
 	type names struct{ user, connection string }
 	named := make(map[string]names, len(ids))
 	// Read here, not in the write: the committer holds up other writers.
+	// Each read covers the whole batch (one round trip on PostgreSQL).
 	if err := d.db.View(func(r *store.ReadTx) error {
-		for _, id := range ids {
-			states, err := r.EffectiveRolesOf(id)
-			if err != nil {
-				return err
+		all, err := r.EffectiveRolesOfMany(ids)
+		if err != nil {
+			return err
+		}
+		users, cons := r.UserNames(ids)
+		for i, id := range ids {
+			if len(all[i]) > 0 {
+				recorded[id] = all[i]
 			}
-			if len(states) > 0 {
-				recorded[id] = states
-			}
-			if user, con, ok := r.UserName(id); ok {
-				named[id] = names{user, con}
+			if cons[i] != "" {
+				named[id] = names{users[i], cons[i]}
 			}
 		}
 		return nil
@@ -349,18 +352,9 @@ func (d *Deriver) compare(ctx context.Context, ids []string) error {
 		return nil
 	}
 	events := 0
-	_, err := d.db.Update(ctx, store.Origin{Channel: store.ChannelSystem}, func(tx *store.Tx) error {
-		events = 0
-		for _, s := range changed {
-			wrote, err := tx.RecordEffectiveRoles(s, true)
-			if err != nil {
-				return err
-			}
-			if wrote {
-				events++
-			}
-		}
-		return nil
+	_, err := d.db.Update(ctx, store.Origin{Channel: store.ChannelSystem}, func(tx *store.Tx) (err error) {
+		events, err = tx.RecordEffectiveRolesMany(changed, true)
+		return err
 	})
 	if err == nil {
 		d.mu.Lock()

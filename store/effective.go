@@ -16,10 +16,12 @@ import (
 // changes makes the event exact, coalesced and crash-safe: whatever a crash
 // interrupts, the next comparison finds again.
 //
-// bucketEffectiveRoles holds, per user and scope (the tenant, or one
-// organization), the last recorded state. A state that became empty stays as
-// a tombstone carrying its revision, so that a lagging node (several nodes
-// over PostgreSQL) can tell it is older. metaEffectiveThrough is the
+// bucketEffectiveRoles holds, per user, one record with the last recorded
+// state of each of its scopes (the tenant, or one organization): the
+// deriver reads and writes a batch of users' records in one query each on a
+// network engine, not one per user and scope. A state that became empty
+// stays as a tombstone carrying its revision, so that a lagging node
+// (several nodes over PostgreSQL) can tell it is older. metaEffectiveThrough is the
 // revision through which every change has been compared; a store without it
 // has never been derived (the first start with the feature takes a silent
 // baseline).
@@ -73,49 +75,74 @@ type EffectiveRolesChange struct {
 	PermissionsRemoved []Permission `json:"permissions_removed"`
 }
 
-func effectiveKey(userID, orgID string) []byte { return catS(userID, orgID) }
+// effectiveScope is one scope's state inside a user's record.
+type effectiveScope struct {
+	Org string `json:"org,omitempty"`
+	EffectiveRoles
+}
 
-func decodeEffective(k, v []byte) (EffectiveRoles, error) {
-	var e EffectiveRoles
-	if err := json.Unmarshal(v, &e); err != nil {
-		return e, fmt.Errorf("store: decode %s/%q: %w", bucketEffectiveRoles, k, err)
+// decodeEffective decodes a user's record: its states, tenant scope first,
+// then organizations in id order (the order they are written in).
+func decodeEffective(userID string, v []byte) ([]EffectiveRoles, error) {
+	var rec []effectiveScope
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nil, fmt.Errorf("store: decode %s/%q: %w", bucketEffectiveRoles, userID, err)
 	}
-	e.UserID = string(k[:min(IDLen, len(k))])
-	if len(k) > IDLen {
-		e.OrganizationID = string(k[IDLen:])
+	out := make([]EffectiveRoles, len(rec))
+	for i, s := range rec {
+		out[i] = s.EffectiveRoles
+		out[i].UserID, out[i].OrganizationID = userID, s.Org
 	}
-	return e, nil
+	return out, nil
+}
+
+func encodeEffective(states []EffectiveRoles) ([]byte, error) {
+	rec := make([]effectiveScope, len(states))
+	for i, s := range states {
+		rec[i] = effectiveScope{Org: s.OrganizationID, EffectiveRoles: s}
+	}
+	return json.Marshal(rec)
 }
 
 // EffectiveRolesOf returns the recorded states of a user, tenant scope
 // first, then its organizations in id order; tombstones (empty states)
 // included.
 func (r *ReadTx) EffectiveRolesOf(userID string) ([]EffectiveRoles, error) {
-	var out []EffectiveRoles
+	raw := r.get(bucketEffectiveRoles, []byte(userID))
+	if raw == nil {
+		return nil, nil
+	}
+	return decodeEffective(userID, raw)
+}
+
+// EffectiveRolesOfMany returns, in the order of userIDs, what
+// EffectiveRolesOf returns for each. It reads them all at once (one round
+// trip on a network engine): the deriver compares hundreds of users per
+// batch.
+func (r *ReadTx) EffectiveRolesOfMany(userIDs []string) ([][]EffectiveRoles, error) {
+	out := make([][]EffectiveRoles, len(userIDs))
 	var err error
-	r.scanPrefix(bucketEffectiveRoles, []byte(userID), func(k, v []byte) bool {
-		var e EffectiveRoles
-		if e, err = decodeEffective(k, v); err != nil {
-			return false
+	r.getEach(bucketEffectiveRoles, idKeys(userIDs), func(i int, v []byte) {
+		if v != nil && err == nil {
+			out[i], err = decodeEffective(userIDs[i], v)
 		}
-		out = append(out, e)
-		return true
 	})
 	return out, err
+}
+
+func idKeys(ids []string) [][]byte {
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
+		keys[i] = []byte(id)
+	}
+	return keys
 }
 
 // EachEffectiveRolesUser calls fn with every user id that has a recorded
 // state, in id order, each once.
 func (r *ReadTx) EachEffectiveRolesUser(fn func(userID string)) {
-	var last []byte
 	r.scanPrefix(bucketEffectiveRoles, nil, func(k, _ []byte) bool {
-		if len(k) < IDLen {
-			return true
-		}
-		if id := k[:IDLen]; !bytes.Equal(id, last) {
-			last = append(last[:0], id...)
-			fn(string(id))
-		}
+		fn(string(k))
 		return true
 	})
 }
@@ -142,19 +169,69 @@ func (r *ReadTx) EffectiveRolesThrough() (uint64, bool) {
 // tombstone. A state without a UserName (a deleted user's) keeps the
 // recorded UserName and ConnectionID.
 func (tx *Tx) RecordEffectiveRoles(state EffectiveRoles, emit bool) (bool, error) {
-	key := effectiveKey(state.UserID, state.OrganizationID)
-	var old EffectiveRoles
-	if raw := tx.get(bucketEffectiveRoles, key); raw != nil {
-		var err error
-		if old, err = decodeEffective(key, raw); err != nil {
-			return false, err
+	n, err := tx.RecordEffectiveRolesMany([]EffectiveRoles{state}, emit)
+	return n == 1, err
+}
+
+// RecordEffectiveRolesMany records each of states in turn as
+// RecordEffectiveRoles would, and returns how many it wrote. It reads each
+// user's record once, all at once (one round trip on a network engine), and
+// writes each changed record once.
+func (tx *Tx) RecordEffectiveRolesMany(states []EffectiveRoles, emit bool) (int, error) {
+	var users []string
+	seen := make(map[string]int, len(states))
+	for _, s := range states {
+		if _, ok := seen[s.UserID]; !ok {
+			seen[s.UserID] = len(users)
+			users = append(users, s.UserID)
 		}
+	}
+	recorded, err := tx.EffectiveRolesOfMany(users)
+	if err != nil {
+		return 0, err
+	}
+	changed := make([]bool, len(users))
+	wrote := 0
+	for _, state := range states {
+		u := seen[state.UserID]
+		var ok bool
+		if recorded[u], ok = tx.recordEffective(recorded[u], state, emit); ok {
+			changed[u] = true
+			wrote++
+		}
+	}
+	for u, id := range users {
+		if !changed[u] {
+			continue
+		}
+		raw, err := encodeEffective(recorded[u])
+		if err != nil {
+			return 0, fmt.Errorf("store: encode %s: %w", bucketEffectiveRoles, err)
+		}
+		tx.put(bucketEffectiveRoles, []byte(id), raw)
+	}
+	if tx.err != nil {
+		return 0, tx.err
+	}
+	return wrote, nil
+}
+
+// recordEffective applies state to a user's recorded states (sorted by
+// scope), writing its audit entry with emit, and reports whether it changed
+// them.
+func (tx *Tx) recordEffective(recorded []EffectiveRoles, state EffectiveRoles, emit bool) ([]EffectiveRoles, bool) {
+	i, found := slices.BinarySearchFunc(recorded, state.OrganizationID, func(e EffectiveRoles, org string) int {
+		return strings.Compare(e.OrganizationID, org)
+	})
+	var old EffectiveRoles
+	if found {
+		old = recorded[i]
 		if old.Revision >= state.Revision {
-			return false, nil
+			return recorded, false
 		}
 	}
 	if old.sameGrants(&state) {
-		return false, nil
+		return recorded, false
 	}
 	if state.UserName == "" {
 		state.UserName, state.ConnectionID = old.UserName, old.ConnectionID
@@ -176,8 +253,12 @@ func (tx *Tx) RecordEffectiveRoles(state EffectiveRoles, emit bool) (bool, error
 			func(p Permission) { change.PermissionsRemoved = append(change.PermissionsRemoved, p) })
 		tx.audit(EventUserEffectiveRolesChanged, Target{"user", state.UserID}, nil, change)
 	}
-	tx.putJSON(bucketEffectiveRoles, key, state)
-	return true, tx.err
+	if found {
+		recorded[i] = state
+	} else {
+		recorded = slices.Insert(recorded, i, state)
+	}
+	return recorded, true
 }
 
 // diffSorted walks two sorted lists: added gets what only now has, removed
@@ -223,7 +304,23 @@ func (db *DB) MarkEffectiveRolesThrough(rev uint64) error {
 // UserName returns a user's userName and connection, reading no more of its
 // record than that: the deriver names thousands of users per batch.
 func (r *ReadTx) UserName(id string) (userName, connectionID string, ok bool) {
-	raw := r.get(bucketUsers, []byte(id))
+	return userNameOf(r.get(bucketUsers, []byte(id)))
+}
+
+// UserNames returns, in the order of ids, each user's userName and
+// connection as UserName does ("" both for a user that does not exist),
+// reading them all at once (one round trip on a network engine).
+func (r *ReadTx) UserNames(ids []string) (userNames, connectionIDs []string) {
+	userNames, connectionIDs = make([]string, len(ids)), make([]string, len(ids))
+	r.getEach(bucketUsers, idKeys(ids), func(i int, raw []byte) {
+		userNames[i], connectionIDs[i], _ = userNameOf(raw)
+	})
+	return userNames, connectionIDs
+}
+
+// userNameOf reads the userName and connection of a user record
+// (connectionID|JSON), decoding no more of the JSON than it must.
+func userNameOf(raw []byte) (userName, connectionID string, ok bool) {
 	if len(raw) < IDLen {
 		return "", "", false
 	}

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/rolecall/rolecall/store"
@@ -153,5 +155,85 @@ func TestMarkEffectiveRolesThrough(t *testing.T) {
 	}
 	if db.Revision() != rev {
 		t.Errorf("marking moved the revision %d→%d", rev, db.Revision())
+	}
+}
+
+// A batch write records each state as RecordEffectiveRoles would, in turn
+// (several scopes of one user, and the same scope twice, see what the
+// earlier states recorded), and the batch reads answer as the per-user
+// ones: missing users and users without states included.
+func TestRecordAndReadEffectiveRolesMany(t *testing.T) {
+	db := storetest.Open(t)
+	c := storetest.MustConnection(t, db, "acme")
+	alice := storetest.MustUser(t, db, c.ID, "alice")
+	bob := storetest.MustUser(t, db, c.ID, "bob")
+	carol := storetest.MustUser(t, db, c.ID, "carol") // never recorded
+	org := mustOrg(t, db, "globex")
+	admin := store.RoleRef{ID: "rol_00000000000000a1", Name: "admin"}
+	viewer := store.RoleRef{ID: "rol_00000000000000b2", Name: "viewer"}
+	state := func(user string, rev uint64, org string, roles ...store.RoleRef) store.EffectiveRoles {
+		return store.EffectiveRoles{UserID: user, OrganizationID: org, Revision: rev, Roles: roles}
+	}
+	_, before := lastEffectiveEvent(t, db)
+	var wrote int
+	storetest.MustUpdate(t, db, func(tx *store.Tx) (err error) {
+		wrote, err = tx.RecordEffectiveRolesMany([]store.EffectiveRoles{
+			state(alice.ID, 10, org.ID, viewer),
+			state(alice.ID, 10, "", admin),
+			state(bob.ID, 10, "", viewer),
+			state(alice.ID, 11, "", admin, viewer), // after the tenant state above
+			state(alice.ID, 11, org.ID, viewer),    // same grants: no change
+			state(bob.ID, 9, "", admin),            // older than the one above
+		}, true)
+		return err
+	})
+	if _, after := lastEffectiveEvent(t, db); wrote != 4 || after-before != 4 {
+		t.Errorf("wrote %d states with %d events, want 4 and 4", wrote, after-before)
+	}
+
+	missing := "usr_00000000000000zz"
+	ids := []string{bob.ID, missing, alice.ID, carol.ID, alice.ID}
+	if err := db.View(func(r *store.ReadTx) error {
+		many, err := r.EffectiveRolesOfMany(ids)
+		if err != nil {
+			return err
+		}
+		if len(many) != len(ids) {
+			t.Fatalf("EffectiveRolesOfMany returned %d answers for %d ids", len(many), len(ids))
+		}
+		for i, id := range ids {
+			one, err := r.EffectiveRolesOf(id)
+			if err != nil {
+				return err
+			}
+			if got, want := fmt.Sprintf("%+v", many[i]), fmt.Sprintf("%+v", one); got != want {
+				t.Errorf("EffectiveRolesOfMany[%d] (%s) = %s, want %s", i, id, got, want)
+			}
+		}
+		got := many[2]
+		if len(got) != 2 || got[0].OrganizationID != "" || len(got[0].Roles) != 2 || got[0].Revision != 11 ||
+			got[1].OrganizationID != org.ID || got[1].Revision != 10 || got[0].UserID != alice.ID {
+			t.Errorf("alice's states %+v, want tenant {admin viewer}@11 then %s {viewer}@10", got, org.ID)
+		}
+		names, cons := r.UserNames(ids)
+		for i, id := range ids {
+			name, con, _ := r.UserName(id)
+			if names[i] != name || cons[i] != con {
+				t.Errorf("UserNames[%d] = %q, %q; want %q, %q as UserName", i, names[i], cons[i], name, con)
+			}
+		}
+		if names[0] != "bob" || cons[1] != "" {
+			t.Errorf("UserNames = %q, %q; want bob first and no connection for a missing user", names, cons)
+		}
+		var users []string
+		r.EachEffectiveRolesUser(func(id string) { users = append(users, id) })
+		want := []string{alice.ID, bob.ID}
+		slices.Sort(want)
+		if !slices.Equal(users, want) {
+			t.Errorf("EachEffectiveRolesUser = %v, want alice and bob in id order", users)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -73,7 +73,7 @@ var (
 	bucketOrgRoleRules        = []byte("organization_role_rules") // orgID|rulID → ∅
 	bucketConnectionRoleRules = []byte("connection_role_rules")   // conID|rulID → ∅
 	// Derived effective roles (effective.go).
-	bucketEffectiveRoles = []byte("effective_roles") // usrID|orgID or usrID alone (tenant) → last recorded state
+	bucketEffectiveRoles = []byte("effective_roles") // usrID → last recorded state of each scope
 )
 
 var allBuckets = [][]byte{
