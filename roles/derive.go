@@ -302,25 +302,16 @@ func (d *Deriver) compare(ctx context.Context, ids []string) error {
 		return err
 	}
 	recorded := make(map[string][]store.EffectiveRoles, len(ids))
-	type names struct{ user, connection string }
-	named := make(map[string]names, len(ids))
 	// Read here, not in the write: the committer holds up other writers.
 	// Each read covers the whole batch (one round trip on PostgreSQL).
 	if err := d.db.View(func(r *store.ReadTx) error {
 		all, err := r.EffectiveRolesOfMany(ids)
-		if err != nil {
-			return err
-		}
-		users, cons := r.UserNames(ids)
 		for i, id := range ids {
-			if len(all[i]) > 0 {
+			if err == nil && len(all[i]) > 0 {
 				recorded[id] = all[i]
 			}
-			if cons[i] != "" {
-				named[id] = names{users[i], cons[i]}
-			}
 		}
-		return nil
+		return err
 	}); err != nil {
 		return err
 	}
@@ -339,10 +330,27 @@ func (d *Deriver) compare(ctx context.Context, ids []string) error {
 	changed := states[:0]
 	for _, s := range states {
 		if differs(s, recorded[s.UserID]) {
-			if n, ok := named[s.UserID]; ok {
-				s.UserName, s.ConnectionID = n.user, n.connection
-			}
 			changed = append(changed, s)
+		}
+	}
+	// Names only for the users announced: most of a batch (members moved
+	// between groups without roles, say) changes nothing, and a user's
+	// record is its whole document.
+	if len(changed) > 0 {
+		named := make([]string, 0, len(changed))
+		for _, s := range changed {
+			named = append(named, s.UserID)
+		}
+		if err := d.db.View(func(r *store.ReadTx) error {
+			users, cons := r.UserNames(named)
+			for i := range changed {
+				if cons[i] != "" {
+					changed[i].UserName, changed[i].ConnectionID = users[i], cons[i]
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	d.mu.Lock()
