@@ -43,3 +43,33 @@ func TestAuditEncodingMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// A run's record says its length before its items, and the length is read
+// without decoding them; records written before that, and single entries,
+// are still counted right, whatever their items hold.
+func TestAuditRecordLen(t *testing.T) {
+	head := AuditEntry{ID: "9", Type: "group.member.added", Channel: ChannelSCIM, Target: Target{Type: "group", ID: `grp ,"n":3,"items":[`}, Revision: 2}
+	tricky := rawJSON(map[string]any{"n": 5, "items": []int{1}, "s": `,"n":7,"items":[`})
+	run := auditRun{head: head, items: []auditItem{{After: tricky}, {After: tricky}, {Before: tricky}, {After: rawJSON("x")}}}
+	written := run.appendJSON(nil)
+	var rec auditRecord
+	if err := json.Unmarshal(written, &rec); err != nil || len(rec.Items) != 4 {
+		t.Fatalf("the record does not decode to its 4 items: %v\n%s", err, written)
+	}
+	// The same record as written before the length was stored.
+	old, _ := json.Marshal(auditRecord{AuditEntry: head, Items: run.items})
+	single := auditRun{head: head, items: []auditItem{{After: tricky}}}
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want int
+	}{
+		{"run", written, 4},
+		{"run written before the length", old, 4},
+		{"single entry", single.appendJSON(nil), 1},
+	} {
+		if got := auditRecordLen(tc.raw); got != tc.want {
+			t.Errorf("%s: %d entries, want %d", tc.name, got, tc.want)
+		}
+	}
+}
