@@ -117,6 +117,10 @@ func (groupRecords) each(tx *store.ReadTx, con string, fn func(record) (bool, er
 	return tx.EachGroup(con, func(g store.Group) (bool, error) { return fn(groupRecord(g)) })
 }
 
+func (groupRecords) creationReads(con string, in submitted) []store.Lookup {
+	return []store.Lookup{store.GroupNameLookup(con, str(in.doc, "displayName"))}
+}
+
 func (groupRecords) create(tx *store.Tx, con string, in submitted, raw []byte) (record, error) {
 	g, err := tx.CreateGroup(store.Group{
 		ConnectionID: con, DisplayName: str(in.doc, "displayName"), ExternalID: str(in.doc, "externalId"),

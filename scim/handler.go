@@ -132,10 +132,13 @@ func (st *request) origin(r *http.Request) store.Origin {
 	}
 }
 
-// update runs a write for the request and records its revision.
-func (h *Handler) update(r *http.Request, fn func(*store.Tx) error) error {
+// update runs a write for the request and records its revision. reads are
+// keys fn will look up (store.Origin.Reads).
+func (h *Handler) update(r *http.Request, fn func(*store.Tx) error, reads ...store.Lookup) error {
 	st := stateOf(r)
-	rev, err := h.db.Update(r.Context(), st.origin(r), fn)
+	origin := st.origin(r)
+	origin.Reads = reads
+	rev, err := h.db.Update(r.Context(), origin, fn)
 	if err == nil {
 		st.revision = max(st.revision, rev)
 	}

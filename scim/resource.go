@@ -149,12 +149,23 @@ func (res *resource) create(r *http.Request, in submitted) (record, error) {
 		}
 	}
 	raw := mustJSON(in.doc) // encoded here: write functions run on the committer
+	var reads []store.Lookup
+	if l, ok := res.records.(creationReads); ok {
+		reads = l.creationReads(st.connectionID, in)
+	}
 	var rec record
 	err := res.h.update(r, func(tx *store.Tx) (err error) {
 		rec, err = res.records.create(tx, st.connectionID, in, raw)
 		return err
-	})
+	}, reads...)
 	return rec, err
+}
+
+// creationReads is implemented by the records whose creation looks up a
+// key known from the document (a uniqueness check): named in the write's
+// origin, it is read with the rest of its group commit.
+type creationReads interface {
+	creationReads(connectionID string, in submitted) []store.Lookup
 }
 
 // post serves POST /{Users,Groups}: 201 with the created resource, its

@@ -121,6 +121,10 @@ func (userRecords) each(tx *store.ReadTx, con string, fn func(record) (bool, err
 	return tx.EachUser(con, func(u store.User) (bool, error) { return fn(userRecord(u)) })
 }
 
+func (userRecords) creationReads(con string, in submitted) []store.Lookup {
+	return []store.Lookup{store.UserNameLookup(con, str(in.doc, "userName"))}
+}
+
 func (userRecords) create(tx *store.Tx, con string, in submitted, raw []byte) (record, error) {
 	u, err := tx.CreateUser(store.User{
 		ConnectionID: con, UserName: str(in.doc, "userName"), ExternalID: str(in.doc, "externalId"),

@@ -306,6 +306,50 @@ type Origin struct {
 	Actor     Actor
 	Channel   string // ChannelSCIM, ChannelAPI or ChannelSystem
 	RequestID string
+	// Reads names keys the write will look up (UserNameLookup, …), so that
+	// an engine whose reads are round trips (PostgreSQL) reads those of a
+	// whole group commit at once instead of one write after the other. It
+	// is a hint: a wrong or missing one costs a read, never a result.
+	Reads []Lookup
+}
+
+// Lookup is a key a write will read; see Origin.Reads.
+type Lookup struct{ bucket, key []byte }
+
+// UserNameLookup is the uniqueness check of a user created or renamed to
+// userName in the connection.
+func UserNameLookup(connectionID, userName string) Lookup {
+	return Lookup{bucketUserNames, catS(connectionID, Fold(userName))}
+}
+
+// GroupNameLookup is the uniqueness check of a group created or renamed to
+// displayName in the connection.
+func GroupNameLookup(connectionID, displayName string) Lookup {
+	return Lookup{bucketGroupNames, catS(connectionID, Fold(displayName))}
+}
+
+// prefetch reads at once what the writes of a batch said they will look up,
+// on an engine that reads many keys in one round trip; the engine's
+// transaction keeps the answers for the writes' own reads. On other engines
+// (bbolt: reads are memory) it does nothing.
+func prefetch(r *ReadTx, batch []*pendingWrite) {
+	var byBucket map[string][][]byte
+	for _, p := range batch {
+		for _, l := range p.origin.Reads {
+			if byBucket == nil {
+				byBucket = map[string][][]byte{}
+			}
+			byBucket[string(l.bucket)] = append(byBucket[string(l.bucket)], l.key)
+		}
+	}
+	for name, keys := range byBucket {
+		if len(keys) < 2 {
+			continue // the write's own Get costs the same round trip
+		}
+		if m, ok := r.bucket([]byte(name)).(MultiGetter); ok {
+			m.GetMany(keys)
+		}
+	}
 }
 
 // Update runs fn as one atomic write and returns the revision it committed at
@@ -450,6 +494,7 @@ func (db *DB) commit(batch []*pendingWrite) {
 			return
 		}
 	}
+	prefetch(&tx.ReadTx, batch)
 	applied, ok := applyBatch(tx, batch, base)
 	if !ok {
 		// An undo failed: the transaction can no longer be trusted.

@@ -3,7 +3,9 @@ package postgres_test
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -507,5 +509,59 @@ func TestLargeWritesOfKeysKnownAbsent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Writes that name their lookups (store.Origin.Reads) have them read for
+// the whole group commit at once: 50 users created in one commit cost the
+// same round trips as a few, not one uniqueness check each.
+func TestGroupCommitReadsNamedLookupsAtOnce(t *testing.T) {
+	const n = 50
+	e := newEngine(t, pgtest.DSN(t))
+	db, err := store.New(e, e.Location(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	con := storetest.MustConnection(t, db, "acme")
+	storetest.SeedUsers(t, db, con.ID, 10) // the node's first writes look its buckets up
+	// Hold the committer, so that the n creations queue and commit together.
+	release := make(chan struct{})
+	held := make(chan struct{})
+	go func() {
+		_, _ = db.Update(t.Context(), store.Origin{}, func(*store.Tx) error { close(held); <-release; return nil })
+	}()
+	<-held
+	before, commits := e.RoundTrips(), db.Stats().Commits
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("new%03d@acme.test", i)
+			_, err := db.Update(t.Context(), store.Origin{Reads: []store.Lookup{store.UserNameLookup(con.ID, name)}}, func(tx *store.Tx) error {
+				_, err := tx.CreateUser(store.User{ConnectionID: con.ID, UserName: name, Active: true})
+				return err
+			})
+			errs <- err
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // for the goroutines to queue their writes
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rounds, batches := uint64(e.RoundTrips()-before), db.Stats().Commits-commits
+	t.Logf("%d creations: %d round trips in %d commits", n, rounds, batches)
+	if batches > 3 {
+		t.Fatalf("the creations took %d commits, want them gathered", batches)
+	}
+	if rounds > 16*batches {
+		t.Errorf("%d round trips for %d creations in %d commits, want at most %d: one per creation", rounds, n, batches, 16*batches)
 	}
 }
