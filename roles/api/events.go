@@ -108,6 +108,16 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request, _ caller) error
 	if err != nil {
 		return err
 	}
+	// A cursor past the newest revision is from another store, or from
+	// before a restore: served as is, it would skip every event until the
+	// revision caught up with it. Another node may be a moment ahead of
+	// this one's index, so it gets as long as min_revision does.
+	if q.from.Revision > a.index.Revision() {
+		if err := a.index.WaitFor(r.Context(), q.from.Revision, minRevisionWait); err != nil {
+			return newError(http.StatusConflict, "revision_not_reached",
+				"from=%d is past the newest revision, %d: the cursor is from another store or from before a restore. Start again from a revision this store has reached.", q.from.Revision, a.index.Revision())
+		}
+	}
 	// The server's bound, not the client's: the answer may come sooner.
 	wait := min(q.wait, a.eventWait)
 	deadline := time.Now().Add(wait)

@@ -171,9 +171,14 @@ func TestEventsRejectBadQueries(t *testing.T) {
 	} {
 		m.fails("GET", "/events?"+q, nil, http.StatusBadRequest, "invalid_query_string")
 	}
-	for _, q := range []string{"take=1000", "wait=0", "from=0&after=0", "from=99999"} {
+	for _, q := range []string{"take=1000", "wait=0", "from=0&after=0"} {
 		m.do("GET", "/events?"+q, nil, 200)
 	}
+	// A cursor the store has not reached (another store's, or one from
+	// before a restore) would skip every event until the store caught up.
+	m.fails("GET", "/events?from=99999", nil, http.StatusConflict, "revision_not_reached")
+	rev := strconv.FormatUint(m.db.Revision(), 10)
+	m.do("GET", "/events?from="+rev, nil, 200)
 }
 
 func TestEventsNeedReadLogs(t *testing.T) {
