@@ -42,7 +42,7 @@ func (r *ReadTx) GroupsOfMany(memberIDs []string, most int) ([][]Group, error) {
 		prefixes[i] = []byte(id)
 	}
 	var (
-		ids      []string // every membership's group id, member by member
+		ids      []string                         // every membership's group id, member by member
 		ends     = make([]int, 0, len(memberIDs)) // each member's end in ids
 		answered = len(memberIDs)
 		seen     = 1 // members whose keys the walk reached
