@@ -30,7 +30,7 @@ func groupType() *resourceType {
 }
 
 func groupRecord(g store.Group) record {
-	return record{g.ID, g.ExternalID, g.Doc, g.Created, g.Modified, g.Revision, g.Sequence()}
+	return record{id: g.ID, externalID: g.ExternalID, doc: g.Doc, created: g.Created, modified: g.Modified, revision: g.Revision, seq: g.Sequence()}
 }
 
 func recordsOfGroups(groups []store.Group) []record {

@@ -55,14 +55,19 @@ func (s *orderedScan) fromIndex(offset int) (listPage, error) {
 		if !s.pb.wantsMore(s.count) {
 			continue
 		}
-		recs, _, err := res.records.pageAt(s.tx, s.con, offset, 1)
+		size := firstPageRead
+		recs, _, err := res.records.pageAt(s.tx, s.con, offset, s.chunk(size))
 		offset = 0
 		for err == nil && len(recs) > 0 {
-			var added bool
-			if added, err = s.pb.add(hit{res: res, rank: rank, rec: recs[0]}); err != nil || !added || !s.pb.wantsMore(s.count) {
+			hits := make([]hit, len(recs))
+			for i, rec := range recs {
+				hits[i] = hit{res: res, rank: rank, rec: rec}
+			}
+			if err = s.pb.addAll(hits); err != nil || s.pb.stopped || !s.pb.wantsMore(s.count) {
 				break
 			}
-			recs, _, err = res.records.after(s.tx, s.con, recs[0].seq, 1)
+			size = min(size*2, maxPageRead)
+			recs, _, err = res.records.after(s.tx, s.con, recs[len(recs)-1].seq, s.chunk(size))
 		}
 		if err != nil {
 			return page, err
@@ -70,6 +75,23 @@ func (s *orderedScan) fromIndex(offset int) (listPage, error) {
 	}
 	s.pb.finish(&page)
 	return page, nil
+}
+
+// An index-paginated page reads its records in chunks, so that it costs a
+// few round trips on PostgreSQL (the records, their users' groups) rather
+// than a few per record: firstPageRead, then twice as many each time, up to
+// maxPageRead. A chunk is read before any of its records is rendered, so the
+// page budget stops the page within a chunk, not before reading it: at
+// most maxPageRead records are held at once beyond the page.
+const (
+	firstPageRead = 8
+	maxPageRead   = 64
+)
+
+// chunk is how many records the page's next read takes: size, or fewer
+// when the page wants fewer.
+func (s *orderedScan) chunk(size int) int {
+	return max(min(size, s.count-len(s.pb.hits)), 1)
 }
 
 // counts counts the records of each resource type, and their total.

@@ -90,6 +90,7 @@ func (b *pageBuilder) add(h hit) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		rec.groups = h.rec.groups
 		h.rec, h.stub = rec, false
 	}
 	if len(b.items) > 0 && !b.proj.given() && b.size+1+len(h.rec.doc) > b.budget {
@@ -112,7 +113,7 @@ func (b *pageBuilder) add(h hit) (bool, error) {
 	}
 	b.items = append(b.items, raw)
 	b.size += 1 + len(raw)
-	h.full, h.rec.doc = nil, nil
+	h.full, h.rec.doc, h.rec.groups = nil, nil, nil
 	b.hits = append(b.hits, h)
 	return true, nil
 }
@@ -255,14 +256,52 @@ func (p *listPage) setCursors(prev, next, sorted bool) {
 // addAll adds the hits of a page, in listing order, until the budget stops
 // it: from the first forward, from the last backward.
 func (b *pageBuilder) addAll(hits []hit) error {
-	for i := range hits {
-		h := hits[i]
+	order := make([]int, len(hits))
+	for i := range order {
+		order[i] = i
 		if b.backward {
-			h = hits[len(hits)-1-i]
+			order[i] = len(hits) - 1 - i
 		}
-		if added, err := b.add(h); err != nil || !added {
+	}
+	for n, i := range order {
+		if needsGroups(hits[i]) {
+			if err := b.readGroups(hits, order[n:]); err != nil {
+				return err
+			}
+		}
+		added, err := b.add(hits[i])
+		hits[i].rec.groups = nil // rendered, or never will be
+		if err != nil || !added {
 			return err
 		}
+	}
+	return nil
+}
+
+// needsGroups reports whether h is a User whose groups are still to be
+// read for its rendering.
+func needsGroups(h hit) bool {
+	_, user := h.res.records.(userRecords)
+	return user && !h.derived && h.rec.groups == nil
+}
+
+// readGroups reads the groups of the users among hits[order...] that need
+// them, in that order, in one go (see userRecords.readGroups), so that a
+// page costs a round trip for its users' groups on PostgreSQL, not one per
+// user.
+func (b *pageBuilder) readGroups(hits []hit, order []int) error {
+	var recs []record
+	var at []int
+	for _, i := range order {
+		if needsGroups(hits[i]) {
+			recs, at = append(recs, hits[i].rec), append(at, i)
+		}
+	}
+	if err := (userRecords{}).readGroups(b.tx, recs); err != nil {
+		return err
+	}
+	for j, i := range at {
+		hits[i].rec.groups = recs[j].groups
 	}
 	return nil
 }

@@ -25,6 +25,9 @@ type record struct {
 	created, modified time.Time
 	revision          uint64
 	seq               uint64 // position in the connection's creation order
+	// groups are a User's groups when a list page read them with the
+	// page's other users' (store.ReadTx.GroupsOfMany); nil: read them.
+	groups *[]store.Group
 }
 
 func decodeDoc(raw json.RawMessage) (map[string]any, error) {

@@ -55,7 +55,7 @@ func userVersion(revision uint64, groups []store.Group) string {
 }
 
 func userRecord(u store.User) record {
-	return record{u.ID, u.ExternalID, u.Doc, u.Created, u.Modified, u.Revision, u.Sequence()}
+	return record{id: u.ID, externalID: u.ExternalID, doc: u.Doc, created: u.Created, modified: u.Modified, revision: u.Revision, seq: u.Sequence()}
 }
 
 func recordsOfUsers(users []store.User) []record {
@@ -94,6 +94,36 @@ func findUsers(tx *store.ReadTx, con, attr, value string) ([]record, error) {
 
 // userRecords keeps users in the store.
 type userRecords struct{}
+
+// pageGroups is the most groups a list page reads for its users at once
+// (store.ReadTx.GroupsOfMany): a page of users in thousands of groups each
+// is read a few users at a time.
+const pageGroups = 4096
+
+// readGroups reads the groups of the users among recs that have none yet,
+// from the first, in one go on any engine (one walk of the memberships),
+// and stores them in the records. It may stop before the end (see
+// pageGroups); the records after the first without groups are read later.
+func (userRecords) readGroups(tx *store.ReadTx, recs []record) error {
+	ids := make([]string, 0, len(recs))
+	at := make([]int, 0, len(recs))
+	for i := range recs {
+		if recs[i].groups == nil {
+			ids, at = append(ids, recs[i].id), append(at, i)
+		}
+	}
+	if len(ids) < 2 {
+		return nil // one user: GroupsOf when it is rendered
+	}
+	groups, err := tx.GroupsOfMany(ids, pageGroups)
+	if err != nil {
+		return err
+	}
+	for j := range groups {
+		recs[at[j]].groups = &groups[j]
+	}
+	return nil
+}
 
 func (userRecords) load(tx *store.ReadTx, con, id string) (record, error) {
 	u, err := tx.User(con, id)
@@ -191,9 +221,14 @@ func (userRecords) version(tx *store.ReadTx, rec record) (string, error) {
 }
 
 func (userRecords) attachDerived(tx *store.ReadTx, st *request, rec record, full map[string]any) (string, error) {
-	groups, err := tx.GroupsOf(rec.id)
-	if err != nil {
-		return "", err
+	var groups []store.Group
+	if rec.groups != nil {
+		groups = *rec.groups // read with its page
+	} else {
+		var err error
+		if groups, err = tx.GroupsOf(rec.id); err != nil {
+			return "", err
+		}
 	}
 	list := make([]any, 0, len(groups))
 	for _, g := range groups {

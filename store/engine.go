@@ -131,3 +131,19 @@ type PageCounter interface {
 // existing ones (time-ordered ids, sequence numbers), so that an engine may
 // pack its pages full (bbolt's fill percent).
 func AppendMostly(bucket []byte) bool { return appendMostly[string(bucket)] }
+
+// MultiScanner is implemented by a bucket that walks the keys under many
+// prefixes for about the price of one walk (PostgreSQL: one query, one
+// round trip, where each prefix's cursor is a round trip of its own). The
+// store reads through it where a page looks up a range per record (the
+// groups of each listed user); on an engine without it (bbolt, whose
+// cursors are memory reads) it walks a cursor per prefix instead.
+type MultiScanner interface {
+	// ScanPrefixes calls fn with every key that has prefixes[i] as a
+	// prefix, and its value, prefix by prefix in the order given and each
+	// prefix's keys in key order, until fn returns false. It sees the
+	// transaction's own writes, as a cursor does. k and v are valid only
+	// during the call, and fn must not call the transaction. A failed read
+	// ends the walk and is reported by the transaction's Err.
+	ScanPrefixes(prefixes [][]byte, fn func(i int, k, v []byte) bool)
+}

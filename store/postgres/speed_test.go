@@ -178,6 +178,31 @@ func TestMembershipWritesAndPagesCostRoundTripsNotPerKey(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"groups of a page of 100 users", func(t *testing.T) {
+			storetest.MustUpdate(t, seeder, func(tx *store.Tx) error { // on the other node
+				_, err := tx.AddMembers(con.ID, g.ID, members(ids[:100]))
+				return err
+			})
+			before := e.RoundTrips()
+			if err := db.View(func(r *store.ReadTx) error {
+				groups, err := r.GroupsOfMany(ids[:100], 0)
+				if len(groups) != 100 {
+					t.Errorf("groups of %d users, want 100", len(groups))
+				}
+				for i, gs := range groups {
+					if len(gs) != 1 || gs[0].ID != g.ID {
+						t.Errorf("user %d is in %v, want just %s", i, gs, g.ID)
+					}
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// BEGIN with the memberships, then the groups.
+			if got := e.RoundTrips() - before; got > 3 {
+				t.Errorf("%d round trips, want at most 3", got)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

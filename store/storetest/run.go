@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"HashedCredentials", hashedCredentials},
 		{"LargeWriteAndItsUndo", largeWriteAndItsUndo},
 		{"RoleRules", roleRules},
+		{"GroupsOfManyAnswersLikeGroupsOf", groupsOfManyAnswersLikeGroupsOf},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := open(t)
