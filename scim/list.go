@@ -55,8 +55,7 @@ func (s *orderedScan) fromIndex(offset int) (listPage, error) {
 		if !s.pb.wantsMore(s.count) {
 			continue
 		}
-		size := firstPageRead
-		recs, _, err := res.records.pageAt(s.tx, s.con, offset, s.chunk(size))
+		recs, _, err := res.records.pageAt(s.tx, s.con, offset, 1)
 		offset = 0
 		for err == nil && len(recs) > 0 {
 			hits := make([]hit, len(recs))
@@ -66,8 +65,7 @@ func (s *orderedScan) fromIndex(offset int) (listPage, error) {
 			if err = s.pb.addAll(hits); err != nil || s.pb.stopped || !s.pb.wantsMore(s.count) {
 				break
 			}
-			size = min(size*2, maxPageRead)
-			recs, _, err = res.records.after(s.tx, s.con, recs[len(recs)-1].seq, s.chunk(size))
+			recs, _, err = res.records.after(s.tx, s.con, recs[len(recs)-1].seq, s.chunk(nextPageRead(recs)))
 		}
 		if err != nil {
 			return page, err
@@ -79,14 +77,26 @@ func (s *orderedScan) fromIndex(offset int) (listPage, error) {
 
 // An index-paginated page reads its records in chunks, so that it costs a
 // few round trips on PostgreSQL (the records, their users' groups) rather
-// than a few per record: firstPageRead, then twice as many each time, up to
-// maxPageRead. A chunk is read before any of its records is rendered, so the
-// page budget stops the page within a chunk, not before reading it: at
-// most maxPageRead records are held at once beyond the page.
+// than a few per record. A chunk is read before any of its records is
+// rendered, so what it holds is bounded in bytes, not only in records: the
+// first read takes one record, and each next one as many records of the
+// size just read as fit in pageReadBytes, at most maxPageRead. Users of a
+// few KB are read 64 at a time; users of megabytes one at a time, as before.
 const (
-	firstPageRead = 8
 	maxPageRead   = 64
+	pageReadBytes = 1 << 20
 )
+
+// nextPageRead is how many records the next chunk may take, judged by
+// those of the last.
+func nextPageRead(last []record) int {
+	size := 0
+	for _, r := range last {
+		size += len(r.doc)
+	}
+	avg := max(size/len(last), 1)
+	return min(max(pageReadBytes/avg, 1), maxPageRead)
+}
 
 // chunk is how many records the page's next read takes: size, or fewer
 // when the page wants fewer.
