@@ -92,27 +92,8 @@ func (a *API) createConnection(w http.ResponseWriter, r *http.Request, c caller)
 }
 
 func (a *API) listConnections(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Connections []connectionView `json:"connections"`
-		Next        string           `json:"next,omitempty"`
-	}{Connections: []connectionView{}}
-	err = a.view(w, func(tx *store.ReadTx) error {
-		list, next, err := tx.Connections(from, take)
-		for _, c := range list {
-			out.Connections = append(out.Connections, a.viewConnection(r, tx, c))
-		}
-		out.Next = next
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return listCheckpoint(a, w, r, "connections", (*store.ReadTx).Connections,
+		func(tx *store.ReadTx, c store.Connection) connectionView { return a.viewConnection(r, tx, c) })
 }
 
 func (a *API) getConnection(w http.ResponseWriter, r *http.Request, _ caller) error {

@@ -398,17 +398,40 @@ func (p *pageItems) writeFields(w http.ResponseWriter, key string, fields []json
 // listAll answers, under key, every item read returns, each through view:
 // for the short lists (API keys, event streams) that are never paged.
 func listAll[T, V any](a *API, w http.ResponseWriter, key string, read func(*store.ReadTx) ([]T, error), view func(T) V) error {
-	items := []V{}
-	err := a.view(w, func(tx *store.ReadTx) error {
+	return writeItems(a, w, key, func(tx *store.ReadTx) ([]T, string, error) {
 		list, err := read(tx)
+		return list, "", err
+	}, func(_ *store.ReadTx, it T) V { return view(it) })
+}
+
+// listCheckpoint answers one checkpoint page (?from=&take=) of a list the
+// store pages itself (connections, resource servers): its items under key,
+// each through view, and "next" unless it is the last.
+func listCheckpoint[T, V any](a *API, w http.ResponseWriter, r *http.Request, key string, read func(tx *store.ReadTx, from string, take int) ([]T, string, error), view func(*store.ReadTx, T) V) error {
+	from, take, err := page(r)
+	if err != nil {
+		return err
+	}
+	return writeItems(a, w, key, func(tx *store.ReadTx) ([]T, string, error) { return read(tx, from, take) }, view)
+}
+
+func writeItems[T, V any](a *API, w http.ResponseWriter, key string, read func(*store.ReadTx) ([]T, string, error), view func(*store.ReadTx, T) V) error {
+	items, next := []V{}, ""
+	err := a.view(w, func(tx *store.ReadTx) error {
+		list, n, err := read(tx)
 		for _, it := range list {
-			items = append(items, view(it))
+			items = append(items, view(tx, it))
 		}
+		next = n
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]V{key: items})
+	out := map[string]any{key: items}
+	if next != "" {
+		out["next"] = next
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

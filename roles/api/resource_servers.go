@@ -75,27 +75,8 @@ func (a *API) createResourceServer(w http.ResponseWriter, r *http.Request, c cal
 
 // listResourceServers answers GET /resource-servers?from=&take=, in id order.
 func (a *API) listResourceServers(w http.ResponseWriter, r *http.Request, _ caller) error {
-	from, take, err := page(r)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		ResourceServers []resourceServerView `json:"resource_servers"`
-		Next            string               `json:"next,omitempty"`
-	}{ResourceServers: []resourceServerView{}}
-	err = a.view(w, func(tx *store.ReadTx) error {
-		list, next, err := tx.ResourceServers(from, take)
-		for _, rs := range list {
-			out.ResourceServers = append(out.ResourceServers, viewResourceServer(rs))
-		}
-		out.Next = next
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return listCheckpoint(a, w, r, "resource_servers", (*store.ReadTx).ResourceServers,
+		func(_ *store.ReadTx, rs store.ResourceServer) resourceServerView { return viewResourceServer(rs) })
 }
 
 func (a *API) getResourceServer(w http.ResponseWriter, r *http.Request, _ caller) error {
