@@ -206,6 +206,16 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, c caller, fn func(*
 	return nil
 }
 
+// updateNoContent runs one write as the caller and answers 204: deletes,
+// and writes whose answer is the revision header alone.
+func (a *API) updateNoContent(w http.ResponseWriter, r *http.Request, c caller, fn func(*store.Tx) error) error {
+	if err := a.update(w, r, c, fn); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // view runs a read and sets the revision header to the revision read at least.
 func (a *API) view(w http.ResponseWriter, fn func(*store.ReadTx) error) error {
 	w.Header().Set(httpconv.RevisionHeader, strconv.FormatUint(a.db.Revision(), 10))

@@ -71,9 +71,5 @@ func (a *API) listAPIKeys(w http.ResponseWriter, _ *http.Request, _ caller) erro
 }
 
 func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := a.update(w, r, c, func(tx *store.Tx) error { return tx.DeleteAPIKey(r.PathValue("id")) }); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.updateNoContent(w, r, c, func(tx *store.Tx) error { return tx.DeleteAPIKey(r.PathValue("id")) })
 }

@@ -147,11 +147,7 @@ func (a *API) updateConnection(w http.ResponseWriter, r *http.Request, c caller)
 }
 
 func (a *API) deleteConnection(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := a.update(w, r, c, func(tx *store.Tx) error { return tx.DeleteConnection(r.PathValue("id")) }); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.updateNoContent(w, r, c, func(tx *store.Tx) error { return tx.DeleteConnection(r.PathValue("id")) })
 }
 
 // scimConfigView is Auth0's scim-configuration object.
@@ -286,11 +282,7 @@ func (a *API) updateSCIMConfig(w http.ResponseWriter, r *http.Request, c caller)
 }
 
 func (a *API) deleteSCIMConfig(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := a.update(w, r, c, func(tx *store.Tx) error { return tx.DeleteSCIMConfig(r.PathValue("id")) }); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.updateNoContent(w, r, c, func(tx *store.Tx) error { return tx.DeleteSCIMConfig(r.PathValue("id")) })
 }
 
 // scimTokenView is a SCIM token as listed (never with its secret).

@@ -176,11 +176,7 @@ func (a *API) updateEventStream(w http.ResponseWriter, r *http.Request, c caller
 }
 
 func (a *API) deleteEventStream(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := a.update(w, r, c, func(tx *store.Tx) error { return tx.DeleteEventStream(r.PathValue("id")) }); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.updateNoContent(w, r, c, func(tx *store.Tx) error { return tx.DeleteEventStream(r.PathValue("id")) })
 }
 
 func (a *API) rotateEventStreamSecret(w http.ResponseWriter, r *http.Request, c caller) error {

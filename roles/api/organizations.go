@@ -186,11 +186,7 @@ func (a *API) updateOrganization(w http.ResponseWriter, r *http.Request, c calle
 // deleteOrganization deletes an organization with its enabled connections,
 // members and role bindings (cascades, in the same transaction).
 func (a *API) deleteOrganization(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := a.update(w, r, c, func(tx *store.Tx) error { return tx.DeleteOrganization(r.PathValue("id")) }); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.updateNoContent(w, r, c, func(tx *store.Tx) error { return tx.DeleteOrganization(r.PathValue("id")) })
 }
 
 // enabledConnectionView is Auth0's enabled-connection object.

@@ -170,11 +170,7 @@ func (a *API) updateRole(w http.ResponseWriter, r *http.Request, c caller) error
 // deleteRole deletes a role; the store removes every binding of it at both
 // scopes in the same transaction, each audited as a cascade.
 func (a *API) deleteRole(w http.ResponseWriter, r *http.Request, c caller) error {
-	if err := a.update(w, r, c, func(tx *store.Tx) error { return tx.DeleteRole(r.PathValue("id")) }); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.updateNoContent(w, r, c, func(tx *store.Tx) error { return tx.DeleteRole(r.PathValue("id")) })
 }
 
 type permissionsBody struct {

@@ -170,9 +170,5 @@ func (a *API) deleteSessionSelf(w http.ResponseWriter, r *http.Request, c caller
 	if c.session == nil {
 		return notASession()
 	}
-	if err := a.update(w, r, c, func(tx *store.Tx) error { return tx.DeleteSession(c.session.ID) }); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return a.updateNoContent(w, r, c, func(tx *store.Tx) error { return tx.DeleteSession(c.session.ID) })
 }
