@@ -146,11 +146,11 @@ func (ix *Index) markDirect(bitset []uint64, res Resolution) {
 }
 
 // appendDescribedPermission writes a permission with its API's name and its
-// scope's description, leaving the object open for more fields.
+// scope's description, leaving the object open for more fields. It runs
+// under the read lock the caller holds (resolveBatch): taking it again
+// would deadlock as soon as a writer queued between the two.
 func (ix *Index) appendDescribedPermission(b []byte, p store.Permission) []byte {
-	ix.mu.RLock()
 	name, desc := ix.describe(p)
-	ix.mu.RUnlock()
 	b = httpconv.AppendJSONString(append(b, `{"resource_server_identifier":`...), p.ResourceServerIdentifier)
 	b = httpconv.AppendJSONString(append(b, `,"permission_name":`...), p.PermissionName)
 	b = httpconv.AppendJSONString(append(b, `,"resource_server_name":`...), name)
