@@ -85,6 +85,9 @@ type Index struct {
 	// deriver tracks them.
 	dirty     *dirtySet
 	dirtyWake chan struct{}
+	// expanding holds the groups of the set the deriver took last, which
+	// it expands to their members outside the lock (see grantsThrough).
+	expanding map[string]struct{}
 }
 
 type indexPermission struct {

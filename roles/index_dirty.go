@@ -40,7 +40,9 @@ func (ix *Index) markDirty(c *store.Change) {
 	case store.MemberAdded, store.MemberRemoved:
 		switch {
 		case ix.groups[c.MemberID] == nil:
-			d.users[c.MemberID] = struct{}{}
+			if ix.grantsThrough(ix.groups[c.GroupID]) {
+				d.users[c.MemberID] = struct{}{}
+			}
 		case ix.nested:
 			// The member group's users gain or lose the group's roles.
 			d.groups[c.MemberID] = struct{}{}
@@ -73,6 +75,48 @@ func (ix *Index) markDirty(c *store.Change) {
 	// Woken by any change (derived writes make none), the deriver also
 	// learns that the revision moved, and records how far it has derived.
 	ix.wakeDeriver()
+}
+
+// grantsThrough reports whether joining or leaving g may change a user's
+// roles: g, or with nesting a group above it, carries roles. Most synced
+// groups carry none, and a membership PATCH of a thousand users to one of
+// them then leaves the deriver nothing to compare.
+//
+// A group whose roles were just taken away carries none, yet its members
+// are still to be compared: the unbinding marked the group, to be expanded
+// to the members it has when the deriver gets to it. A member leaving
+// before then must be marked itself, so a group waiting for that expansion
+// counts as granting.
+func (ix *Index) grantsThrough(g *indexGroup) bool {
+	if g == nil {
+		return true // unknown to the index: mark, as before
+	}
+	var seen map[*indexGroup]bool
+	stack := []*indexGroup{g}
+	for len(stack) > 0 {
+		g := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if len(g.roles) > 0 || len(g.orgRoles) > 0 {
+			return true
+		}
+		if _, ok := ix.dirty.groups[g.info.ID]; ok {
+			return true
+		}
+		if _, ok := ix.expanding[g.info.ID]; ok {
+			return true
+		}
+		if !ix.nested || len(g.parents) == 0 {
+			continue
+		}
+		if seen == nil {
+			seen = map[*indexGroup]bool{}
+		}
+		if !seen[g] {
+			seen[g] = true
+			stack = append(stack, g.parents...)
+		}
+	}
+	return false
 }
 
 func (ix *Index) wakeDeriver() {
@@ -117,6 +161,9 @@ func (ix *Index) takeDirty() (*dirtySet, uint64) {
 	defer ix.mu.Unlock()
 	d := ix.dirty
 	ix.dirty = newDirtySet()
+	// The set taken before this one is expanded by now: the deriver takes
+	// one set at a time.
+	ix.expanding = d.groups
 	return d, ix.revision
 }
 
