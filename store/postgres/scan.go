@@ -15,13 +15,15 @@ var _ store.MultiScanner = (*bucket)(nil)
 // query returns (prefixes × scanFirst rows) whatever the prefixes hold.
 const scanFirst = 256
 
-// sqlScanPrefixes reads the first $4 keys of each range [lo, hi) (hi NULL:
-// no end), numbered by their range's position in the arrays: an index range
-// scan per range, in one statement.
+// sqlScanPrefixes reads the first $4 keys of each range [lo, hi), numbered
+// by their range's position in the arrays: an index range scan per range, in
+// one statement. Both ends must be index conditions: with an open end
+// written as "hi IS NULL OR k < hi", PostgreSQL bounds the scan by lo alone
+// and filters every later key of the bucket out, one by one.
 const sqlScanPrefixes = `SELECT p.i, s.k, s.v
 	FROM unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS p(lo, hi, i)
 	CROSS JOIN LATERAL (
-		SELECT k, v FROM kv WHERE bucket = $1 AND k >= p.lo AND (p.hi IS NULL OR k < p.hi)
+		SELECT k, v FROM kv WHERE bucket = $1 AND k >= p.lo AND k < p.hi
 		ORDER BY k LIMIT $4
 	) s
 	ORDER BY p.i, s.k`
@@ -36,9 +38,15 @@ func (b *bucket) ScanPrefixes(prefixes [][]byte, fn func(i int, k, v []byte) boo
 		return
 	}
 	t := b.t
-	lo, hi := make([][]byte, len(prefixes)), make([][]byte, len(prefixes))
+	// A prefix without an end (empty, or all 0xff) is walked by a cursor
+	// alone; the query reads the others. at maps the query's ranges back
+	// to prefixes.
+	var lo, hi [][]byte
+	var at []int
 	for i, p := range prefixes {
-		lo[i], hi[i] = append([]byte{}, p...), prefixEnd(p)
+		if end := prefixEnd(p); end != nil {
+			lo, hi, at = append(lo, append([]byte{}, p...)), append(hi, end), append(at, i)
+		}
 	}
 	br, err := t.roundTrip(true, func(q *pgx.Batch) { q.Queue(sqlScanPrefixes, b.id, lo, hi, scanFirst) })
 	if err != nil {
@@ -60,7 +68,7 @@ func (b *bucket) ScanPrefixes(prefixes [][]byte, fn func(i int, k, v []byte) boo
 			if r.v == nil {
 				r.v = []byte{} // an empty value is a present key
 			}
-			r.i = int(i) - 1 // ORDINALITY counts from 1
+			r.i = at[i-1] // ORDINALITY counts from 1
 			got = append(got, r)
 		}
 		rows.Close()
@@ -73,7 +81,7 @@ func (b *bucket) ScanPrefixes(prefixes [][]byte, fn func(i int, k, v []byte) boo
 	if t.err != nil {
 		return
 	}
-	for i := range prefixes {
+	for i, p := range prefixes {
 		n := 0
 		var last []byte
 		for len(got) > 0 && got[0].i == i {
@@ -84,13 +92,18 @@ func (b *bucket) ScanPrefixes(prefixes [][]byte, fn func(i int, k, v []byte) boo
 				return
 			}
 		}
-		if n < scanFirst {
+		from := p // a prefix the query did not read
+		switch {
+		case prefixEnd(p) == nil:
+		case n < scanFirst:
 			continue
+		default:
+			// More keys than the query read: the rest with a cursor,
+			// from after the last one.
+			from = append(last, 0)
 		}
-		// More keys than the query read: the rest with a cursor, from
-		// after the last one.
 		c := b.Cursor()
-		k, v := c.Seek(append(last, 0))
+		k, v := c.Seek(from)
 		for ; k != nil && bytes.HasPrefix(k, prefixes[i]); k, v = c.Next() {
 			if !fn(i, k, v) {
 				return
