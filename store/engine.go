@@ -127,6 +127,27 @@ type PageCounter interface {
 	PagesWritten() int64
 }
 
+// A Mirror is a bucket whose keys are exactly another bucket's keys with
+// their two parts swapped, all with the same value: member_of
+// (memberID|grpID) mirrors members (grpID|memberID). The store writes both
+// in the same transaction, so an engine may keep a mirror like any other
+// bucket (bbolt), or derive it from the other bucket through an index of
+// its own and not store its writes (PostgreSQL: one row per membership, not
+// two).
+type Mirror struct {
+	Bucket, Of []byte
+	Split      int    // the length of the first part of Of's keys
+	Value      []byte // every key's value
+}
+
+// MirrorOf returns the mirror the bucket is, if it is one.
+func MirrorOf(bucket []byte) (Mirror, bool) {
+	if string(bucket) == string(bucketMemberOf) {
+		return Mirror{Bucket: bucketMemberOf, Of: bucketMembers, Split: IDLen, Value: present}, true
+	}
+	return Mirror{}, false
+}
+
 // AppendMostly reports whether new keys of the bucket sort after its
 // existing ones (time-ordered ids, sequence numbers), so that an engine may
 // pack its pages full (bbolt's fill percent).

@@ -21,6 +21,7 @@ const (
 type cursor struct {
 	t      *tx
 	bucket int16
+	m      *mirror // the bucket is a mirror: read through its index
 	rows   []row
 	i      int  // the current row in rows; -1 when none
 	desc   bool // rows run in descending order
@@ -46,9 +47,14 @@ func (c *cursor) fetch(from []byte, inclusive, desc bool) (key, value []byte) {
 	if inclusive {
 		op += "="
 	}
-	if from == nil {
+	switch {
+	case c.m != nil:
+		var more []any
+		sql, more = c.m.fetchSQL(from, inclusive, desc)
+		args = append([]any{c.size}, more...)
+	case from == nil:
 		sql = "SELECT k, v FROM kv WHERE bucket = $1 ORDER BY k " + order + " LIMIT $2"
-	} else {
+	default:
 		sql = "SELECT k, v FROM kv WHERE bucket = $1 AND k " + op + " $3 ORDER BY k " + order + " LIMIT $2"
 		args = append(args, from)
 	}
@@ -61,7 +67,13 @@ func (c *cursor) fetch(from []byte, inclusive, desc bool) (key, value []byte) {
 	if err == nil {
 		for rows.Next() {
 			var r row
-			if err = rows.Scan(&r.k, &r.v); err != nil {
+			if c.m != nil {
+				err = rows.Scan(&r.k)
+				r.v = c.m.value
+			} else {
+				err = rows.Scan(&r.k, &r.v)
+			}
+			if err != nil {
 				break
 			}
 			if r.v == nil {

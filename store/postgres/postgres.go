@@ -167,10 +167,12 @@ type Engine struct {
 
 	roundTrips atomic.Int64 // see RoundTrips
 
-	// buckets caches bucket ids by name. The store never deletes a bucket,
-	// so an id once committed stays valid for good.
+	// buckets caches bucket ids by name, and mirrors the mirror buckets
+	// among them by id. The store never deletes a bucket, so an id once
+	// committed stays valid for good.
 	mu      sync.RWMutex
 	buckets map[string]int16
+	mirrors map[int16]*mirror
 }
 
 var _ store.Shared = (*Engine)(nil)
@@ -198,12 +200,24 @@ func (e *Engine) bucketID(name string) (int16, bool) {
 	return id, ok
 }
 
-func (e *Engine) rememberBuckets(ids map[string]int16) {
+func (e *Engine) rememberBuckets(ids map[string]int16, mirrors map[int16]*mirror) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for name, id := range ids {
 		e.buckets[name] = id
 	}
+	for id, m := range mirrors {
+		if e.mirrors == nil {
+			e.mirrors = map[int16]*mirror{}
+		}
+		e.mirrors[id] = m
+	}
+}
+
+func (e *Engine) mirror(id int16) *mirror {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.mirrors[id]
 }
 
 // migration is one embedded schema file, NNNN_name.sql.

@@ -48,7 +48,13 @@ func (b *bucket) ScanPrefixes(prefixes [][]byte, fn func(i int, k, v []byte) boo
 			lo, hi, at = append(lo, append([]byte{}, p...)), append(hi, end), append(at, i)
 		}
 	}
-	br, err := t.roundTrip(true, func(q *pgx.Batch) { q.Queue(sqlScanPrefixes, b.id, lo, hi, scanFirst) })
+	br, err := t.roundTrip(true, func(q *pgx.Batch) {
+		if b.m != nil {
+			q.Queue(b.m.scan, lo, hi, scanFirst)
+		} else {
+			q.Queue(sqlScanPrefixes, b.id, lo, hi, scanFirst)
+		}
+	})
 	if err != nil {
 		return
 	}
@@ -62,7 +68,13 @@ func (b *bucket) ScanPrefixes(prefixes [][]byte, fn func(i int, k, v []byte) boo
 		for rows.Next() {
 			var r keyed
 			var i int64
-			if err = rows.Scan(&i, &r.k, &r.v); err != nil {
+			if b.m != nil {
+				err = rows.Scan(&i, &r.k)
+				r.v = b.m.value
+			} else {
+				err = rows.Scan(&i, &r.k, &r.v)
+			}
+			if err != nil {
 				break
 			}
 			if r.v == nil {

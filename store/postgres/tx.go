@@ -91,8 +91,9 @@ type tx struct {
 	dirty int
 	// epoch counts writes, so a cursor knows its fetched rows may be stale.
 	epoch   uint64
-	wrote   bool             // something was written: notify the other nodes
-	created map[string]int16 // buckets created here, cached at commit
+	wrote   bool              // something was written: notify the other nodes
+	created map[string]int16  // buckets created here, cached at commit
+	mirrors map[int16]*mirror // mirror buckets created here, cached at commit
 	// bounds (write transactions) are the greatest keys of append-mostly
 	// buckets (store.AppendMostly) on the server, read once: a key above
 	// it and not in buf is absent without asking the server, since buf holds
@@ -374,12 +375,15 @@ func (t *tx) Bucket(name []byte) store.Bucket {
 		return t.bucket(name, id)
 	}
 	var id int16
+	var mirrorOf *int16
 	found := false
-	br, err := t.roundTrip(false, func(b *pgx.Batch) { b.Queue("SELECT id FROM buckets WHERE name = $1", string(name)) })
+	br, err := t.roundTrip(false, func(b *pgx.Batch) {
+		b.Queue("SELECT id, mirror_of FROM buckets WHERE name = $1", string(name))
+	})
 	if err != nil {
 		return nil
 	}
-	err = br.QueryRow().Scan(&id)
+	err = br.QueryRow().Scan(&id, &mirrorOf)
 	switch {
 	case err == nil:
 		found = true
@@ -391,14 +395,26 @@ func (t *tx) Bucket(name []byte) store.Bucket {
 	if !found {
 		return nil // not a typed nil in the interface
 	}
+	var mirrors map[int16]*mirror
+	if mirrorOf != nil {
+		m, ok := store.MirrorOf(name)
+		if !ok {
+			t.fail(fmt.Errorf("store: bucket %s is a mirror in the database but not to this Rolecall", name))
+			return nil
+		}
+		mirrors = map[int16]*mirror{id: newMirror(m, id, *mirrorOf)}
+	}
 	// Only a committed bucket is visible here, and buckets are never
 	// dropped: cache it for every transaction.
-	t.e.rememberBuckets(map[string]int16{string(name): id})
+	t.e.rememberBuckets(map[string]int16{string(name): id}, mirrors)
 	return t.bucket(name, id)
 }
 
 func (t *tx) bucket(name []byte, id int16) *bucket {
-	b := &bucket{t: t, id: id}
+	b := &bucket{t: t, id: id, m: t.mirrors[id]}
+	if b.m == nil {
+		b.m = t.e.mirror(id)
+	}
 	if t.writable && store.AppendMostly(name) {
 		if t.bounds == nil {
 			t.bounds = map[int16]*bound{}
@@ -421,15 +437,41 @@ func (t *tx) CreateBucketIfNotExists(name []byte) (store.Bucket, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
+	// A mirror is created after the bucket it mirrors, with the index
+	// that serves it, in this transaction.
+	var of *bucket
+	m, isMirror := store.MirrorOf(name)
+	if isMirror {
+		b, err := t.CreateBucketIfNotExists(m.Of)
+		if err != nil {
+			return nil, err
+		}
+		of = b.(*bucket)
+	}
 	var id int16
 	br, err := t.roundTrip(false, func(b *pgx.Batch) {
-		b.Queue("INSERT INTO buckets (name) VALUES ($1) RETURNING id", string(name))
+		if isMirror {
+			b.Queue("INSERT INTO buckets (name, mirror_of) VALUES ($1, $2) RETURNING id", string(name), of.id)
+		} else {
+			b.Queue("INSERT INTO buckets (name) VALUES ($1) RETURNING id", string(name))
+		}
 	})
 	if err != nil {
 		return nil, err
 	}
 	err = br.QueryRow().Scan(&id)
 	err = errors.Join(err, br.Close())
+	if err == nil && isMirror {
+		if t.mirrors == nil {
+			t.mirrors = map[int16]*mirror{}
+		}
+		t.mirrors[id] = newMirror(m, id, of.id)
+		br, err = t.roundTrip(false, func(b *pgx.Batch) { b.Queue(t.mirrors[id].index) })
+		if err == nil {
+			_, err = br.Exec()
+			err = errors.Join(err, br.Close())
+		}
+	}
 	if err != nil {
 		t.fail(err)
 		return nil, err
@@ -509,7 +551,7 @@ func (t *tx) Commit() error {
 		t.release(true)
 		return fmt.Errorf("store: commit: %w", err)
 	}
-	t.e.rememberBuckets(t.created)
+	t.e.rememberBuckets(t.created, t.mirrors)
 	if !wrote {
 		token = t.token
 	}
@@ -552,7 +594,8 @@ func (t *tx) release(broken bool) {
 type bucket struct {
 	t     *tx
 	id    int16
-	bound *bound // nil unless an append-mostly bucket of a write transaction
+	bound *bound  // nil unless an append-mostly bucket of a write transaction
+	m     *mirror // nil unless a mirror (mirror.go)
 }
 
 // absent reports whether key is above every key the bucket had on the
@@ -563,6 +606,9 @@ func (b *bucket) absent(key []byte) bool {
 }
 
 func (b *bucket) Get(key []byte) []byte {
+	if b.m != nil {
+		return b.getMirror(key)
+	}
 	t := b.t
 	k := bkey{b.id, string(key)}
 	if en, ok := t.buf[k]; ok {
@@ -627,6 +673,9 @@ const getManyChunk = 8192
 // without a flush (the buffer answers for the unsent writes, as for Get).
 // In a write transaction every key read joins the buffer, as with Get.
 func (b *bucket) GetMany(keys [][]byte) [][]byte {
+	if b.m != nil {
+		return b.getManyMirror(keys)
+	}
 	t := b.t
 	vals := make([][]byte, len(keys))
 	var (
@@ -727,6 +776,10 @@ func (b *bucket) write(key, value []byte) {
 		t.fail(errors.New("store: write in a read transaction"))
 		return
 	}
+	if b.m != nil {
+		b.writeMirror(key, value)
+		return
+	}
 	k := bkey{b.id, string(key)}
 	en, ok := t.buf[k]
 	if t.sp.open {
@@ -751,4 +804,4 @@ func (b *bucket) write(key, value []byte) {
 	t.wrote = true
 }
 
-func (b *bucket) Cursor() store.Cursor { return &cursor{t: b.t, bucket: b.id} }
+func (b *bucket) Cursor() store.Cursor { return &cursor{t: b.t, bucket: b.id, m: b.m} }
