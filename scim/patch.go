@@ -38,46 +38,28 @@ const MaxMemberFilterChecks = 1_000_000
 // concurrent writes to the same user or group cause that.
 const patchAttempts = 4
 
-// decodePatch reads a PatchOp body. Keys match case-insensitively
-// ("Operations", "operations"), values keep their JSON numbers.
+// decodePatch reads a PatchOp body (see patchReader). Keys match
+// case-insensitively ("Operations", "operations"), values keep their JSON
+// numbers.
 func decodePatch(body []byte) ([]document.Operation, error) {
-	// Values are decoded one by one (with UseNumber) from raw messages: one
-	// decoder over the whole body would copy it into a growing buffer first.
-	var req struct {
-		Schemas    []string `json:"schemas"`
-		Operations []struct {
-			Op    string          `json:"op"`
-			Path  string          `json:"path"`
-			Value json.RawMessage `json:"value"`
-		} `json:"Operations"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
+	req, err := readPatch(body)
+	if err != nil {
 		return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The PATCH body is not a valid PatchOp message: %v.", err)
 	}
 	found := false
-	for _, s := range req.Schemas {
+	for _, s := range req.schemas {
 		found = found || strings.EqualFold(s, patchOpSchema)
 	}
 	if !found {
 		return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The PATCH body must list %q in \"schemas\".", patchOpSchema)
 	}
-	if len(req.Operations) == 0 {
+	if req.count == 0 {
 		return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The PATCH body must have at least one operation in \"Operations\".")
 	}
-	if len(req.Operations) > MaxPatchOperations {
-		return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeTooMany, "The PATCH has %d operations; at most %d are accepted in one request. Split it into several PATCHes.", len(req.Operations), MaxPatchOperations)
+	if req.count > MaxPatchOperations {
+		return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeTooMany, "The PATCH has %d operations; at most %d are accepted in one request. Split it into several PATCHes.", req.count, MaxPatchOperations)
 	}
-	ops := make([]document.Operation, len(req.Operations))
-	for i, op := range req.Operations {
-		ops[i] = document.Operation{Op: op.Op, Path: op.Path}
-		if len(op.Value) == 0 || string(op.Value) == "null" {
-			continue
-		}
-		if err := decodeValue(op.Value, &ops[i].Value); err != nil {
-			return nil, scimErr(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "Operations[%d] has an invalid value: %v.", i, err)
-		}
-	}
-	return ops, nil
+	return req.operations, nil
 }
 
 // decodeValue decodes a JSON value keeping numbers as json.Number. Values
