@@ -25,6 +25,24 @@ import (
 	"github.com/rolecall/rolecall/store/postgres/pgtest"
 )
 
+// reportCPU starts counting the CPU time this process (server and client)
+// and, on PostgreSQL, the database server spend; the function it returns
+// reports both per operation. On a machine the two share, wall time mixes
+// them; these say which side a change saved.
+func reportCPU(b *testing.B, s seeded) func() {
+	server := func() float64 { return -1 }
+	if s.dsn != "" {
+		server = pgtest.ServerCPU(b, s.dsn)
+	}
+	own0, server0 := pgtest.OwnCPU(), server()
+	return func() {
+		b.ReportMetric((pgtest.OwnCPU()-own0)*1e3/float64(b.N), "rolecall-cpu-ms/op")
+		if cpu := server(); cpu >= 0 && server0 >= 0 {
+			b.ReportMetric((cpu-server0)*1e3/float64(b.N), "pg-cpu-ms/op")
+		}
+	}
+}
+
 // benchStoreEnv selects the benchmarks' store: "postgres", or bbolt.
 const benchStoreEnv = "ROLECALL_BENCH_STORE"
 

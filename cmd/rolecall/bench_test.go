@@ -212,6 +212,7 @@ func BenchmarkPatchMemberOps(b *testing.B) {
 			back = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"` + setB[0] + `\"]"}]}`
 		}
 		b.Run(fmt.Sprintf("ops=%d", n), func(b *testing.B) {
+			defer reportCPU(b, s)()
 			for i := 0; b.Loop(); i++ {
 				payload := forward
 				if i%2 == 1 {

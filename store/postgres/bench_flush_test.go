@@ -1,15 +1,8 @@
 package postgres_test
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/rolecall/rolecall/store"
 	"github.com/rolecall/rolecall/store/postgres/pgtest"
@@ -47,12 +40,12 @@ func BenchmarkMembershipFlush(b *testing.B) {
 		}
 		return ks
 	}
-	serverCPU := serverCPUReader(b, dsn)
+	serverCPU := pgtest.ServerCPU(b, dsn)
 	round := 0
 	for _, deletes := range []bool{false, true} {
 		b.Run(fmt.Sprintf("deletes=%v", deletes), func(b *testing.B) {
 			prev := [][]byte(nil)
-			cpu0, own0 := serverCPU(), ownCPU()
+			cpu0, own0 := serverCPU(), pgtest.OwnCPU()
 			for b.Loop() {
 				round++
 				etx, err := e.Begin(ctx, true)
@@ -78,52 +71,7 @@ func BenchmarkMembershipFlush(b *testing.B) {
 			if cpu := serverCPU(); cpu >= 0 && cpu0 >= 0 {
 				b.ReportMetric(float64(cpu-cpu0)*1e3/float64(b.N), "server-cpu-ms/op")
 			}
-			b.ReportMetric((ownCPU()-own0)*1e3/float64(b.N), "client-cpu-ms/op")
+			b.ReportMetric((pgtest.OwnCPU()-own0)*1e3/float64(b.N), "client-cpu-ms/op")
 		})
-	}
-}
-
-// ownCPU is the CPU time, in seconds, this process has used.
-func ownCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
-
-// serverCPUReader returns a function giving the CPU time, in seconds, that
-// the processes of the PostgreSQL server at dsn have used, or -1 when it
-// cannot tell (a server on another machine).
-func serverCPUReader(b *testing.B, dsn string) func() float64 {
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { conn.Close(context.Background()) })
-	return func() float64 {
-		rows, err := conn.Query(context.Background(), "SELECT pid FROM pg_stat_activity")
-		if err != nil {
-			b.Fatal(err)
-		}
-		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-		if err != nil {
-			b.Fatal(err)
-		}
-		var ticks int64
-		for _, pid := range pids {
-			stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-			if err != nil {
-				return -1
-			}
-			// Fields after the command's closing parenthesis: utime and
-			// stime are the 12th and 13th.
-			f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-			for _, s := range f[11:13] {
-				v, _ := strconv.ParseInt(s, 10, 64)
-				ticks += v
-			}
-		}
-		return float64(ticks) / 100 // USER_HZ
 	}
 }
