@@ -47,11 +47,11 @@ func reportCPU(b *testing.B, s seeded) func() {
 const benchStoreEnv = "ROLECALL_BENCH_STORE"
 
 // openBenchStore opens a fresh store for s: a PostgreSQL database (setting
-// s.dsn) when s.dsn is already set or benchStoreEnv says postgres, else the
-// bbolt file in s.dir.
+// s.dsn) when s.dsn is already set or benchStoreEnv says postgres (unless
+// s.boltOnly), else the bbolt file in s.dir.
 func openBenchStore(b *testing.B, s *seeded, opts store.Options) *store.DB {
 	b.Helper()
-	if s.dsn == "" && os.Getenv(benchStoreEnv) == "postgres" {
+	if s.dsn == "" && !s.boltOnly && os.Getenv(benchStoreEnv) == "postgres" {
 		s.dsn = pgtest.DSN(b)
 	}
 	var (
@@ -80,12 +80,13 @@ func BenchmarkIngest(b *testing.B) {
 	var bboltRate float64
 	for _, engine := range []string{"bbolt", "postgres"} {
 		b.Run("store="+engine, func(b *testing.B) {
-			s := seeded{dir: b.TempDir()}
+			s := seeded{dir: b.TempDir(), boltOnly: engine == "bbolt"}
 			if engine == "postgres" {
 				s.dsn = pgtest.DSN(b)
 			}
 			s = seedInto(b, s, 0)
 			srv := startServer(b, func(c *config) { c.Data, c.Store = s.dir, s.dsn })
+			defer reportCPU(b, s)()
 			rate := postConcurrently(b, srv.URL+"/scim/v2/connections/"+s.connectionID+"/Users", s.token, userBody)
 			if engine == "bbolt" {
 				bboltRate = rate

@@ -28,6 +28,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rolecall/rolecall/store"
+	"github.com/rolecall/rolecall/store/postgres/pgtest"
 	"github.com/rolecall/rolecall/store/storetest"
 )
 
@@ -38,6 +39,7 @@ var benchOrigin = store.Origin{Actor: store.Actor{Type: store.ActorSystem, ID: "
 // bench_postgres_test.go).
 type seeded struct {
 	dir, dsn, connectionID, token string
+	boltOnly                      bool // bbolt whatever benchStoreEnv says
 	userIDs                       []string
 	groupIDs                      map[string]string // displayName → id
 }
@@ -113,6 +115,9 @@ func seedInto(b *testing.B, s seeded, users int, groups ...int) seeded {
 		}
 		s.groupIDs[name] = gid
 	}
+	if s.dsn != "" {
+		pgtest.Settle(b, s.dsn)
+	}
 	return s
 }
 
@@ -168,6 +173,7 @@ func BenchmarkPatchAddMember(b *testing.B) {
 	for _, n := range []int{1_000, 100_000} {
 		gid := s.groupIDs[fmt.Sprintf("size-%d", n)]
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			defer reportCPU(b, s)()
 			for i := 0; b.Loop(); i++ {
 				id := s.userIDs[100_000+i%20_000]
 				op := "add"

@@ -67,3 +67,12 @@ func exec(tb testing.TB, dsn, sql string) {
 		tb.Fatalf("%s: %v", sql, err)
 	}
 }
+
+// Settle makes the server at dsn write out what a benchmark's seeding left
+// in its buffers (CHECKPOINT), so that it does not happen during the timed
+// part: a checkpoint spread over the next minutes slows every durable
+// commit in them. It needs a superuser, as the test cluster's is.
+func Settle(tb testing.TB, dsn string) {
+	tb.Helper()
+	exec(tb, dsn, "CHECKPOINT")
+}
