@@ -143,6 +143,10 @@ func NewEngine(ctx context.Context, dsn string, opts store.Options) (*Engine, er
 	}
 	e := &Engine{pool: pool, location: location, listenCfg: cfg.ConnConfig.Copy(), buckets: map[string]int16{}}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
+	var rows float64 // -1 before the first analysis
+	if err := pool.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'kv'::regclass").Scan(&rows); err == nil && rows > 0 {
+		e.analyzedRows.Store(int64(rows))
+	}
 	return e, nil
 }
 
@@ -166,6 +170,11 @@ type Engine struct {
 	cache writeCache // the last committed write transaction's reads and writes
 
 	roundTrips atomic.Int64 // see RoundTrips
+
+	// Rows inserted since kv was last analyzed, its size then, and whether
+	// an ANALYZE is running (analyze.go).
+	inserted, analyzedRows, analyses atomic.Int64
+	analyzing                        atomic.Bool
 
 	// buckets caches bucket ids by name, and mirrors the mirror buckets
 	// among them by id. The store never deletes a bucket, so an id once

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -588,5 +589,43 @@ func TestGroupCommitReadsNamedLookupsAtOnce(t *testing.T) {
 	}
 	if rounds > 16*batches {
 		t.Errorf("%d round trips for %d creations in %d commits, want at most %d: one per creation", rounds, n, batches, 16*batches)
+	}
+}
+
+// A database filled from empty is analyzed as it grows, each time about as
+// many rows were written as it held, so the plans its connections cache are made again from fresh
+// statistics (analyze.go), without waiting for autovacuum.
+func TestAGrowingDatabaseIsAnalyzedAsItGrows(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	e := newEngine(t, dsn)
+	db, err := store.New(e, e.Location(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	reltuples := func() float64 {
+		var n float64
+		if err := conn.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'kv'::regclass").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var seen []float64
+	for round, users := range []int{600, 1000, 2000, 4000} {
+		c := storetest.MustConnection(t, db, fmt.Sprintf("c%d", round))
+		storetest.SeedUsers(t, db, c.ID, users)
+		deadline := time.Now().Add(10 * time.Second)
+		for e.Analyses() < int64(round+1) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		seen = append(seen, reltuples())
+	}
+	if e.Analyses() != 4 || !slices.IsSorted(seen) || seen[0] <= 0 {
+		t.Errorf("after seeding 600, 1000, 2000 and 4000 users: %d analyses, kv's row estimates %v; want one per round, growing", e.Analyses(), seen)
 	}
 }

@@ -90,10 +90,12 @@ type tx struct {
 	buf   map[bkey]*entry
 	dirty int
 	// epoch counts writes, so a cursor knows its fetched rows may be stale.
-	epoch   uint64
-	wrote   bool              // something was written: notify the other nodes
-	created map[string]int16  // buckets created here, cached at commit
-	mirrors map[int16]*mirror // mirror buckets created here, cached at commit
+	epoch uint64
+	wrote bool // something was written: notify the other nodes
+	// inserted counts the rows sent as inserts or upserts (see analyze.go).
+	inserted int
+	created  map[string]int16  // buckets created here, cached at commit
+	mirrors  map[int16]*mirror // mirror buckets created here, cached at commit
 	// bounds (write transactions) are the greatest keys of append-mostly
 	// buckets (store.AppendMostly) on the server, read once: a key above
 	// it and not in buf is absent without asking the server, since buf holds
@@ -241,6 +243,7 @@ func (t *tx) queueFlush(b *pgx.Batch) []*entry {
 			after.add(k, en.value, en.unstored)
 		}
 	}
+	t.inserted += len(before.ins.keys) + len(before.put.keys) + len(after.ins.keys) + len(after.put.keys)
 	before.queue(b)
 	if split {
 		b.Queue("SAVEPOINT " + savepointName)
@@ -552,6 +555,7 @@ func (t *tx) Commit() error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	t.e.rememberBuckets(t.created, t.mirrors)
+	t.e.noteInserted(t.inserted)
 	if !wrote {
 		token = t.token
 	}
@@ -777,7 +781,7 @@ func (b *bucket) write(key, value []byte) {
 		return
 	}
 	if b.m != nil {
-		b.writeMirror(key, value)
+		b.writeMirror(key)
 		return
 	}
 	k := bkey{b.id, string(key)}
