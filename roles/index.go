@@ -273,6 +273,12 @@ func (ix *Index) Committed(revision uint64, changes []store.Change) {
 	ix.revision = revision
 	close(ix.advanced)
 	ix.advanced = make(chan struct{})
+	if ix.dirty != nil && len(changes) == 0 {
+		// A write of derived states changes nothing here, yet moves the
+		// revision the deriver has derived through (markDirty wakes it
+		// for the others).
+		ix.wakeDeriver()
+	}
 }
 
 func (ix *Index) permRanks(ps []store.Permission) []int {

@@ -94,3 +94,25 @@ func TestMembershipMarksOnlyWhereTheGroupGrants(t *testing.T) {
 		t.Errorf("joining a member group of a group with roles marked %v, want carol %s", got, carol.ID)
 	}
 }
+
+// A commit without changes (another node's deriver recording states)
+// still wakes the deriver, which has then derived through its revision:
+// otherwise it reports itself behind until the next change.
+func TestACommitWithoutChangesWakesTheDeriver(t *testing.T) {
+	ix := NewIndex()
+	db := storetest.Open(t, store.Options{Observers: []store.Observer{ix}})
+	if err := ix.Load(db); err != nil {
+		t.Fatal(err)
+	}
+	_, wake, _, _ := ix.trackDirty(false)
+	select {
+	case <-wake:
+	default:
+	}
+	ix.Committed(db.Revision()+1, nil)
+	select {
+	case <-wake:
+	default:
+		t.Fatal("the deriver was not woken")
+	}
+}
