@@ -171,8 +171,8 @@ type Engine struct {
 
 	roundTrips atomic.Int64 // see RoundTrips
 
-	// Rows inserted since kv was last analyzed, its size then, and whether
-	// an ANALYZE is running (analyze.go).
+	// Rows written since kv was last analyzed, its size then, the analyses
+	// made, and whether one is running (analyze.go).
 	inserted, analyzedRows, analyses atomic.Int64
 	analyzing                        atomic.Bool
 
