@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rolecall/rolecall/store"
-	"github.com/rolecall/rolecall/store/postgres/pgtest"
 )
 
 // A mirror bucket stores no rows; its cursor and prefix scans read the
@@ -18,11 +17,7 @@ import (
 // sequential scan, never rows filtered out one by one.
 func TestMirrorReadsThroughItsIndex(t *testing.T) {
 	ctx := context.Background()
-	e, err := NewEngine(ctx, pgtest.DSN(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e := testEngine(t)
 	spec, _ := store.MirrorOf([]byte("member_of"))
 	id := func(n int) string { return fmt.Sprintf("usr_%0*d", spec.Split-4, n) }
 	etx, err := e.Begin(ctx, true)

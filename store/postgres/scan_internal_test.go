@@ -16,17 +16,24 @@ import (
 	"github.com/rolecall/rolecall/store/postgres/pgtest"
 )
 
+// testEngine is an engine on a fresh database of the test server, closed
+// when the test ends; the test skips without one.
+func testEngine(t *testing.T) *Engine {
+	e, err := NewEngine(context.Background(), pgtest.DSN(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
 // ScanPrefixes walks each prefix as a cursor would, whether the prefix has
 // no keys, more keys than one query reads, no end (empty, all 0xff), or keys
 // the transaction has not sent yet; and its query reads the rows under each
 // prefix only, not every later row of the bucket.
 func TestScanPrefixesWalksEachPrefixAsACursorWould(t *testing.T) {
 	ctx := context.Background()
-	e, err := NewEngine(ctx, pgtest.DSN(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e := testEngine(t)
 	name := []byte("scan")
 	etx, err := e.Begin(ctx, true)
 	if err != nil {
