@@ -64,7 +64,8 @@ func readPatch(body []byte) (req patchRequest, err error) {
 	if r.literal("null") {
 		// Leaves the request empty, as encoding/json does.
 	} else {
-		r.object(func(key string) {
+		r.openObject()
+		for key, ok := r.nextKey(true); ok; key, ok = r.nextKey(false) {
 			switch {
 			case strings.EqualFold(key, "schemas"):
 				req.schemas = r.strings(req.schemas)
@@ -73,7 +74,7 @@ func readPatch(body []byte) (req patchRequest, err error) {
 			default:
 				r.value(false)
 			}
-		})
+		}
 	}
 	r.space()
 	if r.i < len(r.b) {
@@ -127,66 +128,67 @@ func (r *patchReader) enter() {
 	}
 }
 
-// object reads an object, calling field with each key once the reader is
-// at the key's value, which field must read.
-func (r *patchReader) object(field func(key string)) {
+// Objects and arrays are read with loops, not callbacks: a value nested
+// 10,000 deep then costs one frame per level, not three.
+
+// openObject reads the '{' of an object.
+func (r *patchReader) openObject() {
 	if r.peek() != '{' {
 		r.fail("expected an object")
 	}
 	r.enter()
 	r.i++
-	if r.peek() == '}' {
-		r.i++
-		r.depth--
-		return
-	}
-	for {
-		if r.peek() != '"' {
-			r.fail("expected a string as an object key")
-		}
-		key := r.key()
-		if r.peek() != ':' {
-			r.fail("expected ':' after an object key")
-		}
-		r.i++
-		r.peek()
-		field(key)
-		switch r.peek() {
-		case ',':
-			r.i++
-		case '}':
-			r.i++
-			r.depth--
-			return
-		default:
-			r.fail("expected ',' or '}' after an object value")
-		}
-	}
 }
 
-// array reads an array, calling elem at each element, which elem must read.
-func (r *patchReader) array(elem func(i int)) {
-	r.enter()
-	r.i++ // '['
-	if r.peek() == ']' {
+// nextKey reads up to the value of the object's next member (the ','
+// before it unless first, its key, the ':') and returns its key, or reads
+// the closing '}' and returns ok false.
+func (r *patchReader) nextKey(first bool) (key string, ok bool) {
+	switch c := r.peek(); {
+	case c == '}': // after '{' or a value; after ',' the key check fails on it
 		r.i++
 		r.depth--
-		return
+		return "", false
+	case first:
+	case c == ',':
+		r.i++
+	default:
+		r.fail("expected ',' or '}' after an object value")
 	}
-	for n := 0; ; n++ {
-		elem(n)
-		switch r.peek() {
-		case ',':
-			r.i++
-			r.peek()
-		case ']':
-			r.i++
-			r.depth--
-			return
-		default:
-			r.fail("expected ',' or ']' after an array element")
-		}
+	if r.peek() != '"' {
+		r.fail("expected a string as an object key")
 	}
+	key = r.key()
+	if r.peek() != ':' {
+		r.fail("expected ':' after an object key")
+	}
+	r.i++
+	r.peek()
+	return key, true
+}
+
+// openArray reads the '[' of an array (the caller has seen it).
+func (r *patchReader) openArray() {
+	r.enter()
+	r.i++
+}
+
+// nextElem reads up to the array's next element (the ',' before it unless
+// first) and reports true, or reads the closing ']' and reports false.
+func (r *patchReader) nextElem(first bool) bool {
+	switch c := r.peek(); {
+	case c == ']':
+		r.i++
+		r.depth--
+		return false
+	case first:
+	case c == ',':
+		r.i++
+		r.peek()
+	default:
+		r.fail("expected ',' or ']' after an array element")
+	}
+	return true
 }
 
 // strings reads an array of strings into old's elements, as encoding/json
@@ -203,7 +205,8 @@ func (r *patchReader) strings(old []string) []string {
 		return old
 	}
 	out := old[:0]
-	r.array(func(i int) {
+	r.openArray()
+	for i := 0; r.nextElem(i == 0); i++ {
 		if i < len(old) {
 			out = out[:i+1]
 		} else {
@@ -218,7 +221,7 @@ func (r *patchReader) strings(old []string) []string {
 			r.mismatch("a non-string", "schemas")
 			r.value(false)
 		}
-	})
+	}
 	if out == nil {
 		out = []string{}
 	}
@@ -240,11 +243,12 @@ func (r *patchReader) operations(old []document.Operation) ([]document.Operation
 		return old, len(old)
 	}
 	ops, n := old[:0], 0
-	r.array(func(i int) {
+	r.openArray()
+	for i := 0; r.nextElem(i == 0); i++ {
 		n = i + 1
 		if i >= MaxPatchOperations {
 			r.value(false) // refused for their number: checked, not kept
-			return
+			continue
 		}
 		if i < len(old) {
 			ops = ops[:i+1]
@@ -256,13 +260,14 @@ func (r *patchReader) operations(old []document.Operation) ([]document.Operation
 		case '{':
 		case 'n':
 			r.literal("null")
-			return
+			continue
 		default:
 			r.mismatch("a non-object", "Operations")
 			r.value(false)
-			return
+			continue
 		}
-		r.object(func(key string) {
+		r.openObject()
+		for key, ok := r.nextKey(true); ok; key, ok = r.nextKey(false) {
 			switch {
 			case strings.EqualFold(key, "op"):
 				r.stringField(&op.Op, "op", true)
@@ -273,8 +278,8 @@ func (r *patchReader) operations(old []document.Operation) ([]document.Operation
 			default:
 				r.value(false)
 			}
-		})
-	})
+		}
+	}
 	if ops == nil {
 		ops = []document.Operation{}
 	}
@@ -308,12 +313,13 @@ func (r *patchReader) value(keep bool) any {
 		if keep {
 			m = map[string]any{}
 		}
-		r.object(func(key string) {
+		r.openObject()
+		for key, ok := r.nextKey(true); ok; key, ok = r.nextKey(false) {
 			v := r.value(keep)
 			if keep {
 				m[key] = v
 			}
-		})
+		}
 		if keep {
 			return m
 		}
@@ -322,12 +328,13 @@ func (r *patchReader) value(keep bool) any {
 		if keep {
 			a = []any{}
 		}
-		r.array(func(int) {
+		r.openArray()
+		for first := true; r.nextElem(first); first = false {
 			v := r.value(keep)
 			if keep {
 				a = append(a, v)
 			}
-		})
+		}
 		if keep {
 			return a
 		}
