@@ -158,15 +158,18 @@ func TestEventStreamDeliversSCIMWrites(t *testing.T) {
 	if got := firstSeen(t, rc.accepted()); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("delivered %v, want %v", got, want)
 	}
-	resp, err := http.Get(s.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if line := `rolecall_event_stream_delivered_total{stream="` + idSecret[0] + `"} 15`; !strings.Contains(string(raw), line) {
-		t.Errorf("metrics lack %q", line)
-	}
+	// The receiver counts a delivery as it answers; the stream counts it
+	// once it has read the answer, a moment later.
+	line := `rolecall_event_stream_delivered_total{stream="` + idSecret[0] + `"} 15`
+	eventually(t, "metrics with "+line, 5*time.Second, func() bool {
+		resp, err := http.Get(s.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return strings.Contains(string(raw), line)
+	})
 	rc.secret.Store("whsec_forged")
 	_, att := call(t, "POST", s.URL+"/api/v2/event-streams/"+idSecret[0]+"/test", testAdminToken, nil)
 	if att["ok"] != false || att["status_code"] != float64(http.StatusUnauthorized) {
